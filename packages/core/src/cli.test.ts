@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { runTool, type ToolDefinition } from './cli.js';
+import { readDocument, writeDocument } from './document/read-write.js';
+import { newDocument } from './document/schema.js';
+import { MissingError } from './errors.js';
+import { createTestIo } from './testing/io.js';
+
+const tool: ToolDefinition = {
+  name: 'ag-demo',
+  version: '0.0.0-test',
+  configure: (parser) =>
+    parser
+      .command('echo', 'pass the document through')
+      .command('fail', 'fail with a missing artifact')
+      .command('boom', 'throw a plain error')
+      .option('label', { type: 'string' })
+      .example('ag-demo echo < doc.json', 'pass it on'),
+  handlers: {
+    echo: async ({ io, args, log }) => {
+      const doc = (await readDocument(io, { required: false, inPath: args.in })) ?? newDocument();
+      log.info(`label=${String(args['label'])}`);
+      writeDocument(io, { ...doc, x: args['label'] } as never, args.pretty);
+    },
+    fail: async () => {
+      throw new MissingError('pulling registry.k8s.io/pause:3.9: blob sha256:abc is not in the layout', { hint: 'pull it again' });
+    },
+    boom: async () => {
+      throw new Error('kaboom');
+    },
+  },
+};
+
+describe('runTool', () => {
+  it('writes the document, and only the document, to stdout', async () => {
+    const io = createTestIo({ stdin: '' });
+    expect(await runTool(tool, ['echo', '--label', 'a'], io)).toBe(0);
+    expect(JSON.parse(io.stdoutText())).toMatchObject({ kind: 'Cluster', x: 'a' });
+    expect(io.stderrText()).toContain('ag-demo: label=a');
+  });
+
+  it('prints help with examples on stdout and exits 0', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, ['--help'], io)).toBe(0);
+    expect(io.stdoutText()).toContain('ag-demo echo < doc.json');
+    expect(io.stdoutText()).toContain('--log-format');
+  });
+
+  it('exits 2 on an unknown flag, with the reason on stderr and nothing on stdout', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, ['echo', '--nope'], io)).toBe(2);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toMatch(/Unknown argument: nope/);
+  });
+
+  it('exits 2 without a command', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, [], io)).toBe(2);
+    expect(io.stderrText()).toContain('no command given');
+  });
+
+  it('maps a typed error to its exit code and prints what to do next', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, ['fail'], io)).toBe(5);
+    expect(io.stderrText()).toContain('ag-demo: error: pulling registry.k8s.io/pause:3.9: blob sha256:abc is not in the layout');
+    expect(io.stderrText()).toContain('next: pull it again');
+  });
+
+  it('logs JSON lines with --log-format json', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, ['fail', '--log-format', 'json'], io)).toBe(5);
+    const first = JSON.parse(io.stderrText().split('\n')[0]!);
+    expect(first).toMatchObject({ level: 'error', tool: 'ag-demo', code: 'AG_MISSING', exitCode: 5 });
+  });
+
+  it('reports an unexpected error as internal, with a stack only under --debug', async () => {
+    const plain = createTestIo();
+    expect(await runTool(tool, ['boom'], plain)).toBe(1);
+    expect(plain.stderrText()).not.toContain('at ');
+    const debug = createTestIo();
+    expect(await runTool(tool, ['boom', '--debug'], debug)).toBe(1);
+    expect(debug.stderrText()).toMatch(/Error: kaboom\n\s+at /);
+  });
+
+  it('reports an empty stdin when the document is required', async () => {
+    const required: ToolDefinition = {
+      ...tool,
+      handlers: { echo: async ({ io }) => void (await readDocument(io, { required: true })) },
+    };
+    const io = createTestIo({ stdin: '' });
+    expect(await runTool(required, ['echo'], io)).toBe(2);
+    expect(io.stderrText()).toContain('probably failed');
+  });
+});

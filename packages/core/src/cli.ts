@@ -1,0 +1,138 @@
+import yargs, { type Argv } from 'yargs';
+import { AgError, ExitCode, toAgError } from './errors.js';
+import type { Io } from './io.js';
+import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
+import { createProgress, type Progress } from './progress.js';
+
+/** Options every ag tool accepts. */
+export interface CommonArgs {
+  in?: string;
+  pretty: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  debug: boolean;
+  'log-format': LogFormat;
+  'dry-run'?: boolean;
+  _: (string | number)[];
+  [key: string]: unknown;
+}
+
+/** What a command's handler gets: the streams, a logger, progress, parsed flags. */
+export interface CommandContext<A = CommonArgs> {
+  io: Io;
+  log: Logger;
+  progress: Progress;
+  args: A & CommonArgs;
+}
+
+export type Handler = (context: CommandContext<Record<string, unknown>>) => Promise<number | void>;
+
+export interface ToolDefinition {
+  /** e.g. `ag-fetch` */
+  name: string;
+  version: string;
+  /** Adds commands, options and examples to the parser. Commands have no yargs handlers: `handlers` runs them. */
+  configure(parser: Argv): Argv;
+  /** One async function per command name (`plan`, `download`…); `$default` runs when no command is given. */
+  handlers: Record<string, Handler>;
+}
+
+function addCommonOptions(parser: Argv): Argv {
+  return parser
+    .option('in', { type: 'string', describe: 'read the document from FILE instead of stdin (- is stdin)', requiresArg: true })
+    .option('pretty', { type: 'boolean', default: false, describe: 'indent the document written to stdout' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'log only errors; no progress bars' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log debugging detail' })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'how log lines on stderr look' })
+    .option('debug', { type: 'boolean', default: false, describe: 'add stack traces to errors' })
+    .group(['in', 'pretty', 'quiet', 'verbose', 'log-format', 'debug', 'help', 'version'], 'Common options:');
+}
+
+interface ParseOutcome {
+  error: Error | undefined;
+  output: string;
+  args: CommonArgs;
+}
+
+function parse(parser: Argv, argv: string[]): Promise<ParseOutcome> {
+  return new Promise((resolvePromise) => {
+    void parser.parse(argv, {}, (error: Error | undefined, args: unknown, output: string) => {
+      resolvePromise({ error: error ?? undefined, output, args: args as CommonArgs });
+    });
+  });
+}
+
+/** Writes an error the way every ag tool does: what happened, then what to do. */
+export function reportError(log: Logger, error: AgError, debug: boolean): void {
+  log.error(error.message, { code: error.code, exitCode: error.exitCode, ...(error.details ?? {}) });
+  if (error.hint !== undefined) log.error(`next: ${error.hint}`);
+  if (debug) log.error(error.stack ?? '(no stack)');
+  if (debug && error.cause instanceof Error && error.cause.stack) log.error(`caused by: ${error.cause.stack}`);
+}
+
+/**
+ * Runs one ag tool in-process: parses `argv`, dispatches to the command's
+ * handler, maps errors to exit codes, and returns the exit code (bin.ts sets
+ * `process.exitCode`, so stdout is always flushed).
+ *
+ * Help and version go to stdout (nothing else ever does besides the
+ * document); usage errors go to stderr with exit code 2.
+ */
+export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Promise<number> {
+  const parser = tool
+    .configure(addCommonOptions(yargs().scriptName(tool.name)))
+    .version(tool.version)
+    .help()
+    .alias('help', 'h')
+    .strict()
+    .wrap(Math.min(100, io.stderr.columns ?? 100))
+    .exitProcess(false);
+  const { error, output, args } = await parse(parser, argv);
+  const earlyLog = createLogger(io, { tool: tool.name });
+  if (error !== undefined) {
+    if (output) io.stderr.write(`${output}\n`);
+    earlyLog.error(error.message);
+    earlyLog.error(`next: run ${tool.name} --help for usage`);
+    return ExitCode.usage;
+  }
+  if (output) {
+    io.stdout.write(`${output}\n`);
+    return ExitCode.ok;
+  }
+  const level: LogLevel = args.quiet ? 'error' : args.verbose ? 'debug' : 'info';
+  const log = createLogger(io, { tool: tool.name, level, format: args['log-format'] });
+  const command = String(args._[0] ?? '$default');
+  const handler = tool.handlers[command];
+  if (handler === undefined) {
+    const help = await parser.getHelp();
+    io.stderr.write(`${help}\n`);
+    log.error(command === '$default' ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
+    return ExitCode.usage;
+  }
+  const progress = createProgress(io, !args.quiet && args['log-format'] === 'text');
+  try {
+    const code = await handler({ io, log, progress, args: args as CommandContext<Record<string, unknown>>['args'] });
+    return code ?? ExitCode.ok;
+  } catch (thrown) {
+    const agError = toAgError(thrown);
+    progress.stop();
+    reportError(log, agError, args.debug);
+    if (agError.kind === 'internal' && !args.debug) log.error('next: re-run with --debug for a stack trace, and report it');
+    return agError.exitCode;
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The few lines each `bin.ts` holds. */
+export function runBin(main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = ExitCode.internal;
+    },
+  );
+}

@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Architecture } from './common.js';
+
+/**
+ * What the operator asked for: the cluster every stage builds towards.
+ * Written by `ag-fetch plan`; read by every later stage (the pod subnet here
+ * is the single source for kubeadm and flannel).
+ */
+export const ClusterSpec = Type.Object(
+  {
+    kubernetesVersion: Type.String({ pattern: '^v\\d+\\.\\d+\\.\\d+$', description: 'an exact release, e.g. v1.27.3' }),
+    architectures: Type.Array(Architecture, { minItems: 1 }),
+    os: Type.String({ pattern: '^[a-z]+-[0-9.]+$', description: 'OS id and version, e.g. fedora-37, debian-12, ubuntu-22.04' }),
+    cni: Type.Object({
+      name: Type.String({ description: 'the CNI plugin, e.g. flannel' }),
+      version: Type.String({ description: 'its release, e.g. v0.22.0' }),
+    }),
+    podSubnet: Type.String({ description: 'the pod network CIDR, e.g. 10.244.0.0/16' }),
+    serviceSubnet: Type.String({ description: 'the service CIDR, e.g. 10.96.0.0/12' }),
+    dnsDomain: Type.String({ description: 'the cluster DNS domain, e.g. cluster.local' }),
+  },
+  { description: 'the cluster being built, as the operator asked for it' },
+);
+export type ClusterSpec = Static<typeof ClusterSpec>;

@@ -1,0 +1,81 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { AbsolutePath, Architecture, RelativePath, Sha256Hex, Timestamp } from './common.js';
+
+/** How a file is put in place on a node (used by ag-nodeprep). */
+export const FileInstall = Type.Object({
+  /** Where the file itself goes (`/usr/local/bin/kubeadm`). */
+  path: Type.Optional(AbsolutePath),
+  /** Octal mode as a string, e.g. "0755". */
+  mode: Type.Optional(Type.String({ pattern: '^0[0-7]{3}$' })),
+  /** For archives: the directory they are unpacked into (`/opt/cni/bin`). */
+  extractTo: Type.Optional(AbsolutePath),
+  /** For archives: only these members (e.g. `linux-amd64/helm`), flattened into extractTo. */
+  members: Type.Optional(Type.Array(Type.String())),
+});
+export type FileInstall = Static<typeof FileInstall>;
+
+/** One file carried across the gap: a binary, an archive, a manifest, a unit, a chart. */
+export const FileArtifact = Type.Object({
+  name: Type.String({ description: 'what it is, e.g. kubeadm, cni-plugins, kube-flannel.yml' }),
+  kind: Type.Union([
+    Type.Literal('binary'),
+    Type.Literal('archive'),
+    Type.Literal('manifest'),
+    Type.Literal('systemd-unit'),
+    Type.Literal('chart'),
+    Type.Literal('file'),
+  ]),
+  arch: Type.Optional(Architecture),
+  version: Type.Optional(Type.String()),
+  source: Type.Object({
+    url: Type.String({ description: 'where upstream publishes it' }),
+    checksumUrl: Type.Optional(Type.String({ description: 'where upstream publishes its checksum' })),
+  }),
+  /** Known at plan time when upstream publishes a checksum; set by download otherwise. */
+  sha256: Type.Optional(Sha256Hex),
+  /** Set by download. */
+  size: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Where it lives in the bundle, relative to the bundle root. */
+  path: RelativePath,
+  install: Type.Optional(FileInstall),
+  /** Why the plan holds it (e.g. "kubelet systemd unit, paths fixed to /usr/local/bin"). */
+  note: Type.Optional(Type.String()),
+});
+export type FileArtifact = Static<typeof FileArtifact>;
+
+/** An image the cluster needs, by its upstream name. */
+export const PlannedImage = Type.Object({
+  ref: Type.String({ description: 'the fully qualified upstream reference, e.g. registry.k8s.io/pause:3.9' }),
+  role: Type.Union([
+    Type.Literal('control-plane'),
+    Type.Literal('cni'),
+    Type.Literal('registry'),
+    Type.Literal('app'),
+    Type.Literal('extra'),
+  ]),
+  component: Type.Optional(Type.String({ description: 'e.g. pause, etcd, coredns, flannel' })),
+});
+export type PlannedImage = Static<typeof PlannedImage>;
+
+/** The `fetch` section: owned by ag-fetch (plan writes it, download completes it). */
+export const FetchSection = Type.Object({
+  plannedAt: Type.Optional(Timestamp),
+  components: Type.Record(Type.String(), Type.String(), {
+    description: 'the version of every component, e.g. {"crictl": "v1.27.0", "etcd": "3.5.7-0"}',
+  }),
+  imageList: Type.Object({
+    source: Type.Union([Type.Literal('kubeadm'), Type.Literal('table')]),
+    detail: Type.String({ description: 'the kubeadm that was run, or the table and its upstream source' }),
+  }),
+  files: Type.Array(FileArtifact),
+  images: Type.Array(PlannedImage),
+  download: Type.Optional(
+    Type.Object({
+      completedAt: Timestamp,
+      files: Type.Integer({ minimum: 0 }),
+      bytes: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+});
+export type FetchSection = Static<typeof FetchSection>;
+

@@ -1,0 +1,158 @@
+/**
+ * Typed errors with stable codes and exit codes.
+ *
+ * Every failure an operator can meet is one of these kinds. The exit code is
+ * part of ag's contract (README, "Exit codes"): scripts branch on it, so a kind
+ * never changes its number.
+ */
+
+export const ExitCode = {
+  /** Done. */
+  ok: 0,
+  /** A bug or an unexpected condition: the message and `--debug` say more. */
+  internal: 1,
+  /** Wrong flags, or an input document that is malformed or of an unknown version. */
+  usage: 2,
+  /** A digest, checksum, size or signature did not match. */
+  verification: 3,
+  /** A registry, file host or service could not be reached. */
+  unreachable: 4,
+  /** Something the stage needs is not there (a file, a blob, an image, a tool). */
+  missing: 5,
+  /** The local system refused: disk full, permission denied, no room for what is carried. */
+  system: 6,
+  /** Another program that ag ran (kubeadm, kubectl, ctr, apt) failed. */
+  external: 7,
+} as const;
+
+export type ExitCodeName = keyof typeof ExitCode;
+
+export interface AgErrorOptions {
+  /** What the operator can do next. */
+  hint?: string;
+  /** The underlying error. */
+  cause?: unknown;
+  /** Structured facts for `--log-format json` (expected/actual digests, paths…). */
+  details?: Record<string, unknown>;
+}
+
+/** The base of every error ag reports on purpose. */
+export class AgError extends Error {
+  readonly kind: ExitCodeName;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(kind: ExitCodeName, message: string, options: AgErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AgError';
+    this.kind = kind;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  get exitCode(): number {
+    return ExitCode[this.kind];
+  }
+
+  /** A stable, machine-readable code such as `AG_VERIFICATION`. */
+  get code(): string {
+    return `AG_${this.kind.toUpperCase()}`;
+  }
+}
+
+export class UsageError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('usage', message, options);
+    this.name = 'UsageError';
+  }
+}
+
+export class VerificationError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('verification', message, options);
+    this.name = 'VerificationError';
+  }
+}
+
+export class UnreachableError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('unreachable', message, options);
+    this.name = 'UnreachableError';
+  }
+}
+
+export class MissingError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('missing', message, options);
+    this.name = 'MissingError';
+  }
+}
+
+export class SystemError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('system', message, options);
+    this.name = 'SystemError';
+  }
+}
+
+export class ExternalError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('external', message, options);
+    this.name = 'ExternalError';
+  }
+}
+
+/**
+ * Adds what was being done to an error's message (`pulling registry.k8s.io/pause:3.9: …`),
+ * keeping its kind; turns Node's system errors into the right kind on the way.
+ */
+export function withContext(doing: string, error: unknown): AgError {
+  if (error instanceof AgError) {
+    const wrapped = new AgError(error.kind, `${doing}: ${error.message}`, {
+      hint: error.hint,
+      cause: error,
+      details: error.details,
+    });
+    return wrapped;
+  }
+  const systemKind = classifySystemError(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new AgError(systemKind.kind, `${doing}: ${message}`, { hint: systemKind.hint, cause: error });
+}
+
+/** Maps a Node error code (ENOSPC, ECONNREFUSED…) to an ag error kind and a hint. */
+export function classifySystemError(error: unknown): { kind: ExitCodeName; hint?: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'ENOSPC':
+      return { kind: 'system', hint: 'free disk space (or choose another directory) and run again; nothing half-written was kept' };
+    case 'EDQUOT':
+      return { kind: 'system', hint: 'the disk quota is exhausted; free space and run again' };
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return { kind: 'system', hint: 'check permissions (ag-nodeprep and ag-registry usually run as root)' };
+    case 'ENOENT':
+      return { kind: 'missing' };
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_SOCKET':
+      return { kind: 'unreachable', hint: 'check the address, the network path and any proxy (HTTPS_PROXY, NO_PROXY)' };
+    default:
+      return { kind: 'internal' };
+  }
+}
+
+/** Turns anything thrown into an AgError, keeping AgErrors as they are. */
+export function toAgError(error: unknown): AgError {
+  if (error instanceof AgError) return error;
+  const { kind, hint } = classifySystemError(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new AgError(kind, message, { hint, cause: error });
+}

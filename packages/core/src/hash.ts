@@ -1,0 +1,32 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+/** Streams a file through SHA-256; never holds it in memory. */
+export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
+  const hasher = new HashingStream();
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hasher, async (source) => {
+    for await (const _ of source) void _;
+  });
+  return { sha256: hasher.digest(), size: hasher.size };
+}
+
+/** A pass-through stream that hashes and counts what flows through it. */
+export class HashingStream extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  size = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+
+  /** The hex digest; call once, after the stream ended. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
