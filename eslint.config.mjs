@@ -24,4 +24,23 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Tests of tools may use the shared test kit (@ag/fixtures, type:kit). Core's own tests cannot:
+    // the kit depends on core, so that would be a cycle.
+    files: ['**/*.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:lib', 'type:kit'] },
+            { sourceTag: 'type:kit', onlyDependOnLibsWithTags: ['type:lib', 'type:kit'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:kit', 'type:cli'] },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -41,7 +41,8 @@ export async function bundleTool({ entry, outfile }) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const tools = toolEntries();
+  const only = process.argv.slice(2);
+  const tools = toolEntries().filter((t) => only.length === 0 || only.includes(t.name));
   const started = Date.now();
   await Promise.all(tools.map(bundleTool));
   process.stderr.write(`bundled ${tools.length} tool(s) in ${Date.now() - started} ms: ${tools.map((t) => t.name).join(', ') || 'none'}\n`);

@@ -10,6 +10,7 @@ packages=(
   busybox-static    # a static binary to put in generated images that containerd runs
   debootstrap       # minimal Debian roots for the offline package install
   dpkg-dev apt-utils  # local apt repositories (Packages indexes)
+  dnf dnf-plugins-core createrepo-c rpm  # the rpm path of OS packages: dnf download/install, repodata, rpmbuild/rpmsign
   iproute2 iptables # network namespaces for the simulated air gap
   openssl ca-certificates jq procps psmisc kmod
 )

@@ -7,3 +7,7 @@ export * from './atomic.js';
 export * from './reference.js';
 export * from './cli.js';
 export * from './document/index.js';
+export * from './program.js';
+export * from './download/index.js';
+export * from './oci/index.js';
+export * from './registry/index.js';

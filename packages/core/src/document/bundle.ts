@@ -1,27 +1,83 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RelativePath, Sha256Hex } from './common.js';
+import { RelativePath, Sha256Hex, Timestamp } from './common.js';
 
+/** One part of a split bundle (`FILE.tar.000`…): a plain byte range of the archive. */
 export const BundlePart = Type.Object({
-  file: Type.String(),
+  file: Type.String({ description: 'the part file name, e.g. bundle.tar.003' }),
   size: Type.Integer({ minimum: 0 }),
   sha256: Sha256Hex,
 });
+export type BundlePart = Static<typeof BundlePart>;
 
-/** The `bundle` section: owned by ag-bundle. */
-export const BundleSection = Type.Object({
-  /** The bundle file's name (or the common stem of its parts). */
-  file: Type.String(),
+/** An ag tool carried in the bundle's `tools/`, runnable with `node tools/<name>.mjs`. */
+export const BundleTool = Type.Object({
+  name: Type.String({ description: 'e.g. ag-bundle' }),
+  path: RelativePath,
+  sha256: Sha256Hex,
   size: Type.Integer({ minimum: 0 }),
+});
+export type BundleTool = Static<typeof BundleTool>;
+
+/** A file the far side already has, so a delta bundle lists it in SHA256SUMS but does not carry it. */
+export const BundleReused = Type.Object({
+  path: RelativePath,
+  /** Where the far side has the same bytes, when not at `path` (a file that moved). */
+  from: Type.Optional(RelativePath),
+});
+export type BundleReused = Static<typeof BundleReused>;
+
+/** Files and bytes under one top-level directory of the bundle (`images`, `files`, `packages`, `tools`, `.` for the root). */
+export const BundleCategory = Type.Object({
+  files: Type.Integer({ minimum: 0 }),
+  bytes: Type.Integer({ minimum: 0 }),
+});
+
+/**
+ * The `bundle` section: owned by ag-bundle. `pack` writes it (the copy inside
+ * the bundle's bundle.json lacks what is only known once the archive is
+ * written: `sha256` and `parts`); `unpack` adds `unpackedAt` and sets the
+ * document's `root` to where it unpacked.
+ */
+export const BundleSection = Type.Object({
+  /** The bundle file's name (for a split bundle, the name the joined parts have). */
+  file: Type.String(),
+  /** The archive's size in bytes (the sum of the parts'). */
+  size: Type.Integer({ minimum: 0 }),
+  /** SHA-256 of the whole archive (of the joined parts). */
   sha256: Type.Optional(Sha256Hex),
   parts: Type.Optional(Type.Array(BundlePart)),
+  /** The size every part but the last has. */
+  partSize: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** The signed list of parts (`<file>.parts`, signature `<file>.parts.sig`). */
+  partsList: Type.Optional(Type.String()),
   signed: Type.Boolean(),
+  signatureAlgorithm: Type.Optional(Type.Union([Type.Literal('ecdsa-p256-sha256'), Type.Literal('ed25519')])),
   /** SHA-256 of the signing public key's DER SubjectPublicKeyInfo. */
   keyFingerprint: Type.Optional(Sha256Hex),
+  /** What the bundle holds: every file SHA256SUMS lists (reused ones included), by top-level directory. */
+  contents: Type.Optional(
+    Type.Object({
+      files: Type.Integer({ minimum: 0 }),
+      bytes: Type.Integer({ minimum: 0 }),
+      categories: Type.Record(Type.String(), BundleCategory),
+    }),
+  ),
   /** The ag tools carried inside, to run on the far side. */
-  tools: Type.Optional(Type.Array(Type.Object({ name: Type.String(), path: RelativePath, sha256: Sha256Hex, size: Type.Integer() }))),
+  tools: Type.Optional(Type.Array(BundleTool)),
   /** Set when the bundle holds only what an inventory of the far side lacks. */
-  delta: Type.Optional(Type.Object({ inventory: Type.String(), inventorySha256: Sha256Hex })),
-  packedAt: Type.Optional(Type.String()),
-  unpackedAt: Type.Optional(Type.String()),
+  delta: Type.Optional(
+    Type.Object({
+      /** The inventory file's name as given to `pack --have`. */
+      inventory: Type.String(),
+      inventorySha256: Sha256Hex,
+      /** When the far side took the inventory. */
+      inventoryCreatedAt: Type.Optional(Timestamp),
+      /** Files listed in SHA256SUMS but not carried: unpack takes them from what the far side has. */
+      reused: Type.Array(BundleReused),
+      reusedBytes: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  packedAt: Type.Optional(Timestamp),
+  unpackedAt: Type.Optional(Timestamp),
 });
 export type BundleSection = Static<typeof BundleSection>;

@@ -28,11 +28,27 @@ export const FileArtifact = Type.Object({
   arch: Type.Optional(Architecture),
   version: Type.Optional(Type.String()),
   source: Type.Object({
-    url: Type.String({ description: 'where upstream publishes it' }),
+    url: Type.String({ description: 'where download fetches it: upstream, or the mirror plan was pointed at' }),
+    upstreamUrl: Type.Optional(Type.String({ description: 'where upstream publishes it, when url is a mirror' })),
     checksumUrl: Type.Optional(Type.String({ description: 'where upstream publishes its checksum' })),
   }),
   /** Known at plan time when upstream publishes a checksum; set by download otherwise. */
   sha256: Type.Optional(Sha256Hex),
+  sha256From: Type.Optional(
+    Type.Union(
+      [
+        Type.Literal('upstream'),
+        Type.Literal('index'),
+        Type.Literal('flag'),
+        Type.Literal('plan'),
+        Type.Literal('download'),
+      ],
+      {
+        description:
+          "where sha256 came from: upstream's checksum file, a Helm repository index, a --file flag, the file as plan fetched it (upstream publishes no checksum), or the first download (trust on first use)",
+      },
+    ),
+  ),
   /** Set by download. */
   size: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Where it lives in the bundle, relative to the bundle root. */
@@ -54,6 +70,9 @@ export const PlannedImage = Type.Object({
     Type.Literal('extra'),
   ]),
   component: Type.Optional(Type.String({ description: 'e.g. pause, etcd, coredns, flannel' })),
+  origin: Type.Optional(
+    Type.String({ description: 'where the entry came from: kubeadm, the table, a manifest, a --component override, a --image flag' }),
+  ),
 });
 export type PlannedImage = Static<typeof PlannedImage>;
 
@@ -74,6 +93,8 @@ export const FetchSection = Type.Object({
       completedAt: Timestamp,
       files: Type.Integer({ minimum: 0 }),
       bytes: Type.Integer({ minimum: 0 }),
+      fetched: Type.Optional(Type.Integer({ minimum: 0, description: 'files fetched by the last run' })),
+      reused: Type.Optional(Type.Integer({ minimum: 0, description: 'files already present and verified by the last run' })),
     }),
   ),
 });

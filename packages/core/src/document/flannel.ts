@@ -1,11 +1,30 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Sha256Hex, Timestamp } from './common.js';
+
+/** One image reference the manifest uses, as upstream wrote it and as rendered. */
+export const FlannelImage = Type.Object({
+  upstream: Type.String({ description: 'the reference as the upstream manifest writes it' }),
+  pinned: Type.String({ description: 'the same name pinned by the digest stored in the layout (name:tag@sha256:…)' }),
+});
 
 /** The `flannel` section: owned by ag-flannel. */
 export const FlannelSection = Type.Object({
+  /** The rendered manifest: relative to the bundle root, or absolute when written outside it. */
   manifest: Type.String({ description: 'the rendered manifest, relative to the bundle root or absolute' }),
+  sha256: Sha256Hex,
+  /** The upstream manifest it was rendered from (relative to the bundle root or absolute). */
+  source: Type.String(),
+  sourceSha256: Sha256Hex,
+  /** net-conf.json `Network`: always the document's cluster.podSubnet. */
   podSubnet: Type.String(),
+  /** net-conf.json `Backend.Type`: vxlan, host-gw, wireguard, … */
   backend: Type.String(),
-  images: Type.Array(Type.String({ description: 'digest-pinned references the manifest uses' })),
+  /** flanneld `--iface` values, when set. */
+  interfaces: Type.Optional(Type.Array(Type.String())),
+  images: Type.Array(FlannelImage),
+  /** Set by apply. */
+  daemonSet: Type.Optional(Type.Object({ namespace: Type.String(), name: Type.String() })),
+  appliedAt: Type.Optional(Timestamp),
   nodes: Type.Optional(Type.Array(Type.Object({ name: Type.String(), ready: Type.Boolean() }))),
 });
 export type FlannelSection = Static<typeof FlannelSection>;

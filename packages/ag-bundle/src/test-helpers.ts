@@ -1,0 +1,93 @@
+/**
+ * Helpers for ag-bundle's tests (not part of the tool): small file trees,
+ * running the command line in-process, finding and damaging archive entries.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createTestIo } from '@ag/core/testing';
+import { main } from './cli.js';
+import { TarReader } from './tar/reader.js';
+
+export async function tempDir(prefix = 'ag-bundle-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Writes files (path -> content) under `root`. */
+export async function writeTree(root: string, files: Record<string, string | Buffer>): Promise<void> {
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+}
+
+/** Every file under `dir`, relative, sorted; undefined when `dir` does not exist. */
+export async function listTree(dir: string): Promise<string[] | undefined> {
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return undefined;
+  const out: string[] = [];
+  const visit = async (at: string, prefix: string): Promise<void> => {
+    for (const entry of await readdir(at, { withFileTypes: true })) {
+      const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      if (entry.isDirectory()) await visit(join(at, entry.name), path);
+      else out.push(path);
+    }
+  };
+  await visit(dir, '');
+  return out.sort();
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, when it is. */
+  json: Record<string, unknown> | undefined;
+}
+
+/** Runs `ag-bundle ...args` in-process. */
+export async function run(args: string[], options: { stdin?: string; cwd?: string } = {}): Promise<RunResult> {
+  const io = createTestIo({ stdin: options.stdin ?? '', ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+  const code = await main(args, io);
+  const stdout = io.stdoutText();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = stdout.trim() === '' ? undefined : (JSON.parse(stdout) as Record<string, unknown>);
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout, stderr: io.stderrText(), json };
+}
+
+/** Where each entry's data starts in an archive, by path. */
+export async function entryOffsets(archive: string): Promise<Map<string, { offset: number; size: number }>> {
+  const reader = new TarReader(createReadStream(archive) as AsyncIterable<Buffer>);
+  const found = new Map<string, { offset: number; size: number }>();
+  for (let entry = await reader.next(); entry !== undefined; entry = await reader.next()) found.set(entry.path, { offset: entry.dataOffset, size: entry.size });
+  return found;
+}
+
+/** Flips the bits of one byte of a file. */
+export async function flipByte(path: string, offset: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, offset);
+    byte[0] = byte[0]! ^ 0xff;
+    await handle.write(byte, 0, 1, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flips one byte in the middle of an archive entry's data. */
+export async function flipEntryByte(archive: string, entryPath: string): Promise<void> {
+  const entry = (await entryOffsets(archive)).get(entryPath);
+  if (entry === undefined || entry.size === 0) throw new Error(`no entry ${entryPath} with data in ${archive}`);
+  await flipByte(archive, entry.offset + Math.floor(entry.size / 2));
+}

@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  MissingError,
+  noProgress,
+  sha256File,
+  silentLogger,
+  tempPathFor,
+  UsageError,
+  VerificationError,
+  withContext,
+  type AgDocument,
+  type BundleReused,
+  type Logger,
+  type Progress,
+} from '@ag/core';
+import { DirectorySink } from './dir-sink.js';
+import { readBundleHead } from './head.js';
+import type { BundleInput } from './input.js';
+import { layoutDirs, readBundleLayout } from './layouts.js';
+import { parseSums } from './sums.js';
+import { scanBundle } from './scan.js';
+import { verifyBytes, type PublicKey } from './signing.js';
+import { ensureRoom } from './space.js';
+import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { sweepStale, tempOwner } from './temp.js';
+import { assertNoProblems, inputSize, reportSignature } from './verify.js';
+
+export interface UnpackOptions {
+  /** Where the bundle ends up (the far side's bundle root). */
+  dir: string;
+  /** Require a signature by this key. */
+  key?: PublicKey;
+  /** Replace a different bundle already unpacked in `dir`. */
+  replace?: boolean;
+  /** Verify and say what would happen; write nothing. */
+  dryRun?: boolean;
+  log?: Logger;
+  progress?: Progress;
+}
+
+export interface UnpackResult {
+  /** The carried document, with `root` set to `dir` and `bundle.unpackedAt`. */
+  document: AgDocument;
+  status: 'unpacked' | 'already-unpacked' | 'would-unpack';
+  dir: string;
+  files: number;
+  bytes: number;
+  /** Files a delta took from what `dir` held. */
+  reused: number;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function entriesOf(dir: string): Promise<string[] | undefined> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw withContext(`reading ${dir}`, error);
+  }
+}
+
+/** Marks the previous tree while the new one is moved in (see swapInto). */
+function oldPathFor(dir: string): string {
+  return tempPathFor(join(dirname(dir), `${basename(dir)}.old`));
+}
+
+/**
+ * A kill between swapInto's two renames leaves `dir` absent and the previous
+ * tree under its `.old` temporary name: put it back before anything else.
+ */
+async function recoverInterruptedSwap(dir: string, log: Logger): Promise<void> {
+  if (await exists(dir)) return;
+  const prefix = `.${basename(dir)}.old.ag-tmp-`;
+  const names = (await entriesOf(dirname(dir))) ?? [];
+  for (const name of names) {
+    const pid = tempOwner(name);
+    if (!name.startsWith(prefix) || pid === undefined) continue;
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch {
+      // That unpack is gone: its previous tree is ours to restore.
+    }
+    await rename(join(dirname(dir), name), dir);
+    log.warn(`restored ${dir} from an unpack that was interrupted while swapping trees`);
+    return;
+  }
+}
+
+/**
+ * Moves the finished tree to `dir`. When `dir` holds a previous bundle it is
+ * first renamed aside, then the new tree is renamed in, then the old one is
+ * removed: two renames, each atomic; a kill between them is undone by
+ * recoverInterruptedSwap on the next run.
+ */
+async function swapInto(temp: string, dir: string): Promise<void> {
+  const present = await entriesOf(dir);
+  if (present === undefined) {
+    await rename(temp, dir);
+    return;
+  }
+  if (present.length === 0) {
+    await rmdir(dir);
+    await rename(temp, dir);
+    return;
+  }
+  const old = oldPathFor(dir);
+  await rename(dir, old);
+  await rename(temp, dir);
+  await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Puts what a delta bundle left out into the new tree: hard links to the
+ * same bytes in `dir` (copies where a link is refused), each hashed against
+ * SHA256SUMS before it is trusted. Links mean no extra room is needed and
+ * the previous tree can be removed after the swap without losing them.
+ */
+async function completeDelta(temp: string, dir: string, reused: BundleReused[], sums: Map<string, string>, log: Logger, progress: Progress): Promise<void> {
+  const task = progress.task('checking reused files', reused.length, 'items');
+  const absent: string[] = [];
+  const wrong: string[] = [];
+  for (const entry of reused) {
+    const source = join(dir, entry.from ?? entry.path);
+    const target = join(temp, entry.path);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await link(source, target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        absent.push(entry.from === undefined ? entry.path : `${entry.path} (from ${entry.from})`);
+        task.advance(1);
+        continue;
+      }
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw withContext(`reusing ${entry.path} from ${dir}`, error);
+      await copyFile(source, target);
+    }
+    const { sha256 } = await sha256File(target);
+    if (sha256 !== sums.get(entry.path)) wrong.push(entry.path);
+    task.advance(1);
+  }
+  task.done();
+  if (absent.length > 0) {
+    throw new MissingError(`this delta bundle needs ${absent.length} file(s) that ${dir} does not have: ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`, {
+      hint: `unpack it onto the bundle its inventory was taken from, or carry a full bundle (pack without --have); ${dir} was not changed`,
+      details: { missing: absent },
+    });
+  }
+  if (wrong.length > 0) {
+    throw new VerificationError(`${wrong.length} file(s) this delta reuses from ${dir} do not match SHA256SUMS: ${wrong.slice(0, 5).join(', ')}`, {
+      hint: `${dir} changed since its inventory was taken: take a new inventory and pack again, or carry a full bundle; ${dir} was not changed`,
+      details: { mismatched: wrong },
+    });
+  }
+  if (reused.length > 0) log.info(`took ${reused.length} file(s) the delta left out from ${dir}`);
+}
+
+/** Whether `dir` already holds exactly this bundle (same SHA256SUMS, intact bundle.json). */
+async function alreadyUnpacked(dir: string, sumsText: Buffer | undefined, key: PublicKey | undefined): Promise<AgDocument | undefined> {
+  if (sumsText === undefined) return undefined;
+  const present = await readFile(join(dir, SUMS_FILE)).catch(() => undefined);
+  if (present === undefined || !present.equals(sumsText)) return undefined;
+  if (key !== undefined) {
+    const signature = await readFile(join(dir, SIGNATURE_FILE)).catch(() => undefined);
+    if (signature === undefined || !verifyBytes(key, present, signature)) return undefined;
+  }
+  const documentText = await readFile(join(dir, DOCUMENT_FILE)).catch(() => undefined);
+  const expected = parseSums(present.toString('utf8')).entries.get(DOCUMENT_FILE);
+  if (documentText === undefined || createHash('sha256').update(documentText).digest('hex') !== expected) return undefined;
+  return JSON.parse(documentText.toString('utf8')) as AgDocument;
+}
+
+function farSideDocument(document: AgDocument, dir: string): AgDocument {
+  return { ...document, root: dir, bundle: { ...document.bundle!, unpackedAt: new Date().toISOString() } };
+}
+
+/**
+ * Unpacks a bundle into `dir`, verifying while extracting: everything goes
+ * into a temporary directory next to `dir` (same file system), and only when
+ * every check passed — signature, every file's sha256, nothing missing or
+ * extra or escaping the root, the images complete — is it renamed to `dir`.
+ * On any failure `dir` is untouched and the temporary is removed. The room
+ * the bundle needs is checked before anything is written.
+ *
+ * A delta bundle is unpacked onto the bundle `dir` already holds: what it
+ * left out is hard-linked from there into the new tree (and re-hashed), so
+ * the result is the complete new bundle, checkable with `sha256sum -c`.
+ * A re-run onto a `dir` holding the same bundle finds it done at once.
+ *
+ * Deliberately not here: pushing images (ag-images push), or keeping files
+ * of `dir` that are not part of the new bundle (the tree is replaced whole).
+ */
+export async function unpackBundle(source: BundleInput, options: UnpackOptions): Promise<UnpackResult> {
+  const log = options.log ?? silentLogger;
+  const progress = options.progress ?? noProgress;
+  const dir = resolve(options.dir);
+  const parent = dirname(dir);
+  if (!options.dryRun) {
+    await mkdir(parent, { recursive: true }).catch((error: unknown) => {
+      throw withContext(`creating ${parent}`, error);
+    });
+    await recoverInterruptedSwap(dir, log);
+    const swept = await sweepStale(parent, [basename(dir)]);
+    if (swept.length > 0) log.info(`removed ${swept.length} leftover(s) of an interrupted unpack: ${swept.join(', ')}`);
+  }
+
+  const { head, input } = await readBundleHead(source);
+  const present = await entriesOf(dir);
+  const occupied = present !== undefined && present.length > 0;
+  if (occupied) {
+    const done = await alreadyUnpacked(dir, head.sumsText, options.key);
+    if (done !== undefined) {
+      log.info(`${dir} already holds this bundle; nothing to do`);
+      return { document: { ...done, root: dir }, status: 'already-unpacked', dir, files: 0, bytes: 0, reused: 0 };
+    }
+  }
+  const reused = head.document?.bundle?.delta?.reused ?? [];
+  const isDelta = head.document?.bundle?.delta !== undefined;
+  if (occupied && !isDelta) {
+    if (!(await exists(join(dir, SUMS_FILE)))) {
+      throw new UsageError(`${dir} is not empty and holds no unpacked bundle (no ${SUMS_FILE}); refusing to replace it`, {
+        hint: 'unpack into an empty or new directory',
+      });
+    }
+    if (!options.replace) {
+      throw new UsageError(`${dir} already holds a different bundle`, { hint: 'pass --replace to replace it (it is swapped out only once the new one is complete), or unpack elsewhere' });
+    }
+  }
+  if (isDelta) {
+    const absent: string[] = [];
+    for (const entry of reused) if (!occupied || !(await exists(join(dir, entry.from ?? entry.path)))) absent.push(entry.from ?? entry.path);
+    if (absent.length > 0) {
+      throw new MissingError(
+        `${input.label} is a delta of ${head.document?.bundle?.delta?.inventory}: it needs ${absent.length} file(s) that ${dir} lacks: ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`,
+        { hint: `unpack it onto the bundle that inventory was taken from, or carry a full bundle (pack without --have); nothing was written`, details: { missing: absent } },
+      );
+    }
+  }
+  const size = inputSize(input) ?? head.document?.bundle?.size;
+  if (options.dryRun) {
+    log.info(`would unpack ${input.label} into ${dir}${isDelta ? ` on top of what it holds (${reused.length} file(s) reused)` : ''}`);
+  } else if (size !== undefined) {
+    await ensureRoom(parent, size, `unpacking ${input.label}`);
+  }
+
+  const temp = tempPathFor(dir);
+  if (!options.dryRun) await mkdir(temp, { mode: 0o755 });
+  try {
+    const task = progress.task(`unpacking ${input.label}`, size ?? 0);
+    const result = await scanBundle(input, {
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.dryRun ? {} : { sink: new DirectorySink(temp) }),
+      onBytes: (n) => task.advance(n),
+    }).finally(() => task.done());
+    reportSignature(log, result, options.key !== undefined);
+    assertNoProblems(input.label, result.problems, log, 'unpacking');
+    if (result.document?.bundle === undefined) throw new VerificationError(`${input.label}: ${DOCUMENT_FILE} has no bundle section; it was not written by ag-bundle pack`);
+    const document = result.document;
+    if (options.dryRun) {
+      return { document: farSideDocument(document, dir), status: 'would-unpack', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
+    }
+    await completeDelta(temp, dir, result.reused, result.sums, log, progress);
+    // The images must be whole on this side too: every blob their manifests reach is here.
+    for (const layout of layoutDirs(result.sums.keys())) await readBundleLayout(temp, layout);
+    await swapInto(temp, dir);
+    log.info(`unpacked ${result.files} file(s), ${result.bytes} bytes, into ${dir}`);
+    return { document: farSideDocument(document, dir), status: 'unpacked', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,167 @@
+import { bundleRoot, createHttpDispatcher, processIo, readDocument, runTool, UsageError, writeDocument, type CommandContext, type Io } from '@ag/core';
+import { resolve } from 'node:path';
+import packageJson from '../package.json' with { type: 'json' };
+import { downloadDocumentOsPackages, joinNoPackageValues, osPackageFlags } from './os-packages/cli-support.js';
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
+
+/** `Name: value` flags -> a header record (never logged, never written to the document). */
+export function parseHeaders(flags: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const flag of flags) {
+    const colon = flag.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--header: expected "Name: value", got ${JSON.stringify(flag.slice(0, 20))}`);
+    headers[flag.slice(0, colon).trim().toLowerCase()] = flag.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+async function plan({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+  // Loaded here, not at the top, so that --help never pays for them.
+  const [{ planFetch }, request, { parseMirrors }] = await Promise.all([import('./plan.js'), import('./plan/request.js'), import('./mirrors.js')]);
+  const planRequest = {
+    kubernetesVersion: request.normaliseKubernetesVersion(String(args['kubernetes-version'])),
+    architectures: [...new Set(strings(args['arch']))] as import('./plan/request.js').Architecture[],
+    os: String(args['os']),
+    cni: request.parseCni(String(args['cni'])),
+    components: request.parseComponents(strings(args['component'])),
+    images: request.parseImages(strings(args['image'])),
+    charts: strings(args['chart']).map(request.parseChart),
+    files: strings(args['file']).map(request.parseFile),
+    podSubnet: String(args['pod-subnet']),
+    serviceSubnet: String(args['service-subnet']),
+    dnsDomain: String(args['dns-domain']),
+    osPackages: osPackageFlags(args),
+  };
+  if (!/^[a-z]+-[0-9.]+$/.test(planRequest.os)) {
+    throw new UsageError(`--os ${JSON.stringify(planRequest.os)}: expected ID-VERSION, e.g. fedora-37, debian-12, ubuntu-22.04`);
+  }
+  const online = args['checksums'] !== false;
+  const base = args.in === undefined ? undefined : await readDocument(io, { required: true, inPath: args.in });
+  const dispatcher = online ? await createHttpDispatcher({ env: io.env }) : undefined;
+  try {
+    const document = await planFetch(planRequest, {
+      root: resolve(io.cwd, String(args['dir'])),
+      mirrors: parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base'])),
+      online,
+      imageList: args['image-list'] as 'auto' | 'kubeadm' | 'table',
+      kubeadmPath: args['kubeadm'] === undefined ? undefined : resolve(io.cwd, String(args['kubeadm'])),
+      ...(dispatcher ? { dispatcher } : {}),
+      base,
+      log,
+      progress,
+    });
+    progress.stop();
+    writeDocument(io, document, args.pretty);
+    const fetch = document.fetch!;
+    const pinned = fetch.files.filter((f) => f.sha256 !== undefined).length;
+    log.info(
+      `planned ${fetch.files.length} files and ${fetch.images.length} images for Kubernetes ${planRequest.kubernetesVersion} ` +
+        `(${planRequest.architectures.join(', ')}; ${planRequest.os}; flannel ${fetch.components['flannel']}); ` +
+        `control-plane images from ${fetch.imageList.source}; ${pinned} of ${fetch.files.length} checksums known`,
+    );
+    if (!online) log.warn('planned without network (--no-checksums): download will record each checksum on first fetch');
+    return 0;
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+async function download({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+  const [{ downloadFiles, plannedDownloads }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
+  const document = (await readDocument(io, { required: true, inPath: args.in }))!;
+  const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
+  const mirrors = parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base']));
+  if (args['dry-run'] === true) {
+    io.stdout.write(`${JSON.stringify({ dryRun: true, root, actions: plannedDownloads(document, { root, mirrors }) }, null, args.pretty ? 2 : undefined)}\n`);
+    return 0;
+  }
+  const dispatcher = await createHttpDispatcher({ env: io.env });
+  try {
+    const { document: fetched } = await downloadFiles(document, {
+      root,
+      mirrors,
+      concurrency: Number(args['concurrency']),
+      retries: Number(args['retries']),
+      headers: parseHeaders(strings(args['header'])),
+      dispatcher,
+      log,
+      progress,
+    });
+    progress.stop();
+    const updated = args['os-packages'] === false ? fetched : await downloadDocumentOsPackages(fetched, root, { io, log, args });
+    writeDocument(io, updated, args.pretty);
+    return 0;
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+const mirrorOptions = (parser: import('yargs').Argv): import('yargs').Argv =>
+  parser
+    .option('mirror', { type: 'string', array: true, requiresArg: true, describe: 'fetch https://HOST/… from URL/… instead (HOST=URL; repeatable)' })
+    .option('mirror-base', { type: 'string', requiresArg: true, describe: 'fetch https://HOST/PATH from URL/HOST/PATH (one mirror for every host)' });
+
+/** ag-fetch: knows what a cluster needs (`plan`) and fetches it (`download`). */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runTool(
+    {
+      name: 'ag-fetch',
+      version: packageJson.version,
+      configure: (parser) =>
+        parser
+          .usage('$0 <command> [options]\n\nKnows everything a kubeadm cluster needs, and fetches and verifies it for the trip across the gap.')
+          .command('plan', 'write the document: every file (URL, bundle path, sha256) and image a cluster needs', (p) =>
+            mirrorOptions(
+              p
+                .option('kubernetes-version', { type: 'string', demandOption: true, requiresArg: true, describe: 'the exact release, e.g. v1.27.3' })
+                .option('arch', { type: 'string', array: true, default: ['amd64'], choices: ['amd64', 'arm64', 'arm', 'ppc64le', 's390x'], describe: 'node architecture (repeatable)' })
+                .option('os', { type: 'string', demandOption: true, requiresArg: true, describe: 'node OS, e.g. fedora-37, debian-12' })
+                .option('cni', { type: 'string', default: 'flannel', requiresArg: true, describe: 'CNI and version, e.g. flannel@v0.22.0 (default version: the one for this Kubernetes minor)' })
+                .option('image', { type: 'string', array: true, requiresArg: true, describe: 'an extra image to carry, e.g. ghcr.io/stefanprodan/podinfo:6.4.0 (repeatable)' })
+                .option('chart', { type: 'string', array: true, requiresArg: true, describe: 'a Helm chart, REPO_URL/NAME@VERSION (repeatable)' })
+                .option('file', { type: 'string', array: true, requiresArg: true, describe: 'an extra file, URL[#sha256=HEX] (repeatable)' })
+                .option('component', { type: 'string', array: true, requiresArg: true, describe: 'override a version: crictl, cni-plugins, helm, k9s, kubernetes-release, flannel, registry, pause, etcd, coredns, flannel-cni-plugin (NAME=VERSION; repeatable)' })
+                .option('pod-subnet', { type: 'string', default: '10.244.0.0/16', describe: "the pod network (flannel's default)" })
+                .option('service-subnet', { type: 'string', default: '10.96.0.0/12', describe: 'the service network' })
+                .option('dns-domain', { type: 'string', default: 'cluster.local', describe: 'the cluster DNS domain' })
+                .option('dir', { type: 'string', default: 'bundle', requiresArg: true, describe: 'the bundle root the document names (files go to DIR/files/)' })
+                .option('checksums', { type: 'boolean', default: true, describe: 'fetch upstream checksum files; --no-checksums plans with no network at all' })
+                .option('image-list', { choices: ['auto', 'kubeadm', 'table'] as const, default: 'auto' as const, describe: "control-plane images from this release's kubeadm, the table in data/, or kubeadm when it can run (auto)" })
+                .option('kubeadm', { type: 'string', requiresArg: true, describe: 'a kubeadm binary of the release to ask for the image list' })
+                .option('package', { type: 'string', array: true, requiresArg: true, describe: "an extra OS package for the nodes, by the OS's name (repeatable)" })
+                .option('no-package', { type: 'string', array: true, requiresArg: true, describe: 'leave a package of the default OS set out (repeatable)' })
+                .example('$0 plan --kubernetes-version v1.27.3 --arch amd64 --os fedora-37 --cni flannel@v0.22.0', 'the classic cluster')
+                .example('$0 plan … --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0', 'add an application')
+                .example('$0 plan … --component etcd=3.5.9-0 --component helm=v3.12.3', 'override versions')
+                .example('$0 plan … --os fedora-37 --package containerd.io --no-package containerd', "docker-ce's containerd instead of Fedora's"),
+            ),
+          )
+          .command('download', 'fetch and verify every file of the document (stdin) into DIR/files/', (p) =>
+            mirrorOptions(
+              p
+                .option('dir', { type: 'string', requiresArg: true, describe: "the bundle root (default: the document's root)" })
+                .option('concurrency', { type: 'number', default: 4, describe: 'files fetched at once' })
+                .option('retries', { type: 'number', default: 4, describe: 'further attempts per file after a reset, 429 or 5xx' })
+                .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent to each file\'s host, never to a host it redirects to (repeatable)' })
+                .option('dry-run', { type: 'boolean', default: false, describe: 'print the actions as JSON; fetch nothing' })
+                .option('inventory', { type: 'string', requiresArg: true, describe: "the far side's `ag-nodeprep inventory`: OS packages it has are not carried" })
+                .option('baseline-status', { type: 'string', requiresArg: true, describe: 'deb: a dpkg status file of a host like the far side, instead of a minimal install' })
+                .option('os-packages', { type: 'boolean', default: true, describe: 'resolve and carry the OS packages (--no-os-packages: files only)' })
+                .option('packages-cache', { type: 'string', requiresArg: true, describe: 'private apt/dnf state kept between runs (default ~/.cache/ag/os-packages)' })
+                .example('$0 plan … | $0 download --dir ./bundle > fetched.json', 'fetch into ./bundle/files/')
+                .example('$0 download --inventory far-side-inventory.json < plan.json', 'carry only the OS packages the far side lacks')
+                .example("$0 download --header 'Authorization: Bearer …' < plan.json", 'credentials for a mirror'),
+            ),
+          )
+          .example('$0 plan --kubernetes-version v1.27.3 --os fedora-37 > plan.json', 'plan a v1.27.3 cluster')
+          .example('$0 download < plan.json > fetched.json', 'fetch and verify every file')
+          .example('$0 plan … --no-checksums', 'plan with no internet at all')
+          .example('$0 plan … --mirror-base URL', 'use a mirror that holds URL/HOST/PATH')
+          .example('$0 download --in plan.json --dry-run', 'show what would be fetched'),
+      handlers: { plan, download },
+    },
+    joinNoPackageValues(argv),
+    io,
+  );
+}

@@ -1,0 +1,93 @@
+import type { Argv } from 'yargs';
+import { parseDuration, processIo, readDocument, runTool, writeDocument, type AgDocument, type CommandContext, type Io } from '@ag/core';
+import { applyFlannel } from './apply.js';
+import { renderFlannel } from './render.js';
+
+export const VERSION = '0.1.0';
+
+type Context = CommandContext<Record<string, unknown>>;
+
+const str = (context: Context, name: string): string | undefined => {
+  const value = context.args[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+async function requireDocument(context: Context): Promise<AgDocument> {
+  return (await readDocument(context.io, { required: true, inPath: context.args.in })) as AgDocument;
+}
+
+function reportActions(context: Context, actions: Array<{ action: string; target: string }>): void {
+  context.io.stderr.write(`${JSON.stringify({ dryRun: true, actions })}\n`);
+}
+
+export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
+  async render(context) {
+    const document = await requireDocument(context);
+    const ifaces = context.args['iface'];
+    const dryRun = context.args['dry-run'] === true;
+    const result = await renderFlannel(document, {
+      manifest: str(context, 'manifest'),
+      out: str(context, 'out'),
+      backend: str(context, 'backend'),
+      interfaces: Array.isArray(ifaces) ? ifaces.map(String) : undefined,
+      dir: str(context, 'dir'),
+      cwd: context.io.cwd,
+      dryRun,
+      log: context.log,
+    });
+    if (dryRun) reportActions(context, result.changed ? [{ action: 'write-file', target: result.path }] : []);
+    else context.log.info(result.changed ? `wrote ${result.path}` : `${result.path} is already up to date`);
+    context.log.info(`pod network ${result.section.podSubnet}, backend ${result.section.backend}, ${result.section.images.length} image(s) pinned by digest`);
+    writeDocument(context.io, { ...document, flannel: result.section }, context.args.pretty);
+  },
+
+  async apply(context) {
+    const document = await requireDocument(context);
+    const timeout = str(context, 'timeout');
+    const result = await applyFlannel(document, {
+      io: context.io,
+      log: context.log,
+      kubeconfig: str(context, 'kubeconfig'),
+      kubectl: str(context, 'kubectl'),
+      hostRoot: str(context, 'host-root'),
+      dir: str(context, 'dir'),
+      cwd: context.io.cwd,
+      timeoutMs: timeout === undefined ? undefined : parseDuration(timeout),
+      intervalMs: context.io.env['AG_POLL_INTERVAL_MS'] !== undefined ? Number(context.io.env['AG_POLL_INTERVAL_MS']) : undefined,
+      dryRun: context.args['dry-run'] === true,
+    });
+    if (context.args['dry-run'] === true) reportActions(context, result.actions);
+    writeDocument(context.io, { ...document, flannel: result.section }, context.args.pretty);
+  },
+};
+
+function configure(parser: Argv): Argv {
+  return parser
+    .usage('$0 <command> [options] < document.json > document.json\n\nflannel for an air-gapped cluster: render the manifest for this cluster, apply it, wait for the nodes.')
+    .command('render', "set the pod network from the document, the backend, and pin every image by the layout's digest", (y) =>
+      y
+        .option('manifest', { type: 'string', describe: "the upstream manifest (default: the bundle's kube-flannel.yml)", requiresArg: true })
+        .option('out', { type: 'string', describe: 'where to write it (default <bundle>/rendered/kube-flannel.yml)', requiresArg: true })
+        .option('backend', { type: 'string', default: 'vxlan', describe: 'net-conf.json Backend.Type: vxlan, host-gw, wireguard, …', requiresArg: true })
+        .option('iface', { type: 'string', array: true, describe: 'flanneld --iface: the interface (or address) between nodes (repeatable)', requiresArg: true })
+        .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }),
+    )
+    .command('apply', 'apply the rendered manifest, wait for the rollout and for every node to be Ready', (y) =>
+      y
+        .option('kubeconfig', { type: 'string', describe: "the admin kubeconfig (default: the document's kubeadm.adminKubeconfig)", requiresArg: true })
+        .option('kubectl', { type: 'string', describe: "kubectl to run (default: the bundle's, else PATH)", requiresArg: true })
+        .option('host-root', { type: 'string', default: '/', describe: 'prefix for node paths (a chroot or a test directory)', requiresArg: true })
+        .option('dir', { type: 'string', describe: "the bundle root (default: the document's root)", requiresArg: true })
+        .option('timeout', { type: 'string', default: '5m', describe: 'how long to wait for the rollout and the nodes', requiresArg: true })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print the kubectl commands as JSON on stderr and run nothing' }),
+    )
+    .example('ag-flannel render < cluster.json > cluster.json.new', 'render the bundle\'s manifest with the cluster\'s pod subnet and pinned images')
+    .example('ag-flannel render --backend host-gw --iface eth1 < cluster.json', 'host-gw between nodes on one L2 network, over eth1')
+    .example('ag-kubeadm init < c.json | ag-flannel render | ag-flannel apply > cluster.json', 'the control plane, then the pod network');
+}
+
+/** Runs ag-flannel with `argv`; returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runTool({ name: 'ag-flannel', version: VERSION, configure, handlers }, argv, io);
+}

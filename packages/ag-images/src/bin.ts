@@ -1,0 +1,4 @@
+import { runBin } from '@ag/core';
+import { main } from './cli.js';
+
+runBin(main);

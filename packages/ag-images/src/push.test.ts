@@ -1,0 +1,141 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Digest, type AgDocument } from '@ag/core';
+import { createTestIo } from '@ag/core/testing';
+import {
+  createTestCa,
+  generatedLayout,
+  startContainerd,
+  startRegistry,
+  writeKubeadmLikeSet,
+  writeWindowsImage,
+  type GeneratedImage,
+  type PrivateContainerd,
+  type RegistryFixture,
+} from '@ag/fixtures';
+import { main } from './cli.js';
+
+// The far side: a layout (written by the test kit's generator, not by ag) is
+// pushed by ag-images to an internal registry (distribution, TLS, htpasswd);
+// containerd pulls through a hosts.toml mirror for the upstream name and runs
+// it; ag pulls it back, and ag-images import loads that layout into containerd.
+
+let dir: string;
+let generated: string;
+let images: GeneratedImage[];
+let internal: RegistryFixture;
+let containerd: PrivateContainerd;
+let credentialsFile: string;
+const WINDOWS = 'mcr.microsoft.com/windows/nanoserver:1809';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ag-images-push-'));
+  const ca = await createTestCa(join(dir, 'ca'));
+  generated = join(dir, 'bundle', 'images');
+  const layout = await generatedLayout(generated);
+  [images, internal, containerd] = await Promise.all([
+    writeKubeadmLikeSet(layout, { uniqueBytes: 128 * 1024, sharedBytes: 256 * 1024 }),
+    startRegistry({ auth: 'htpasswd', ca }),
+    startContainerd(),
+  ]);
+  await writeWindowsImage(layout, { ref: WINDOWS, foreignBlobDir: join(dir, 'foreign'), urlPrefix: 'http://127.0.0.1:9/blobs' });
+  credentialsFile = join(dir, 'credentials');
+  await writeFile(credentialsFile, `${internal.credentials!.username}:${internal.credentials!.password}\n`, { mode: 0o600 });
+});
+
+afterAll(async () => {
+  await Promise.all([internal?.stop(), containerd?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[], stdin?: unknown): Promise<{ code: number; document: AgDocument | undefined; stderr: string }> {
+  const io = createTestIo({ stdin: stdin === undefined ? undefined : JSON.stringify(stdin), env: { HOME: dir, PATH: process.env['PATH'] }, cwd: dir });
+  const code = await main(argv, io);
+  const out = io.stdoutText().trim();
+  return { code, document: out === '' ? undefined : (JSON.parse(out) as AgDocument), stderr: io.stderrText() };
+}
+
+const toInternal = (): string[] => ['--registry', internal.host, '--ca-file', internal.caFile, '--credentials-file', credentialsFile];
+
+async function skopeoDigest(ref: string): Promise<string> {
+  const { stdout } = await internal.skopeo(['inspect', '--raw', '--cert-dir', internal.certDir, '--creds', `ag:${internal.users['ag']}`, `docker://${ref}`]);
+  return sha256Digest(stdout);
+}
+
+describe('ag-images push', () => {
+  it('shows with --dry-run what it would upload and mount, and sends nothing', async () => {
+    const { code, stderr } = await run(['push', '--layout', generated, '--dry-run', ...toInternal()]);
+    expect(code, stderr).toBe(0);
+    const plan = JSON.parse(stderr.split('\n').find((l) => l.startsWith('{"dryRun"'))!) as { actions: Array<{ action: string; repository: string }> };
+    expect(plan.actions.filter((a) => a.action === 'upload-blob').length).toBeGreaterThan(10);
+    expect(plan.actions.filter((a) => a.action === 'mount-blob').length).toBeGreaterThan(10);
+    expect(plan.actions.some((a) => a.action === 'skip-foreign-layer')).toBe(true);
+    await expect(skopeoDigest(`${internal.host}/registry.k8s.io/pause:3.9`)).rejects.toThrow(/manifest unknown|not found/i);
+  });
+
+  it('pushes every image as <registry>/<upstream host>/<path>:<tag>, digests unchanged, shared layers mounted', async () => {
+    const { code, document, stderr } = await run(['push', '--layout', generated, ...toInternal()]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/mounted [1-9]\d*/);
+    const stored = document!.images!.images;
+    expect(stored).toHaveLength(images.length + 1);
+    for (const image of images) {
+      const record = stored.find((s) => s.ref === image.ref)!;
+      expect(record.internalRef).toBe(`${internal.host}/${image.ref}`);
+      expect(await skopeoDigest(record.internalRef!)).toBe(image.descriptor.digest);
+    }
+    expect(document!.images!.push?.registry).toBe(internal.host);
+    // The Windows image's foreign layer stays a reference: the registry was told its URL, not sent its bytes.
+    expect(stored.find((s) => s.ref === WINDOWS)?.internalRef).toBe(`${internal.host}/${WINDOWS}`);
+  });
+
+  it('sends nothing the second time', async () => {
+    const { code, stderr } = await run(['push', '--layout', generated, ...toInternal()]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/uploaded 0 blob\(s\), 0 B; mounted 0; \d+ already there/);
+  });
+
+  it('is pulled by containerd through a hosts.toml mirror for the upstream name, and runs', async () => {
+    const certsDir = join(dir, 'certs.d');
+    await mkdir(join(certsDir, 'registry.k8s.io'), { recursive: true });
+    const basic = Buffer.from(`${internal.credentials!.username}:${internal.credentials!.password}`).toString('base64');
+    await writeFile(
+      join(certsDir, 'registry.k8s.io', 'hosts.toml'),
+      [
+        'server = "https://registry.k8s.io"',
+        '',
+        `[host."https://${internal.host}/v2/registry.k8s.io"]`,
+        '  capabilities = ["pull", "resolve"]',
+        `  ca = "${internal.caFile}"`,
+        '  override_path = true',
+        `  [host."https://${internal.host}/v2/registry.k8s.io".header]`,
+        `    Authorization = "Basic ${basic}"`,
+        '',
+      ].join('\n'),
+    );
+    const ref = 'registry.k8s.io/kube-proxy:v1.27.3';
+    await containerd.ctr(['images', 'pull', '--hosts-dir', certsDir, ref], { timeoutMs: 120_000 });
+    const { stdout } = await containerd.ctr(['run', '--rm', ref, 'ag-push-mirror']);
+    expect(stdout.trim()).toBe(ref);
+    const listed = await containerd.ctr(['images', 'ls']);
+    expect(listed.stdout).toContain(images.find((i) => i.ref === ref)!.descriptor.digest);
+  });
+
+  it('is pulled back by ag-images, and that layout is imported into containerd and runs', async () => {
+    const back = join(dir, 'back');
+    const pulled = await run(['pull', ...images.map((i) => i.ref), '--all-platforms', '--layout', join(back, 'images'), '--mirror', internal.host, '--ca-file', internal.caFile, '--username', 'ag', '--credentials-file', credentialsFile]);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    for (const image of pulled.document!.images!.images) {
+      expect(image.digest).toBe(images.find((i) => i.ref === image.ref)!.descriptor.digest);
+    }
+    const ref = 'ghcr.io/stefanprodan/podinfo:6.4.0';
+    const imported = await run(['import', ref, '--layout', join(back, 'images'), '--address', containerd.address, '--namespace', 'k8s.io']);
+    expect(imported.code, imported.stderr).toBe(0);
+    const listed = await containerd.ctr(['images', 'ls', '-q'], { namespace: 'k8s.io' });
+    expect(listed.stdout.split('\n')).toContain(ref);
+    const { stdout } = await containerd.ctr(['run', '--rm', ref, 'ag-import-run'], { namespace: 'k8s.io' });
+    expect(stdout.trim()).toBe(ref);
+  });
+});

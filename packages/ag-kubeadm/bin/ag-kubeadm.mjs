@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The bundled tool (npm ci builds it: tools/build/bundle-bins.mjs).
+import '../dist/ag-kubeadm.mjs';

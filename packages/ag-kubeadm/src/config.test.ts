@@ -1,0 +1,212 @@
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { createTestIo } from '@ag/core/testing';
+import { validateDocument, type AgDocument } from '@ag/core';
+import { main } from './cli.js';
+import { configureKubeadm, type ConfigOptions } from './config.js';
+import { detectAdvertiseAddress } from './host.js';
+import { checkAgainstTypes } from './testdata/kubeadm-api-fields.js';
+import { clusterDocument, REGISTRY } from './testdata/documents.js';
+
+const golden = (name: string): Promise<string> => readFile(new URL(`./testdata/golden/${name}.yaml`, import.meta.url), 'utf8');
+const node: ConfigOptions = { advertiseAddress: '192.168.56.10', nodeName: 'cp1' };
+
+async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'ag-kubeadm-config-'));
+}
+
+interface Case {
+  name: string;
+  version: string;
+  options: ConfigOptions;
+  document?: Partial<AgDocument>;
+  apiVersion: 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4';
+  pause: string;
+  coredns: string;
+  etcd: string;
+}
+
+const cases: Case[] = [
+  {
+    name: 'v1.27.3',
+    version: 'v1.27.3',
+    options: node,
+    apiVersion: 'kubeadm.k8s.io/v1beta3',
+    pause: 'registry.k8s.io/pause:3.9',
+    coredns: 'registry.k8s.io/coredns/coredns:v1.10.1',
+    etcd: 'registry.k8s.io/etcd:3.5.7-0',
+  },
+  {
+    name: 'v1.27.3-single-node',
+    version: 'v1.27.3',
+    options: { ...node, singleNode: true },
+    apiVersion: 'kubeadm.k8s.io/v1beta3',
+    pause: 'registry.k8s.io/pause:3.9',
+    coredns: 'registry.k8s.io/coredns/coredns:v1.10.1',
+    etcd: 'registry.k8s.io/etcd:3.5.7-0',
+  },
+  {
+    name: 'v1.30.2',
+    version: 'v1.30.2',
+    options: { ...node, apiServerArgs: ['audit-log-maxage=7'] },
+    apiVersion: 'kubeadm.k8s.io/v1beta3',
+    pause: 'registry.k8s.io/pause:3.9',
+    coredns: 'registry.k8s.io/coredns/coredns:v1.11.1',
+    etcd: 'registry.k8s.io/etcd:3.5.12-0',
+  },
+  {
+    name: 'v1.31.1',
+    version: 'v1.31.1',
+    options: { ...node, apiServerArgs: ['--audit-log-maxage=7'] },
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    pause: 'registry.k8s.io/pause:3.10',
+    coredns: 'registry.k8s.io/coredns/coredns:v1.11.3',
+    etcd: 'registry.k8s.io/etcd:3.5.15-0',
+  },
+  {
+    name: 'v1.31.1-ha-internal',
+    version: 'v1.31.1',
+    options: { ...node, controlPlaneEndpoint: 'k8s-api.site.internal:6443', imageRepository: 'internal', controlPlaneTimeoutMs: 600_000 },
+    document: { registry: REGISTRY },
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    pause: '10.0.0.5:5000/registry.k8s.io/pause:3.10',
+    // kubeadm asks <dns.imageRepository>/coredns:<tag>; the repository carries the upstream coredns/ level.
+    coredns: '10.0.0.5:5000/registry.k8s.io/coredns/coredns:v1.11.3',
+    etcd: '10.0.0.5:5000/registry.k8s.io/etcd:3.5.15-0',
+  },
+];
+
+describe('ag-kubeadm config: golden configurations', () => {
+  for (const c of cases) {
+    it(`${c.name}: the exact file, every field known to ${c.apiVersion}, and the image references`, async () => {
+      const root = await tempRoot();
+      const document = clusterDocument(c.version, c.document);
+      const result = await configureKubeadm(document, { ...c.options, hostRoot: root });
+      const expected = await golden(c.name);
+      expect(result.section.config).toBe(expected);
+      expect(await readFile(join(root, 'etc/kubernetes/ag/kubeadm-config.yaml'), 'utf8')).toBe(expected);
+      expect(result.section.configFile).toBe('/etc/kubernetes/ag/kubeadm-config.yaml');
+      expect(result.section.apiVersion).toBe(c.apiVersion);
+
+      const [init, cluster, ...rest] = parseAllDocuments(expected).map((d) => d.toJS() as Record<string, unknown>);
+      expect(rest).toEqual([]);
+      expect(init).toMatchObject({ apiVersion: c.apiVersion, kind: 'InitConfiguration' });
+      expect(cluster).toMatchObject({ apiVersion: c.apiVersion, kind: 'ClusterConfiguration', kubernetesVersion: c.version });
+      expect(checkAgainstTypes(c.apiVersion, 'InitConfiguration', init)).toEqual([]);
+      expect(checkAgainstTypes(c.apiVersion, 'ClusterConfiguration', cluster)).toEqual([]);
+
+      const images = Object.fromEntries(result.section.images.map((i) => [i.component, i.ref]));
+      expect(images['pause']).toBe(c.pause);
+      expect(result.section.sandboxImage).toBe(c.pause);
+      expect(images['coredns']).toBe(c.coredns);
+      expect(images['etcd']).toBe(c.etcd);
+      const repository = (cluster as { imageRepository: string }).imageRepository;
+      expect(images['kube-apiserver']).toBe(`${repository}/kube-apiserver:${c.version}`);
+      expect(result.section.imageRepository).toBe(repository);
+      // kubeadm derives pause from imageRepository: the sandbox image must be exactly that.
+      expect(result.section.sandboxImage.startsWith(`${repository}/pause:`)).toBe(true);
+      // The document with the new section is still valid.
+      expect(() => validateDocument({ ...document, kubeadm: result.section }, 'test')).not.toThrow();
+    });
+  }
+
+  it('refuses fields a version lacks: the v1beta4 checker rejects a v1beta3 file and vice versa', async () => {
+    const v1beta3 = parseAllDocuments(await golden('v1.30.2')).map((d) => d.toJS() as Record<string, unknown>);
+    const asV1beta4 = checkAgainstTypes('kubeadm.k8s.io/v1beta4', 'ClusterConfiguration', v1beta3[1]);
+    expect(asV1beta4).toContain('ClusterConfiguration.apiServer.extraArgs: v1beta4 extra arguments are a list of {name, value}');
+    expect(asV1beta4.some((p) => p.includes('has no field timeoutForControlPlane'))).toBe(true);
+    const v1beta4 = parseAllDocuments(await golden('v1.31.1')).map((d) => d.toJS() as Record<string, unknown>);
+    expect(checkAgainstTypes('kubeadm.k8s.io/v1beta3', 'InitConfiguration', v1beta4[0])).toContain(
+      'InitConfiguration.timeouts: kubeadm.k8s.io/v1beta3 InitConfiguration has no field timeouts',
+    );
+  });
+
+  it('pins the etcd and coredns tags only when asked', async () => {
+    const result = await configureKubeadm(clusterDocument('v1.27.3'), { ...node, pinImageTags: true, hostRoot: await tempRoot() });
+    const cluster = parseAllDocuments(result.section.config)[1]!.toJS() as { etcd: { local: Record<string, string> }; dns: Record<string, string> };
+    expect(cluster.etcd.local['imageTag']).toBe('3.5.7-0');
+    expect(cluster.dns['imageTag']).toBe('v1.10.1');
+  });
+
+  it('names the missing component instead of guessing its version', async () => {
+    const document = clusterDocument('v1.27.3');
+    delete document.fetch!.components['coredns'];
+    await expect(configureKubeadm(document, { ...node, hostRoot: await tempRoot() })).rejects.toMatchObject({
+      kind: 'missing',
+      message: expect.stringContaining('no coredns version'),
+    });
+  });
+
+  it('refuses internal images without a registry section and versions before 1.22', async () => {
+    await expect(configureKubeadm(clusterDocument('v1.27.3'), { ...node, imageRepository: 'internal', dryRun: true })).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringContaining('no registry section'),
+    });
+    const old = clusterDocument('v1.27.3');
+    old.cluster!.kubernetesVersion = 'v1.21.14';
+    await expect(configureKubeadm(old, { ...node, dryRun: true })).rejects.toMatchObject({ kind: 'usage' });
+  });
+
+  it('rewrites nothing when the file already holds the same configuration, and writes nothing in a dry run', async () => {
+    const root = await tempRoot();
+    const first = await configureKubeadm(clusterDocument('v1.27.3'), { ...node, hostRoot: root });
+    expect(first.changed).toBe(true);
+    const before = await stat(first.path);
+    const again = await configureKubeadm({ ...clusterDocument('v1.27.3'), kubeadm: first.section }, { ...node, hostRoot: root });
+    expect(again.changed).toBe(false);
+    expect((await stat(first.path)).mtimeMs).toBe(before.mtimeMs);
+    const dry = await tempRoot();
+    await configureKubeadm(clusterDocument('v1.27.3'), { ...node, hostRoot: dry, dryRun: true });
+    await expect(stat(join(dry, 'etc/kubernetes/ag/kubeadm-config.yaml'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('advertise address detection', () => {
+  const iface = (address: string) => [{ address, family: 'IPv4' as const, internal: false, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: `${address}/24` }];
+  const header = 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n';
+
+  it('takes the default-route interface, like kubeadm', () => {
+    const routes = `${header}eth1\tC0A83800\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\neth0\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n`;
+    expect(detectAdvertiseAddress({ routes, interfaces: { eth0: iface('10.0.2.15'), eth1: iface('192.168.56.10') } })).toBe('10.0.2.15');
+  });
+
+  it('on an air-gapped node with no default route, takes the one real address and ignores cluster interfaces', () => {
+    const routes = `${header}eth1\tC0A83800\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`;
+    expect(detectAdvertiseAddress({ routes, interfaces: { eth1: iface('192.168.56.11'), cni0: iface('10.244.0.1'), 'flannel.1': iface('10.244.0.0') } })).toBe(
+      '192.168.56.11',
+    );
+  });
+
+  it('asks for --advertise-address when several addresses are possible', () => {
+    expect(() => detectAdvertiseAddress({ routes: header, interfaces: { eth0: iface('10.0.0.2'), eth1: iface('192.168.56.11') } })).toThrow(
+      /several addresses: 10.0.0.2 \(eth0\), 192.168.56.11 \(eth1\)/,
+    );
+  });
+});
+
+describe('ag-kubeadm config (CLI)', () => {
+  it('writes the file, records its content and the sandbox image in the document, and only the document on stdout', async () => {
+    const root = await tempRoot();
+    const io = createTestIo({ stdin: JSON.stringify(clusterDocument('v1.27.3')) });
+    const code = await main(['config', '--host-root', root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1', '--single-node'], io);
+    expect(io.stderrText()).not.toMatch(/error/);
+    expect(code).toBe(0);
+    const out = JSON.parse(io.stdoutText()) as AgDocument;
+    expect(out.kubeadm?.config).toBe(await golden('v1.27.3-single-node'));
+    expect(out.kubeadm?.sandboxImage).toBe('registry.k8s.io/pause:3.9');
+    expect(out.kubeadm?.singleNode).toBe(true);
+    expect(out.fetch?.components['etcd']).toBe('3.5.7-0');
+    expect(await readFile(join(root, out.kubeadm!.configFile), 'utf8')).toBe(out.kubeadm?.config);
+    expect(io.stderrText()).toContain('sandbox image: registry.k8s.io/pause:3.9');
+  });
+
+  it('exits 2 with the reason when the document has no cluster section', async () => {
+    const io = createTestIo({ stdin: JSON.stringify({ apiVersion: 'ag/v1alpha1', kind: 'Cluster' }) });
+    expect(await main(['config', '--dry-run', '--advertise-address', '10.0.0.1'], io)).toBe(2);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toContain('no cluster section');
+  });
+});

@@ -1,0 +1,10 @@
+export { configureKubeadm, type ConfigOptions, type ConfigResult } from './config.js';
+export { initCluster, type InitOptions, type InitResult } from './init.js';
+export { joinNode, type JoinOptions, type JoinResult } from './join.js';
+export { resetNode, type ResetOptions, type ResetResult } from './reset.js';
+export { preflight } from './preflight.js';
+export { caCertHashes, caCertHashesOfFile } from './discovery-hash.js';
+export { chooseImageRepository, componentTags, kubeadmImages, sandboxImage, sandboxImageFor, UPSTREAM_REPOSITORY } from './images.js';
+export { kubeadmApiVersion, parseKubernetesVersion } from './version.js';
+export { removeOwnedRules } from './iptables.js';
+export { main } from './cli.js';

@@ -1,0 +1,131 @@
+import { resolve } from 'node:path';
+import {
+  ExitCode,
+  MissingError,
+  newDocument,
+  processIo,
+  readDocument,
+  runTool,
+  writeDocument,
+  type AgDocument,
+  type CommandContext,
+  type Handler,
+  type Io,
+  type NodeprepSection,
+} from '@ag/core';
+import type { Argv } from 'yargs';
+import { applyNode } from './apply.js';
+import { checkNode } from './check.js';
+import type { NodeprepOptions } from './context.js';
+import { markPlanned, planNode, sectionOf } from './plan.js';
+import { STEPS } from './steps/index.js';
+
+const VERSION = '0.1.0';
+
+function configure(parser: Argv): Argv {
+  return parser
+    .usage('$0 <command> [options] < document.json > document.json\n\nMakes a host ready for kubeadm, offline: plan shows, apply does, check verifies.')
+    .epilogue(`Steps, in the order apply runs them (--skip NAME leaves one out):\n${STEPS.map((s) => `${s.name}: ${s.summary}`).join('\n')}`)
+    .command('plan', 'print the actions for this host as JSON (what file, what content, what command, why); change nothing')
+    .command('apply', 'perform the actions; a second apply reports zero changes')
+    .command('check', 'verify the host is ready; list everything that is not, exit 5 when anything is missing')
+    .command('inventory', "print this node's installed OS packages and versions as JSON, for ag-fetch download --inventory; change nothing")
+    .option('root', { type: 'string', default: '/', describe: 'prepare the files under DIR (a chroot, an image, a test) and run no host commands', requiresArg: true })
+    .option('skip', { type: 'string', array: true, default: [] as string[], describe: `leave a step out (repeatable): ${STEPS.map((s) => s.name).join(', ')}` })
+    .option('dir', { type: 'string', describe: "the bundle root, when not where the document's root says", requiresArg: true })
+    .option('arch', { type: 'string', describe: 'the node architecture (default: the plan\'s only one, else this machine\'s)', requiresArg: true })
+    .option('selinux', { choices: ['permissive', 'enforcing'] as const, default: 'permissive' as const, describe: 'SELinux: permissive, or left enforcing (needs container-selinux)' })
+    .option('firewall', { choices: ['disable', 'open'] as const, default: 'disable' as const, describe: 'firewalld: disable it, or open the Kubernetes ports' })
+    .option('iptables-backend', { choices: ['legacy', 'nft'] as const, describe: 'the iptables backend (default: legacy; nft on RHEL)' })
+    .option('resolved', { choices: ['disable', 'keep'] as const, default: 'disable' as const, describe: 'systemd-resolved: disable it with a plain resolv.conf, or keep it' })
+    .option('nameserver', { type: 'string', array: true, default: [] as string[], describe: 'a nameserver for a plain /etc/resolv.conf (repeatable)' })
+    .option('containerd-version', { type: 'string', describe: 'write the config for this containerd (default: detected)', requiresArg: true })
+    .option('sandbox-image', { type: 'string', describe: 'the CRI sandbox image (default: registry.k8s.io/pause:<plan\'s pause>)', requiresArg: true })
+    .option('cgroup-driver', { choices: ['systemd', 'cgroupfs'] as const, default: 'systemd' as const, describe: 'runc cgroup driver; cgroupfs only for hosts without systemd' })
+    .option('preload-images', { type: 'boolean', default: false, describe: "import the bundle's images into containerd (k8s.io namespace)" })
+    .option('containerd-address', { type: 'string', default: '/run/containerd/containerd.sock', describe: "containerd's socket (preload, check)", requiresArg: true })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'apply: print the plan instead' })
+    .example('ag-nodeprep plan < bundle/bundle.json | jq \'.nodeprep.actions[] | {step, action, target}\'', 'see what apply would do on this host')
+    .example('ag-nodeprep apply < bundle/bundle.json > node.json', 'prepare this host; run again: 0 changes')
+    .example('ag-nodeprep apply --root /mnt/image --skip preload < bundle.json > image.json', 'prepare an image being built; no host commands')
+    .example('ag-nodeprep apply --skip firewall --nameserver 10.0.0.53 < bundle.json', 'leave firewalld alone, write a plain resolv.conf')
+    .example('ag-nodeprep check < node.json > /dev/null', 'list everything not ready, exit 5 if anything is')
+    .example('ag-nodeprep inventory > inventory.json', "carry this back: ag-fetch download --inventory inventory.json leaves out what the node has");
+}
+
+function optionsFrom(args: CommandContext<Record<string, unknown>>['args']): Partial<NodeprepOptions> & Pick<NodeprepOptions, 'root'> {
+  const text = (name: string): string | undefined => (typeof args[name] === 'string' ? (args[name] as string) : undefined);
+  return {
+    root: text('root') ?? '/',
+    skip: ((args['skip'] as string[] | undefined) ?? []).flatMap((s) => s.split(',')).filter(Boolean),
+    bundleDir: text('dir'),
+    arch: text('arch'),
+    selinux: args['selinux'] as NodeprepOptions['selinux'],
+    firewall: args['firewall'] as NodeprepOptions['firewall'],
+    iptablesBackend: args['iptables-backend'] as NodeprepOptions['iptablesBackend'],
+    resolved: args['resolved'] as NodeprepOptions['resolved'],
+    nameservers: (args['nameserver'] as string[] | undefined) ?? [],
+    containerdVersion: text('containerd-version'),
+    sandboxImage: text('sandbox-image'),
+    cgroupDriver: args['cgroup-driver'] as NodeprepOptions['cgroupDriver'],
+    preloadImages: args['preload-images'] === true,
+    containerdAddress: text('containerd-address') ?? '/run/containerd/containerd.sock',
+  };
+}
+
+async function input(context: CommandContext<Record<string, unknown>>): Promise<{ document: AgDocument; options: ReturnType<typeof optionsFrom> }> {
+  const document = (await readDocument(context.io, { required: false, inPath: context.args.in })) ?? newDocument();
+  return { document, options: optionsFrom(context.args) };
+}
+
+function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: NodeprepSection): void {
+  writeDocument(context.io, { ...document, nodeprep: section }, context.args.pretty);
+}
+
+const plan: Handler = async (context) => {
+  const { document, options } = await input(context);
+  const planned = await planNode({ document, options, io: context.io, log: context.log });
+  await markPlanned(planned);
+  const section: NodeprepSection = { ...sectionOf(planned, 'plan'), plannedAt: new Date().toISOString() };
+  const count = section.actions.filter((a) => a.status === 'planned').length;
+  const done = section.actions.filter((a) => a.status === 'unchanged').length;
+  context.log.info(`${count} action(s) planned, ${done} already as wanted, for ${section.os.name ?? section.os.id} at ${section.root}; nothing changed`);
+  emit(context, document, section);
+};
+
+const apply: Handler = async (context) => {
+  if (context.args['dry-run'] === true) return plan(context);
+  const { document, options } = await input(context);
+  const section = await applyNode({ document, options, io: context.io, log: context.log });
+  const skipped = section.actions.filter((a) => a.status === 'skipped').length;
+  context.log.info(
+    `${section.changes} change(s)${section.backupDir ? `, previous versions in ${section.backupDir}` : ''}; ${section.actions.length - section.changes - skipped} already as wanted; ${skipped} skipped`,
+  );
+  emit(context, document, section);
+};
+
+const check: Handler = async (context) => {
+  const { document, options } = await input(context);
+  const result = await checkNode({ document, options, io: context.io, log: context.log });
+  if (!result.ready) {
+    for (const p of result.problems) context.log.error(`not ready: ${p.step}: ${p.problem}`, { step: p.step, target: p.target });
+    // Nothing on stdout: a pipeline into ag-kubeadm must not go on with a node that is not ready.
+    throw new MissingError(`${result.problems.length} thing(s) not ready for kubeadm (listed above)`, { hint: 'run ag-nodeprep apply (with the same options), then check again' });
+  }
+  context.log.info(`ready: ${result.section.actions.filter((a) => a.status === 'unchanged').length} item(s) verified`);
+  emit(context, document, result.section);
+  return ExitCode.ok;
+};
+
+const inventory: Handler = async (context) => {
+  const { takeInventory } = await import('./os-packages/inventory.js');
+  const root = resolve(context.io.cwd, typeof context.args['root'] === 'string' ? context.args['root'] : '/');
+  const taken = await takeInventory({ root, io: context.io });
+  context.io.stdout.write(`${JSON.stringify(taken, null, context.args.pretty ? 2 : undefined)}\n`);
+  context.log.info(`${taken.packages.length} ${taken.format} packages installed on ${taken.os.prettyName ?? `${taken.os.id} ${taken.os.versionId}`} (${taken.arch}) at ${root}`);
+};
+
+/** `ag-nodeprep` in-process: returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runTool({ name: 'ag-nodeprep', version: VERSION, configure, handlers: { plan, apply, check, inventory } }, argv, io);
+}

@@ -1,0 +1,15 @@
+export { planNode, sectionOf, markPlanned, type NodePlan, type PlanInput } from './plan.js';
+export { applyNode, type ApplyInput } from './apply.js';
+export { checkNode, type CheckProblem, type CheckResult } from './check.js';
+export { detectOs, parseOsRelease, osKey, type OsInfo, type OsFamily } from './os-release.js';
+export { detectInit, type InitInfo } from './init-system.js';
+export { containerdConfig, containerdSettings, type ContainerdConfigOptions } from './containerd-config.js';
+export { detectContainerdVersion, configVersionFor } from './containerd-version.js';
+export { chooseSandboxImage } from './sandbox-image.js';
+export { preloadImages, type PreloadOptions } from './preload.js';
+export { STEPS, STEP_NAMES } from './steps/index.js';
+export type { Step, StepContext, NodeprepOptions } from './context.js';
+export type { Action, ActionEnv } from './actions/types.js';
+export { main } from './cli.js';
+export { takeInventory, installOsPackages, pendingPackages, type InstallOsPackagesOptions, type InstallReport } from './os-packages/index.js';
+export { packagesStep } from './os-packages/packages-step.js';

@@ -1,0 +1,271 @@
+import type { Argv } from 'yargs';
+import {
+  bundleRoot,
+  ExitCode,
+  newDocument,
+  parseDuration,
+  processIo,
+  readDocument,
+  resolveInRoot,
+  runTool,
+  UsageError,
+  writeDocument,
+  type AgDocument,
+  type CommandContext,
+  type Io,
+  type RegistryMode,
+  type RegistrySection,
+} from '@ag/core';
+import { resolve } from 'node:path';
+import { ensureCertificates } from './certs.js';
+import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_NAMESPACE } from './container-runtime.js';
+import { down } from './down.js';
+import { normalizeSubjectNames } from './host-names.js';
+import { DEFAULT_UPSTREAMS } from './hosts-toml.js';
+import { DEFAULT_REGISTRY_DIR, registryPaths } from './paths.js';
+import { certificatesPart } from './section.js';
+import { serveEmbedded } from './serve-embedded.js';
+import { status } from './status.js';
+import { runSupervisor } from './supervisor.js';
+import { documentUpstreams, trust } from './trust.js';
+import { DEFAULT_LISTEN, up } from './up.js';
+
+export const VERSION = '0.1.0';
+
+type Context = CommandContext<Record<string, unknown>>;
+type Args = Context['args'];
+
+function str(args: Args, name: string): string | undefined {
+  const value = args[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function strings(args: Args, name: string): string[] {
+  const value = args[name];
+  return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+}
+
+function bool(args: Args, name: string): boolean | undefined {
+  const value = args[name];
+  return typeof value === 'boolean' ? value : undefined;
+}
+
+async function optionalDocument(context: Context): Promise<AgDocument | undefined> {
+  return readDocument(context.io, { required: false, inPath: context.args.in });
+}
+
+/** --dir, else the directory the document's registry section names, else /var/lib/ag-registry. */
+function registryDir(context: Context, document: AgDocument | undefined): string {
+  const flag = str(context.args, 'dir');
+  if (flag !== undefined) return resolve(context.io.cwd, flag);
+  return document?.registry?.dir ?? DEFAULT_REGISTRY_DIR;
+}
+
+/** The bundle's OCI layout: --layout, else the document's images.layout under its bundle root. */
+function layoutPath(context: Context, document: AgDocument | undefined): string | undefined {
+  const flag = str(context.args, 'layout');
+  if (flag !== undefined) return resolve(context.io.cwd, flag);
+  if (document?.images?.layout === undefined) return undefined;
+  return resolveInRoot(bundleRoot(document, undefined, context.io.cwd), document.images.layout);
+}
+
+function emit(context: Context, document: AgDocument, registry: RegistrySection | undefined): void {
+  const out: AgDocument = { ...document };
+  if (registry !== undefined) out.registry = registry;
+  writeDocument(context.io, out, context.args.pretty);
+}
+
+function reportDryRun(context: Context, value: unknown): void {
+  context.io.stderr.write(`${JSON.stringify({ dryRun: true, ...(value as object) })}\n`);
+}
+
+export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
+  async certs(context) {
+    const { args, log } = context;
+    const document = (await optionalDocument(context)) ?? newDocument();
+    const dir = registryDir(context, document);
+    const hosts = strings(args, 'host');
+    const ips = strings(args, 'ip');
+    const names = hosts.length + ips.length > 0 ? normalizeSubjectNames(hosts, ips) : undefined;
+    if (args['dry-run'] === true) {
+      reportDryRun(context, { actions: [{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }] });
+      emit(context, document, undefined);
+      return;
+    }
+    const result = await ensureCertificates({ dir, ...(names ? { names } : {}), renew: args['renew'] === true, log });
+    if (result.serverAction === 'kept') log.info(`the server certificate is valid until ${result.server.notAfter} and covers ${result.sans.join(', ')}; kept`);
+    emit(context, document, { ...(document.registry ?? {}), dir: registryPaths(dir).dir, caFile: result.ca.path, certificates: certificatesPart(result) });
+  },
+
+  async up(context) {
+    const { args, io, log } = context;
+    const document = (await optionalDocument(context)) ?? newDocument();
+    const timeout = str(args, 'timeout');
+    const result = await up({
+      dir: registryDir(context, document),
+      listen: str(args, 'listen') ?? DEFAULT_LISTEN,
+      ...(str(args, 'endpoint') ? { endpoint: str(args, 'endpoint') } : {}),
+      ...(str(args, 'mode') ? { mode: str(args, 'mode') as RegistryMode } : {}),
+      ...(str(args, 'registry-binary') ? { registryBinary: resolve(io.cwd, str(args, 'registry-binary')!) } : {}),
+      ...(str(args, 'registry-image') ? { registryImage: str(args, 'registry-image') } : {}),
+      ...(layoutPath(context, document) ? { layout: layoutPath(context, document) } : {}),
+      hosts: strings(args, 'host'),
+      ips: strings(args, 'ip'),
+      init: (str(args, 'init') ?? 'auto') as 'auto' | 'systemd' | 'process',
+      ...(str(args, 'unit-dir') ? { unitDir: resolve(io.cwd, str(args, 'unit-dir')!) } : {}),
+      containerd: { address: str(args, 'containerd-address') ?? DEFAULT_CONTAINERD_ADDRESS, namespace: str(args, 'namespace') ?? DEFAULT_NAMESPACE },
+      ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
+      dryRun: args['dry-run'] === true,
+      io,
+      log,
+    });
+    if (result.plan) reportDryRun(context, result.plan);
+    emit(context, document, result.section);
+  },
+
+  async down(context) {
+    const document = await optionalDocument(context);
+    const result = await down({ dir: registryDir(context, document), dryRun: context.args['dry-run'] === true, io: context.io, log: context.log });
+    if (result.action === 'planned') reportDryRun(context, { actions: [{ action: 'stop', runner: result.runner ?? 'none running' }] });
+    if (document !== undefined) emit(context, document, undefined);
+  },
+
+  async status(context) {
+    const document = (await optionalDocument(context)) ?? newDocument();
+    const dir = registryDir(context, document);
+    const { status: found, state, tlsFailed } = await status({ dir, io: context.io, log: context.log });
+    const paths = registryPaths(dir);
+    const base: RegistrySection = document.registry ?? {
+      dir: paths.dir,
+      caFile: paths.caCert,
+      credentialsFile: paths.credentials,
+      ...(state ? { endpoint: state.endpoint, mode: state.mode, runner: state.runner, listen: state.listen } : {}),
+    };
+    emit(context, document, { ...base, status: found });
+    const what = state ? `${state.mode} registry at ${state.endpoint}` : `registry of ${paths.dir}`;
+    if (found.answering && found.tls.valid) {
+      context.log.info(`the ${what} is up: TLS valid, ${found.repositories ?? '?'} repositories, ${found.blobs ?? '?'} blobs`);
+      return ExitCode.ok;
+    }
+    if (tlsFailed) {
+      context.log.error(`the ${what} answers, but its TLS is not valid: ${found.tls.error}`);
+      return ExitCode.verification;
+    }
+    context.log.error(`the ${what} is down${found.running ? ' (it runs but does not answer)' : ''}: ${found.error ?? 'no answer'}`);
+    return ExitCode.unreachable;
+  },
+
+  async trust(context) {
+    const { args, log } = context;
+    const document = await optionalDocument(context);
+    const endpoint = str(args, 'registry') ?? document?.registry?.endpoint;
+    const caFile = str(args, 'ca') ?? document?.registry?.caFile;
+    if (endpoint === undefined || caFile === undefined) {
+      throw new UsageError('trust needs the registry endpoint and its CA', {
+        hint: 'pipe the document ag-registry up wrote, or pass --registry HOST:PORT --ca FILE [--credentials FILE]',
+      });
+    }
+    // --no-credentials (yargs' negation of --credentials) writes none, for a registry with anonymous pulls.
+    const credentialsFile = args['credentials'] === false ? undefined : (str(args, 'credentials') ?? document?.registry?.credentialsFile);
+    const docker = bool(args, 'docker');
+    const podman = bool(args, 'podman');
+    const result = await trust({
+      endpoint,
+      caFile: resolve(context.io.cwd, caFile),
+      ...(credentialsFile ? { credentialsFile: resolve(context.io.cwd, credentialsFile) } : {}),
+      upstreams: [...documentUpstreams(document), ...strings(args, 'upstream')],
+      root: resolve(context.io.cwd, str(args, 'root') ?? '/'),
+      ...(str(args, 'certs-dir') ? { certsDir: resolve(context.io.cwd, str(args, 'certs-dir')!) } : {}),
+      ...(docker !== undefined ? { docker } : {}),
+      ...(podman !== undefined ? { podman } : {}),
+      dryRun: args['dry-run'] === true,
+      log,
+    });
+    if (args['dry-run'] === true) reportDryRun(context, { actions: result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })) });
+    for (const file of result.files) log.debug(`${file.action}: ${file.path} (${file.mode})`);
+    if (document !== undefined) emit(context, document, undefined);
+  },
+
+  async 'serve-embedded'(context) {
+    const { args, log } = context;
+    await serveEmbedded({ dir: str(args, 'dir') ?? DEFAULT_REGISTRY_DIR, layout: str(args, 'layout')!, listen: str(args, 'listen') ?? DEFAULT_LISTEN, log });
+  },
+
+  async supervise(context) {
+    await runSupervisor(registryPaths(str(context.args, 'dir') ?? DEFAULT_REGISTRY_DIR));
+  },
+};
+
+const dirOption = { type: 'string', describe: `the registry directory: certificates, credentials, config, storage (default: the document's, else ${DEFAULT_REGISTRY_DIR})`, requiresArg: true } as const;
+const dryRunOption = { type: 'boolean', default: false, describe: 'print the actions as JSON on stderr and change nothing' } as const;
+
+function configure(parser: Argv): Argv {
+  return parser
+    .usage(
+      '$0 <command> [options] [< document.json] > document.json\n\nThe internal registry of an air-gapped site: a CA and server certificate, htpasswd credentials, and a registry that speaks only TLS with authentication.',
+    )
+    .command('certs', 'create the CA and a server certificate (kept while valid; --renew renews, keeping the CA)', (y) =>
+      y
+        .option('dir', dirOption)
+        .option('host', { type: 'string', array: true, describe: 'a DNS name the certificate covers (repeatable; default: this host\'s names)', requiresArg: true })
+        .option('ip', { type: 'string', array: true, describe: 'an IP address the certificate covers (repeatable; default: this host\'s addresses)', requiresArg: true })
+        .option('renew', { type: 'boolean', default: false, describe: 'issue a new server certificate and key from the same CA' })
+        .option('dry-run', dryRunOption),
+    )
+    .command('up', 'start the registry and wait until it answers /v2/', (y) =>
+      y
+        .option('dir', dirOption)
+        .option('listen', { type: 'string', default: DEFAULT_LISTEN, describe: 'ADDR:PORT to listen on', requiresArg: true })
+        .option('endpoint', { type: 'string', describe: 'HOST:PORT clients use (default: the listen address if specific, else --host or this host\'s name)', requiresArg: true })
+        .option('mode', {
+          choices: ['distribution', 'containerd', 'docker', 'podman', 'embedded'] as const,
+          describe: 'what serves it (default: distribution when a registry binary or the bundle\'s registry image is at hand, else embedded)',
+        })
+        .option('registry-binary', { type: 'string', describe: 'distribution mode: this registry binary instead of the one in the bundle\'s registry image', requiresArg: true })
+        .option('registry-image', { type: 'string', describe: 'the registry image in the layout (default: docker.io/library/registry found there)', requiresArg: true })
+        .option('layout', { type: 'string', describe: 'the OCI layout (default: the document\'s images.layout under its bundle root)', requiresArg: true })
+        .option('host', { type: 'string', array: true, describe: 'a DNS name for the server certificate (repeatable)', requiresArg: true })
+        .option('ip', { type: 'string', array: true, describe: 'an IP address for the server certificate (repeatable)', requiresArg: true })
+        .option('init', { choices: ['auto', 'systemd', 'process'] as const, default: 'auto', describe: 'how distribution and embedded modes are kept running (auto: systemd when it runs this host)' })
+        .option('unit-dir', { type: 'string', describe: 'where the systemd unit is written (default /etc/systemd/system)', requiresArg: true, hidden: true })
+        .option('containerd-address', { type: 'string', default: DEFAULT_CONTAINERD_ADDRESS, describe: 'containerd mode: the containerd socket', requiresArg: true })
+        .option('namespace', { type: 'string', default: DEFAULT_NAMESPACE, describe: 'containerd mode: the containerd namespace', requiresArg: true })
+        .option('timeout', { type: 'string', default: '30s', describe: 'how long to wait for /v2/ to answer', requiresArg: true })
+        .option('dry-run', dryRunOption),
+    )
+    .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('dir', dirOption).option('dry-run', dryRunOption))
+    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down)', (y) => y.option('dir', dirOption))
+    .command('trust', 'write what a node needs to trust and use the registry: containerd certs.d (CA, hosts.toml mirrors), docker and podman CAs', (y) =>
+      y
+        .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of / (a node image, a chroot)', requiresArg: true })
+        .option('registry', { type: 'string', describe: 'HOST:PORT of the registry (default: the document\'s registry.endpoint)', requiresArg: true })
+        .option('ca', { type: 'string', describe: 'its CA certificate (default: the document\'s registry.caFile)', requiresArg: true })
+        .option('credentials', {
+          type: 'string',
+          describe: 'username:password file for containerd\'s pulls (default: the document\'s registry.credentialsFile; --no-credentials: none)',
+        })
+        .option('upstream', { type: 'string', array: true, describe: `another upstream registry to mirror (always: ${DEFAULT_UPSTREAMS.join(', ')} and those the document names)`, requiresArg: true })
+        .option('certs-dir', { type: 'string', describe: 'containerd\'s certs.d (default <root>/etc/containerd/certs.d)', requiresArg: true })
+        .option('docker', { type: 'boolean', describe: 'write docker\'s CA file (default: when <root>/etc/docker exists)' })
+        .option('podman', { type: 'boolean', describe: 'write podman\'s CA file and mirrors (default: when <root>/etc/containers exists)' })
+        .option('dry-run', dryRunOption),
+    )
+    .command('serve-embedded', false, (y) =>
+      y.option('dir', dirOption).option('layout', { type: 'string', demandOption: true, requiresArg: true }).option('listen', { type: 'string', default: DEFAULT_LISTEN, requiresArg: true }),
+    )
+    .command('supervise', false, (y) => y.option('dir', dirOption))
+    .example('ag-registry certs --dir /var/lib/ag-registry --host registry.example --ip 10.0.0.5', 'a CA and a server certificate for that name and address')
+    .example('ag-bundle unpack bundle.tar --dir /srv/bundle | ag-registry up --dir /var/lib/ag-registry > doc.json', 'the distribution registry from the bundle\'s registry image')
+    .example('ag-registry up --dir /tmp/reg --listen 127.0.0.1:5000 --registry-binary /usr/bin/docker-registry', 'a registry from an installed binary')
+    .example('ag-registry up --mode embedded --layout /srv/bundle/images --listen 0.0.0.0:5000 < doc.json', 'serve the bundle\'s images read-only, with no second copy')
+    .example('ag-registry trust < doc.json', 'on each node: containerd pulls registry.k8s.io, docker.io… from the internal registry')
+    .example('ag-registry status --dir /var/lib/ag-registry | jq .registry.status', 'is it up, TLS valid, how many repositories and blobs')
+    .epilog(
+      'The credentials file (registry.credentialsFile, mode 0600) holds one line, username:password: skopeo --creds "$(cat FILE)", curl -u "$(cat FILE)".',
+    );
+}
+
+/** The ag-registry command line, in-process: returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers }, argv, io);
+}

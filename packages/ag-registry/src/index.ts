@@ -1,0 +1,13 @@
+export { ensureCertificates, readCertificateFacts, type CertificatesResult, type CertificateFacts, type EnsureCertificatesOptions } from './certs.js';
+export { ensureCredentials, readCredentials, parseCredentials, htpasswdLine, parseHtpasswd, checkPassword, DEFAULT_USERNAME, type Credentials } from './credentials.js';
+export { renderDistributionConfig, type DistributionConfigInput } from './distribution-config.js';
+export { up, resolveEndpoint, DEFAULT_LISTEN, type UpOptions, type UpResult } from './up.js';
+export { down, type DownOptions, type DownResult } from './down.js';
+export { status, type StatusOptions, type StatusResult } from './status.js';
+export { trust, documentUpstreams, type TrustOptions, type TrustResult, type TrustFile } from './trust.js';
+export { renderMirrorHostsToml, renderRegistryHostsToml, renderRegistriesConf, DEFAULT_UPSTREAMS } from './hosts-toml.js';
+export { renderUnit } from './systemd.js';
+export { startEmbeddedServer, type EmbeddedServer, type EmbeddedServerOptions } from './embedded/server.js';
+export { buildCatalog, type Catalog } from './embedded/catalog.js';
+export { registryPaths, DEFAULT_REGISTRY_DIR, type RegistryPaths } from './paths.js';
+export { main, VERSION } from './cli.js';

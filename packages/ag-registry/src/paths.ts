@@ -1,0 +1,72 @@
+import { join, resolve } from 'node:path';
+
+/** Where a registry keeps its state when no --dir is given (the FHS place for service data). */
+export const DEFAULT_REGISTRY_DIR = '/var/lib/ag-registry';
+
+/** The name of the systemd unit and of the container the container modes run. */
+export const SERVICE_NAME = 'ag-registry';
+
+/**
+ * Every file ag-registry keeps under its directory. One directory holds one
+ * registry: its certificates, credentials, config, storage and run state, so
+ * `--dir` is all the other verbs need to find it again.
+ */
+export interface RegistryPaths {
+  dir: string;
+  certsDir: string;
+  /** The CA certificate: what nodes trust. */
+  caCert: string;
+  /** The CA's private key (0600), kept to issue later certificates. */
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  authDir: string;
+  /** bcrypt htpasswd file the registry checks. */
+  htpasswd: string;
+  /** 0600 file holding `username:password` in clear, for clients. */
+  credentials: string;
+  /** 0600 file holding the registry's HTTP secret (kept so the config is stable across runs). */
+  httpSecret: string;
+  /** The generated distribution config (0600: it holds the HTTP secret). */
+  config: string;
+  /** Distribution's storage root (docker/registry/v2/…). */
+  storage: string;
+  /** A registry binary extracted from the bundle's registry image. */
+  binDir: string;
+  runDir: string;
+  /** The supervisor's pid, when it runs as a background process. */
+  pidFile: string;
+  /** What the supervisor runs (written by `up`, read by the supervisor). */
+  superviseFile: string;
+  /** What is running and with which configuration: `up` compares it to stay idempotent. */
+  stateFile: string;
+  /** stdout and stderr of the registry and of its supervisor. */
+  logFile: string;
+}
+
+export function registryPaths(dir: string): RegistryPaths {
+  const root = resolve(dir);
+  const certsDir = join(root, 'certs');
+  const authDir = join(root, 'auth');
+  const runDir = join(root, 'run');
+  return {
+    dir: root,
+    certsDir,
+    caCert: join(certsDir, 'ca.crt'),
+    caKey: join(certsDir, 'ca.key'),
+    serverCert: join(certsDir, 'server.crt'),
+    serverKey: join(certsDir, 'server.key'),
+    authDir,
+    htpasswd: join(authDir, 'htpasswd'),
+    credentials: join(authDir, 'credentials'),
+    httpSecret: join(authDir, 'http-secret'),
+    config: join(root, 'config.yml'),
+    storage: join(root, 'storage'),
+    binDir: join(root, 'bin'),
+    runDir,
+    pidFile: join(runDir, 'ag-registry.pid'),
+    superviseFile: join(runDir, 'supervise.json'),
+    stateFile: join(runDir, 'state.json'),
+    logFile: join(root, 'registry.log'),
+  };
+}

@@ -1,0 +1,20 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * The command that runs this ag-registry again, for what must outlive the
+ * command that started it (the supervisor, the embedded server, a systemd
+ * unit): node and the bundled file when running from dist/ag-registry.mjs
+ * (as on the far side), or node with tsx and src/bin.ts when running from
+ * source (tests).
+ */
+export function selfCommand(): string[] {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const tsx = createRequire(import.meta.url).resolve('tsx');
+    return [process.execPath, '--import', pathToFileURL(tsx).href, join(dirname(here), 'bin.ts')];
+  }
+  // Bundled: import.meta.url is the single dist file itself.
+  return [process.execPath, here];
+}

@@ -1,0 +1,102 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Io, Logger, RegistryStatus } from '@ag/core';
+import { readCertificateFacts } from './certs.js';
+import { readCredentials } from './credentials.js';
+import { localConnectHost, parseHostPort } from './endpoint.js';
+import { registryPaths } from './paths.js';
+import { probeRegistry, registryRequest, type RegistryTarget } from './probe.js';
+import { isRunning } from './runner.js';
+import { readState, type RegistryState } from './state.js';
+
+export interface StatusOptions {
+  dir: string;
+  io: Pick<Io, 'env' | 'stderr'>;
+  log: Logger;
+}
+
+export interface StatusResult {
+  status: RegistryStatus;
+  state?: RegistryState;
+  /** It answers (or would), but TLS does not verify: a wrong CA, a name not covered, an expired certificate. */
+  tlsFailed: boolean;
+}
+
+/** Follows `/v2/_catalog` pages (Link: rel="next") and counts repositories. */
+async function countRepositories(target: RegistryTarget): Promise<number> {
+  let path: string | undefined = '/v2/_catalog?n=1000';
+  let count = 0;
+  for (let pages = 0; path !== undefined && pages < 1000; pages++) {
+    const res = await registryRequest(target, path, { maxBody: 16 << 20 });
+    if (res.status !== 200) throw new Error(`/v2/_catalog answered ${res.status}`);
+    count += ((JSON.parse(res.body) as { repositories?: string[] }).repositories ?? []).length;
+    const link = res.headers['link'];
+    path = typeof link === 'string' ? /<([^>]+)>;\s*rel="?next"?/.exec(link)?.[1] : undefined;
+  }
+  return count;
+}
+
+/** Blobs stored: distribution keeps each at blobs/sha256/<2 hex>/<hex>/data; a layout at blobs/sha256/<hex>. */
+async function countBlobs(state: RegistryState, storage: string): Promise<number> {
+  if (state.mode === 'embedded' && state.layout) {
+    return (await readdir(join(state.layout, 'blobs', 'sha256'))).filter((name) => /^[a-f0-9]{64}$/.test(name)).length;
+  }
+  const root = join(storage, 'docker', 'registry', 'v2', 'blobs', 'sha256');
+  let count = 0;
+  for (const prefix of await readdir(root).catch(() => [] as string[])) {
+    count += (await readdir(join(root, prefix)).catch(() => [] as string[])).length;
+  }
+  return count;
+}
+
+/**
+ * Whether the registry of DIR runs, answers over TLS that verifies against
+ * its CA for its endpoint, and how many repositories and blobs it holds.
+ * Reads only; changes nothing.
+ */
+export async function status(options: StatusOptions): Promise<StatusResult> {
+  const paths = registryPaths(options.dir);
+  const checkedAt = new Date().toISOString();
+  const state = await readState(paths);
+  if (state === undefined) {
+    return {
+      status: { checkedAt, running: false, answering: false, tls: { valid: false, error: 'not checked' }, error: `no registry was started from ${paths.dir} (no run state)` },
+      tlsFailed: false,
+    };
+  }
+  const running = await isRunning(paths, state, options.io);
+  const target: RegistryTarget = {
+    endpoint: state.endpoint,
+    connectHost: localConnectHost(parseHostPort(state.listen, 'listen')),
+    ca: await readFile(paths.caCert, 'utf8'),
+    credentials: await readCredentials(paths.credentials),
+  };
+  const probe = await probeRegistry(target);
+  const result: RegistryStatus = {
+    checkedAt,
+    running,
+    answering: probe.authenticated,
+    tls: { valid: probe.answered && !probe.tlsError },
+  };
+  const server = await readCertificateFacts(paths.serverCert).catch(() => undefined);
+  let tlsFailed = probe.tlsError === true;
+  if (probe.tlsError) result.tls.error = probe.error ?? 'TLS failed';
+  else if (server !== undefined && Date.parse(server.notAfter) <= Date.now()) {
+    result.tls = { valid: false, error: `the server certificate expired on ${server.notAfter}` };
+    tlsFailed = true;
+  } else if (!probe.answered) result.tls.error = 'not checked: the registry does not answer';
+  if (!probe.answered) result.error = probe.error ?? `status ${probe.status}`;
+  if (probe.authenticated) {
+    try {
+      result.repositories = await countRepositories(target);
+    } catch (error) {
+      options.log.warn(`could not list repositories: ${(error as Error).message}`);
+    }
+  }
+  try {
+    result.blobs = await countBlobs(state, paths.storage);
+  } catch (error) {
+    options.log.warn(`could not count blobs: ${(error as Error).message}`);
+  }
+  return { status: result, state, tlsFailed };
+}

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive as alive, UsageError, withContext, writeFileAtomic } from '@ag/core';
+import { readOptional } from './files.js';
+import type { RegistryPaths } from './paths.js';
+import { selfCommand } from './self-command.js';
+
+/** What the supervisor runs, written by `up` to run/supervise.json. */
+export interface SuperviseSpec {
+  argv: string[];
+  cwd: string;
+  env?: Record<string, string>;
+}
+
+/** How long a stopped registry gets to finish its requests before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+/** A child that ran this long is healthy again: the restart delay starts over. */
+const HEALTHY_RUN_MS = 60_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * The pid in the pid file, if that process is alive and is the supervisor of
+ * this directory (a pid file can outlive a reboot and its pid be reused: the
+ * command line must name `supervise` and this directory).
+ */
+export async function supervisorPid(paths: RegistryPaths): Promise<number | undefined> {
+  const text = await readOptional(paths.pidFile);
+  const pid = Number.parseInt(text?.trim() ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  if (cmdline === undefined) return pid; // no /proc: trust the pid file
+  const args = cmdline.split('\0');
+  return args.includes('supervise') && args.includes(paths.dir) ? pid : undefined;
+}
+
+/**
+ * Starts the supervisor as a detached background process (its own session,
+ * stdio to the log file) and writes its pid file. The supervisor runs
+ * `spec.argv` and restarts it when it exits, until `stopSupervised`.
+ */
+export async function startSupervised(paths: RegistryPaths, spec: SuperviseSpec): Promise<number> {
+  await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(paths.superviseFile, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+  const [program, ...args] = selfCommand();
+  const logFd = openSync(paths.logFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(program!, [...args, 'supervise', '--dir', paths.dir], {
+      cwd: paths.dir,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, ...spec.env },
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = await new Promise<number>((resolvePid, reject) => {
+    child.once('error', (error) => reject(withContext(`starting the ag-registry supervisor`, error)));
+    child.once('spawn', () => resolvePid(child.pid!));
+  });
+  child.unref();
+  await writeFileAtomic(paths.pidFile, `${pid}\n`, { mode: 0o644 });
+  return pid;
+}
+
+/** Stops the supervisor (and so the registry): SIGTERM, then SIGKILL after a grace period. Returns whether one was running. */
+export async function stopSupervised(paths: RegistryPaths): Promise<boolean> {
+  const pid = await supervisorPid(paths);
+  if (pid === undefined) {
+    await rm(paths.pidFile, { force: true });
+    return false;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_GRACE_MS + 5_000;
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
+  if (alive(pid)) process.kill(-pid, 'SIGKILL');
+  await rm(paths.pidFile, { force: true });
+  return true;
+}
+
+function stamp(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} ag-registry supervisor: ${message}\n`);
+}
+
+/**
+ * The supervisor's own loop (the hidden `ag-registry supervise` command):
+ * runs the registry, restarts it with a growing delay when it exits, and
+ * stops it on SIGTERM/SIGINT. Resolves when stopped. Its stdout/stderr are
+ * the log file; so are the registry's.
+ */
+export async function runSupervisor(paths: RegistryPaths): Promise<void> {
+  const text = await readOptional(paths.superviseFile);
+  if (text === undefined) throw new UsageError(`nothing to supervise: ${paths.superviseFile} is missing`, { hint: 'run ag-registry up' });
+  const spec = JSON.parse(text) as SuperviseSpec;
+  await writeFileAtomic(paths.pidFile, `${process.pid}\n`, { mode: 0o644 });
+  let stopping = false;
+  let child: ChildProcess | undefined;
+  let wake: (() => void) | undefined;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    stamp(`${signal}: stopping the registry`);
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS).unref();
+    }
+    wake?.();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => undefined);
+  let delay = 1_000;
+  while (!stopping) {
+    const started = Date.now();
+    stamp(`starting ${spec.argv.join(' ')}`);
+    const running = spawn(spec.argv[0]!, spec.argv.slice(1), { cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...spec.env } });
+    child = running;
+    const outcome = await new Promise<string>((resolveExit) => {
+      running.once('error', (error) => resolveExit(`could not start: ${error.message}`));
+      running.once('exit', (code, signal) => resolveExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    });
+    if (stopping) {
+      stamp(`registry ${outcome}; stopped`);
+      break;
+    }
+    if (Date.now() - started > HEALTHY_RUN_MS) delay = 1_000;
+    stamp(`registry ${outcome}; restarting in ${delay / 1000} s`);
+    await new Promise<void>((resolveWait) => {
+      // Not unref'd: this timer is what keeps the supervisor alive between two runs.
+      const timer = setTimeout(resolveWait, delay);
+      wake = () => {
+        clearTimeout(timer);
+        resolveWait();
+      };
+    });
+    wake = undefined;
+    delay = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
+  }
+  const current = await readOptional(paths.pidFile);
+  if (current?.trim() === String(process.pid)) await rm(paths.pidFile, { force: true });
+}

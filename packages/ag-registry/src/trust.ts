@@ -1,0 +1,158 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseReference, UsageError, withContext, writeFileAtomic, type AgDocument, type Logger } from '@ag/core';
+import { readCredentials } from './credentials.js';
+import { formatHostPort, parseHostPort } from './endpoint.js';
+import { readOptional } from './files.js';
+import { DEFAULT_UPSTREAMS, renderMirrorHostsToml, renderRegistriesConf, renderRegistryHostsToml } from './hosts-toml.js';
+
+export interface TrustOptions {
+  /** The internal registry, host:port. */
+  endpoint: string;
+  /** Its CA certificate (PEM) on this host. */
+  caFile: string;
+  /** `username:password` file: containerd then sends the credentials on every pull (hosts.toml header). */
+  credentialsFile?: string;
+  /** Upstream registries to mirror (DEFAULT_UPSTREAMS are always included). */
+  upstreams?: string[];
+  /** Write under this root instead of / (a node image, a chroot, a test). */
+  root?: string;
+  /** containerd's certs.d (default <root>/etc/containerd/certs.d). */
+  certsDir?: string;
+  /** Write docker's CA file; default: when <root>/etc/docker exists. */
+  docker?: boolean;
+  /** Write podman's CA file and registries.conf.d mirrors; default: when <root>/etc/containers exists. */
+  podman?: boolean;
+  dryRun?: boolean;
+  log: Logger;
+}
+
+export interface TrustFile {
+  path: string;
+  mode: string;
+  action: 'written' | 'unchanged' | 'planned';
+  why: string;
+}
+
+export interface TrustResult {
+  files: TrustFile[];
+  upstreams: string[];
+}
+
+/** Upstream registries named by the document: its images and the images the plan lists. */
+export function documentUpstreams(document: AgDocument | undefined): string[] {
+  const refs = [...(document?.images?.images ?? []).map((image) => image.ref), ...(document?.fetch?.images ?? []).map((image) => image.ref)];
+  const hosts = new Set<string>();
+  for (const ref of refs) {
+    try {
+      hosts.add(parseReference(ref).registry);
+    } catch {
+      // A malformed reference is the owning stage's error, not trust's.
+    }
+  }
+  return [...hosts];
+}
+
+const UPSTREAM = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * Writes what a node needs to trust and use the internal registry, under
+ * `root`: containerd's certs.d (the registry's CA and hosts.toml, and a
+ * mirror hosts.toml for every upstream with override_path), docker's and
+ * podman's CA where they are present, podman's mirrors, and the credentials
+ * for containerd's pulls as an Authorization header (those hosts.toml files
+ * are then 0600). Idempotent: unchanged files are not rewritten.
+ *
+ * Deliberately does not touch containerd's config.toml (ag-nodeprep sets
+ * config_path), and does not log docker or podman in (`docker login`).
+ */
+export async function trust(options: TrustOptions): Promise<TrustResult> {
+  const root = resolve(options.root ?? '/');
+  const endpoint = formatHostPort(parseHostPort(options.endpoint, 'registry endpoint'));
+  const certsDir = options.certsDir !== undefined ? resolve(options.certsDir) : join(root, 'etc', 'containerd', 'certs.d');
+  const upstreams = [...new Set([...DEFAULT_UPSTREAMS, ...(options.upstreams ?? [])])].filter((host) => host !== endpoint);
+  for (const host of upstreams) {
+    if (!UPSTREAM.test(host)) throw new UsageError(`upstream ${JSON.stringify(host)} is not a registry host name`);
+  }
+  let ca: string;
+  try {
+    ca = await readFile(options.caFile, 'utf8');
+  } catch (error) {
+    throw withContext(`reading the registry CA ${options.caFile}`, error);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${options.caFile} is not a PEM certificate`);
+  let authorization: string | undefined;
+  if (options.credentialsFile !== undefined) {
+    const { username, password } = await readCredentials(options.credentialsFile);
+    authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  }
+  const secretMode = authorization !== undefined ? 0o600 : 0o644;
+
+  const wanted: Array<{ path: string; content: string; mode: number; why: string }> = [];
+  wanted.push({ path: join(certsDir, endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'the internal registry CA, for containerd' });
+  wanted.push({
+    path: join(certsDir, endpoint, 'hosts.toml'),
+    content: renderRegistryHostsToml({ endpoint, ca: 'ca.crt', ...(authorization ? { authorization } : {}) }),
+    mode: secretMode,
+    why: `containerd: trust ${endpoint}${authorization ? ', with credentials' : ''}`,
+  });
+  for (const upstream of upstreams) {
+    wanted.push({
+      path: join(certsDir, upstream, 'hosts.toml'),
+      // Relative to this hosts.toml's directory, so the tree works wherever it is mounted (containerd resolves it so).
+      content: renderMirrorHostsToml(upstream, { endpoint, ca: `../${endpoint}/ca.crt`, ...(authorization ? { authorization } : {}) }),
+      mode: secretMode,
+      why: `containerd: pull ${upstream}/… from https://${endpoint}/v2/${upstream}`,
+    });
+  }
+  if (options.docker ?? (await isDirectory(join(root, 'etc', 'docker')))) {
+    wanted.push({ path: join(root, 'etc', 'docker', 'certs.d', endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'docker: trust the registry CA' });
+  }
+  if (options.podman ?? (await isDirectory(join(root, 'etc', 'containers')))) {
+    wanted.push({ path: join(root, 'etc', 'containers', 'certs.d', endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'podman, skopeo, CRI-O: trust the registry CA' });
+    wanted.push({
+      path: join(root, 'etc', 'containers', 'registries.conf.d', '50-ag-registry.conf'),
+      content: renderRegistriesConf(endpoint, upstreams),
+      mode: 0o644,
+      why: 'podman, skopeo, CRI-O: mirror the upstream registries to the internal one',
+    });
+  }
+
+  const files: TrustFile[] = [];
+  for (const file of wanted) {
+    const mode = `0${file.mode.toString(8)}`;
+    if (options.dryRun) {
+      files.push({ path: file.path, mode, action: 'planned', why: file.why });
+      continue;
+    }
+    const current = await readOptional(file.path);
+    const currentMode = current === undefined ? undefined : (await stat(file.path)).mode & 0o777;
+    if (current === file.content && currentMode === file.mode) {
+      files.push({ path: file.path, mode, action: 'unchanged', why: file.why });
+      continue;
+    }
+    try {
+      await mkdir(join(file.path, '..'), { recursive: true, mode: 0o755 });
+      await writeFileAtomic(file.path, file.content, { mode: file.mode });
+    } catch (error) {
+      throw withContext(`writing ${file.path}`, error);
+    }
+    files.push({ path: file.path, mode, action: 'written', why: file.why });
+  }
+  const written = files.filter((f) => f.action === 'written').length;
+  options.log.info(
+    options.dryRun
+      ? `would write ${files.length} files under ${root}`
+      : written === 0
+        ? `all ${files.length} trust files under ${root} are up to date; nothing to do`
+        : `wrote ${written} of ${files.length} trust files under ${root} (containerd: ${certsDir})`,
+  );
+  return { files, upstreams };
+}

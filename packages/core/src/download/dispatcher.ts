@@ -1,0 +1,79 @@
+import type { Dispatcher } from 'undici';
+
+/** The proxy settings found in an environment, curl's way: lowercase names win over uppercase. */
+export interface ProxySettings {
+  httpProxy?: string;
+  httpsProxy?: string;
+  noProxy?: string;
+}
+
+function pick(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Reads `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` (either case) from `env`. */
+export function proxySettingsFromEnv(env: Record<string, string | undefined>): ProxySettings {
+  const settings: ProxySettings = {};
+  const httpProxy = pick(env, 'http_proxy');
+  const httpsProxy = pick(env, 'https_proxy');
+  const noProxy = pick(env, 'no_proxy');
+  if (httpProxy !== undefined) settings.httpProxy = httpProxy;
+  if (httpsProxy !== undefined) settings.httpsProxy = httpsProxy;
+  if (noProxy !== undefined) settings.noProxy = noProxy;
+  return settings;
+}
+
+export interface HttpDispatcherOptions {
+  /** Where proxy settings come from; `process.env` when not given. */
+  env?: Record<string, string | undefined>;
+  /** How long to wait for a TCP/TLS connection. Default 15 s. */
+  connectTimeoutMs?: number;
+  /** How long to wait for response headers, and between body chunks. Default 120 s. */
+  idleTimeoutMs?: number;
+  /** Connections per origin. Default 8. */
+  connections?: number;
+}
+
+/**
+ * An undici dispatcher for every outbound HTTP(S) request ag makes: a plain
+ * connection pool, or, when the environment names a proxy, undici's
+ * EnvHttpProxyAgent (CONNECT tunnels through `HTTPS_PROXY`/`HTTP_PROXY`,
+ * `NO_PROXY` bypasses). Proxy settings come only from `env`, never from the
+ * process environment behind the caller's back, so tests and library callers
+ * get exactly what they pass.
+ *
+ * Deliberately does not follow redirects or retry: see `requestFollowingRedirects` and `withRetry`.
+ */
+export async function createHttpDispatcher(options: HttpDispatcherOptions = {}): Promise<Dispatcher> {
+  // undici is loaded only when a command talks to the network, so `--help` stays fast.
+  const { Agent, EnvHttpProxyAgent } = await import('undici');
+  const agentOptions = {
+    connect: { timeout: options.connectTimeoutMs ?? 15_000 },
+    headersTimeout: options.idleTimeoutMs ?? 120_000,
+    bodyTimeout: options.idleTimeoutMs ?? 120_000,
+    connections: options.connections ?? 8,
+  };
+  const proxy = proxySettingsFromEnv(options.env ?? process.env);
+  if (proxy.httpProxy === undefined && proxy.httpsProxy === undefined) return new Agent(agentOptions);
+  // NB: EnvHttpProxyAgent falls back to process.env for any option left undefined; '' means "none" to it.
+  return new EnvHttpProxyAgent({
+    ...agentOptions,
+    httpProxy: proxy.httpProxy ?? '',
+    httpsProxy: proxy.httpsProxy ?? '',
+    noProxy: proxy.noProxy ?? '',
+  });
+}
+
+/** Removes user:password from a proxy URL, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = parsed.username === '' ? '' : '***';
+    parsed.password = parsed.password === '' ? '' : '***';
+    return parsed.href;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,63 @@
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { findProgram, formatCommand, parseDuration, pollUntil, runProgram } from './program.js';
+
+function sink(): PassThrough & { text(): string } {
+  const stream = new PassThrough() as PassThrough & { text(): string };
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.text = () => Buffer.concat(chunks).toString('utf8');
+  return stream;
+}
+
+describe('runProgram', () => {
+  it('captures stdout, copies stderr (and with streamStdout, stdout) to our stderr, and feeds input', async () => {
+    const stderr = sink();
+    const result = await runProgram('sh', ['-c', 'cat; echo warn >&2'], { env: { PATH: '/usr/bin:/bin' }, stderr, input: 'hello\n' });
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'hello\n', stderr: 'warn\n' });
+    expect(stderr.text()).toBe('warn\n');
+  });
+
+  it('fails with the command, its exit code and what it said (exit 7), or says it is not installed (exit 5)', async () => {
+    const stderr = sink();
+    await expect(runProgram('sh', ['-c', 'echo "no such thing" >&2; exit 3'], { env: { PATH: '/usr/bin:/bin' }, stderr })).rejects.toMatchObject({
+      kind: 'external',
+      message: expect.stringMatching(/^sh -c 'echo "no such thing" >&2; exit 3' failed with exit code 3:\nno such thing/),
+    });
+    await expect(runProgram('ag-no-such-program', [], { env: { PATH: '/nonexistent' }, stderr })).rejects.toMatchObject({ kind: 'missing' });
+  });
+});
+
+describe('findProgram', () => {
+  it('prefers the installed bundle copy, then PATH, then the copy inside the bundle', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ag-program-'));
+    const script = join(dir, 'kubectl');
+    await writeFile(script, '#!/bin/sh\n');
+    await chmod(script, 0o755);
+    expect(await findProgram('kubectl', { env: { PATH: '/nonexistent' }, installedPaths: ['/kubectl'], hostRoot: dir })).toBe(script);
+    expect(await findProgram('kubectl', { env: { PATH: dir }, installedPaths: ['/nonexistent/kubectl'] })).toBe(script);
+    expect(await findProgram('kubectl', { env: { PATH: '' }, bundlePaths: [script] })).toBe(script);
+    await expect(findProgram('kubectl', { env: { PATH: '' } })).rejects.toMatchObject({ kind: 'missing' });
+  });
+});
+
+describe('helpers', () => {
+  it('parses durations and quotes commands only where a shell needs it', () => {
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('90')).toBe(90_000);
+    expect(() => parseDuration('soon')).toThrow(/not a duration/);
+    expect(formatCommand('kubectl', ['get', 'cm', '-o', 'jsonpath={.data}'])).toBe("kubectl get cm -o 'jsonpath={.data}'");
+  });
+
+  it('pollUntil returns the first value, or times out naming what it waited for and the last reason', async () => {
+    let n = 0;
+    await expect(pollUntil(async () => (++n >= 3 ? n : undefined), { what: 'x', timeoutMs: 1000, intervalMs: 1 })).resolves.toBe(3);
+    await expect(
+      pollUntil(async (note) => note('still refused'), { what: 'the API server', timeoutMs: 20, intervalMs: 5 }),
+    ).rejects.toMatchObject({ kind: 'external', message: expect.stringContaining('waiting for the API server (last: still refused)') });
+  });
+});

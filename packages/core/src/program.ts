@@ -1,0 +1,233 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { ExternalError, MissingError, UsageError, withContext } from './errors.js';
+import type { AgDocument } from './document/schema.js';
+import type { Io } from './io.js';
+
+/**
+ * Running the programs ag drives (kubeadm, kubectl, iptables, ctr) the way
+ * every stage must: stdout of ag is the document, so a child's output goes to
+ * our stderr (or is captured when we need it), and a failure says which
+ * command failed, with what exit code and the tail of what it said.
+ */
+
+export interface RunProgramOptions {
+  /** The environment, PATH included (tests put recording stand-ins first). */
+  env: Io['env'];
+  /** Where the child's stderr (and, with `streamStdout`, its stdout) is copied. */
+  stderr: Io['stderr'];
+  cwd?: string;
+  /** Copy the child's stdout to our stderr as it comes (long-running commands such as kubeadm init). */
+  streamStdout?: boolean;
+  /** Copy the child's stderr to our stderr; default true. */
+  streamStderr?: boolean;
+  /** A non-zero exit is returned, not thrown. */
+  allowFailure?: boolean;
+  /** What to do next when it fails. */
+  hint?: string;
+  /** Written to the child's stdin (closed otherwise). */
+  input?: string;
+}
+
+export interface ProgramResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tail(text: string, lines = 8): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** `kubeadm init --config /etc/…`, quoted only where a shell would need it: for messages and --dry-run. */
+export function formatCommand(program: string, args: readonly string[]): string {
+  return [program, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/**
+ * Runs a program to completion with stdin closed (or fed `input`). Throws an ExternalError
+ * (exit code 7) naming the command when it exits non-zero, a MissingError
+ * when it is not installed. Never writes to our stdout.
+ */
+export function runProgram(program: string, args: readonly string[], options: RunProgramOptions): Promise<ProgramResult> {
+  const command = formatCommand(program, args);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(program, args, {
+      env: options.env as NodeJS.ProcessEnv,
+      cwd: options.cwd,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // a child that exits without reading is reported by its exit code
+      child.stdin.end(options.input);
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (options.streamStdout) options.stderr.write(chunk);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err.push(chunk);
+      if (options.streamStderr ?? true) options.stderr.write(chunk);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') {
+        reject(
+          new MissingError(`running ${command}: ${program} is not installed or not on PATH`, {
+            hint: `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
+          }),
+        );
+      } else reject(withContext(`running ${command}`, error));
+    });
+    child.on('close', (code, signal) => {
+      const result: ProgramResult = {
+        exitCode: code ?? 128,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      };
+      if (result.exitCode === 0 || options.allowFailure) {
+        resolvePromise(result);
+        return;
+      }
+      const said = tail(result.stderr || result.stdout);
+      reject(
+        new ExternalError(
+          `${command} failed with ${signal ? `signal ${signal}` : `exit code ${result.exitCode}`}${said ? `:\n${said}` : ''}`,
+          { hint: options.hint, details: { command, exitCode: result.exitCode } },
+        ),
+      );
+    });
+  });
+}
+
+/** Whether `path` is an executable file. */
+export async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first executable `name` on the PATH of `env`, or undefined. */
+export async function whichProgram(name: string, env: Io['env']): Promise<string | undefined> {
+  if (isAbsolute(name)) return (await isExecutable(name)) ? name : undefined;
+  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export interface PollOptions {
+  /** What is awaited, for the timeout message (`the API server to answer /readyz`). */
+  what: string;
+  timeoutMs: number;
+  intervalMs: number;
+  hint?: string;
+}
+
+/**
+ * Calls `check` until it returns a value other than undefined, or fails with
+ * an ExternalError after `timeoutMs` naming what was awaited and the last
+ * thing `check` reported through `note`.
+ */
+export async function pollUntil<T>(check: (note: (why: string) => void) => Promise<T | undefined>, options: PollOptions): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = '';
+  for (;;) {
+    const value = await check((why) => {
+      last = why;
+    });
+    if (value !== undefined) return value;
+    if (Date.now() + options.intervalMs > deadline) {
+      throw new ExternalError(`timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${options.what}${last ? ` (last: ${last})` : ''}`, {
+        hint: options.hint,
+      });
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs));
+  }
+}
+
+/** Parses `90s`, `5m`, `1h30m`, `250ms` or a bare number of seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = trimmed;
+  while (rest !== '') {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (!match) throw new UsageError(`not a duration: ${JSON.stringify(text)} (use e.g. 90s, 5m, 1h30m)`);
+    total += Number(match[1]) * unit[match[2] as string]!;
+    rest = rest.slice(match[0].length);
+  }
+  return total;
+}
+
+/** The Go/Kubernetes name of this machine's architecture (`x64` -> `amd64`). */
+export function hostArchitecture(arch: string = process.arch): string {
+  const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+  return names[arch] ?? arch;
+}
+
+export interface FindProgramOptions {
+  env: Io['env'];
+  /** An explicit path (`--kubectl PATH`): used as is, or a MissingError. */
+  override?: string | undefined;
+  /** Where the document says this binary is installed on a node (fetch.files[].install.path). */
+  installedPaths?: readonly string[];
+  /** The binary inside the bundle, as a last resort (already joined with the bundle root). */
+  bundlePaths?: readonly string[];
+  /** Prefix for installed paths (tests, chroots); default `/`. */
+  hostRoot?: string;
+}
+
+/**
+ * Finds the program to run: an explicit path, else where the bundle's copy
+ * was installed, else PATH, else the copy inside the bundle. A program that
+ * is nowhere is a MissingError that lists where it looked.
+ */
+export async function findProgram(name: string, options: FindProgramOptions): Promise<string> {
+  if (options.override !== undefined) {
+    if (await isExecutable(options.override)) return options.override;
+    throw new MissingError(`${name}: ${options.override} is not an executable file`);
+  }
+  const looked: string[] = [];
+  for (const path of options.installedPaths ?? []) {
+    const full = join(options.hostRoot ?? '/', path);
+    looked.push(full);
+    if (await isExecutable(full)) return full;
+  }
+  const onPath = await whichProgram(name, options.env);
+  if (onPath !== undefined) return onPath;
+  looked.push(`PATH (${options.env['PATH'] ?? ''})`);
+  for (const path of options.bundlePaths ?? []) {
+    looked.push(path);
+    if (await isExecutable(path)) return path;
+  }
+  throw new MissingError(`${name} was not found; looked in ${looked.join(', ')}`, {
+    hint: `run ag-nodeprep apply (it installs the bundle's ${name}) or pass --${name} PATH`,
+  });
+}
+
+/**
+ * Where the document says a binary of the bundle (`kubectl`, `kubeadm`) is
+ * installed on a node of this architecture, and where it is in the bundle.
+ */
+export function programPathsFromDocument(
+  document: AgDocument | undefined,
+  name: string,
+  arch: string = hostArchitecture(),
+): Pick<FindProgramOptions, 'installedPaths' | 'bundlePaths'> {
+  const files = (document?.fetch?.files ?? []).filter((f) => f.name === name && f.kind === 'binary' && (f.arch === undefined || f.arch === arch));
+  const installedPaths = files.flatMap((f) => (f.install?.path === undefined ? [] : [f.install.path]));
+  const root = document?.root;
+  const bundlePaths = root === undefined ? [] : files.map((f) => join(root, f.path));
+  return { installedPaths, bundlePaths };
+}

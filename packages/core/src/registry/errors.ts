@@ -1,0 +1,105 @@
+import { AgError, MissingError, UnreachableError, UsageError, VerificationError, classifySystemError } from '../errors.js';
+import { isRetryableStatus, parseRetryAfter } from '../download/retry.js';
+
+/** The `errors` array distribution and other registries put in an error response's body. */
+interface RegistryErrorBody {
+  errors?: Array<{ code?: string; message?: string; detail?: unknown }>;
+}
+
+/** `MANIFEST_UNKNOWN: manifest unknown`, from a registry error body's text; empty if it has none. */
+export function registryErrorSummary(text: string): string {
+  try {
+    const body = JSON.parse(text) as RegistryErrorBody;
+    const first = body.errors?.[0];
+    if (first?.code) return `${first.code}${first.message ? `: ${first.message}` : ''}`;
+  } catch {
+    // Not JSON: a proxy's HTML page, say.
+  }
+  return text.trim().slice(0, 200);
+}
+
+/**
+ * The AgError for a registry response that is not what was asked for.
+ * 404 is missing (5); 401/403 a credentials problem (2); digest and size
+ * complaints a verification failure (3); 408/429/5xx retryable and unreachable
+ * (4), honouring Retry-After; anything else unreachable (4), not retried.
+ */
+export function registryStatusError(doing: string, status: number, headers: Record<string, string | string[] | undefined>, bodyText: string, registry: string): AgError {
+  const summary = registryErrorSummary(bodyText);
+  const said = summary ? ` (${summary})` : '';
+  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  const details: Record<string, unknown> = { status, retryable: isRetryableStatus(status) };
+  if (retryAfterMs !== undefined) details['retryAfterMs'] = retryAfterMs;
+  if (status === 404) return new MissingError(`${doing}: not found${said}`, { details, hint: 'check the name, tag and registry' });
+  if (status === 401) {
+    return new UsageError(`${doing}: ${registry} refused the credentials${said}`, {
+      details,
+      hint: `check the username and password for ${registry} (--username with --password-stdin, docker login, or REGISTRY_AUTH_FILE)`,
+    });
+  }
+  if (status === 403) {
+    return new UsageError(`${doing}: ${registry} denied access${said}`, {
+      details,
+      hint: `the account has no right to this repository on ${registry}`,
+    });
+  }
+  if (/DIGEST_INVALID|SIZE_INVALID/.test(summary)) return new VerificationError(`${doing}: ${registry} rejected the content${said}`, { details });
+  if (/BLOB_UNKNOWN/.test(summary)) return new MissingError(`${doing}: ${registry} lacks a blob the manifest needs${said}`, { details });
+  return new UnreachableError(`${doing}: ${registry} answered HTTP ${status}${said}`, {
+    details,
+    hint: isRetryableStatus(status) ? 'the registry is failing; try again later' : 'the registry refused the request',
+  });
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function codeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && !code.startsWith('AG_')) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * A thrown network error, as an AgError saying what was being done, keeping
+ * its code (so the retry policy still sees ECONNRESET) and naming the fix for
+ * TLS trouble.
+ */
+export function networkError(doing: string, error: unknown, host: string): AgError {
+  if (error instanceof AgError) return error;
+  const code = codeOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && TLS_CODES.has(code)) {
+    return new UnreachableError(`${doing}: the TLS certificate of ${host} is not trusted (${code})`, {
+      cause: error,
+      details: { retryable: false },
+      hint: `pass --ca-file with the registry's CA, or put it in /etc/docker/certs.d/${host}/ca.crt; --insecure-skip-tls-verify only for a test`,
+    });
+  }
+  if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(message)) {
+    return new UnreachableError(`${doing}: ${host} does not speak TLS here (${message})`, {
+      cause: error,
+      details: { retryable: false },
+      hint: 'if the registry serves plain HTTP, pass --plain-http',
+    });
+  }
+  const kind = classifySystemError(error);
+  // undici's own errors (UND_ERR_*) and socket errors are network trouble; an error without a code is a bug.
+  const network = code !== undefined && (code.startsWith('UND_ERR') || code.startsWith('E'));
+  return new AgError(kind.kind === 'internal' && network ? 'unreachable' : kind.kind, `${doing}: ${message}${code ? ` (${code})` : ''}`, {
+    cause: error,
+    hint: kind.hint ?? 'check the address, the network path and any proxy (HTTPS_PROXY, NO_PROXY)',
+  });
+}

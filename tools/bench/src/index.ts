@@ -1,0 +1,3 @@
+export { measureStartup, formatStartup, BUDGET_MS, type StartupRow } from './startup.js';
+export { runDemo, type DemoResult } from './demo.js';
+export { builtTools, REPO_ROOT, type BuiltTool } from './workspace.js';
