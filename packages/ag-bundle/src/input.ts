@@ -86,9 +86,12 @@ async function openParts(listPath: string, given: string[]): Promise<BundleInput
  * `FILE.tar.parts`; `FILE.tar` when only its parts are there; or `-` for
  * stdin (then nothing can be checked about parts, only the archive).
  */
-export async function openBundleInput(args: string[], io: { cwd: string; stdin: Readable }): Promise<BundleInput> {
+export async function openBundleInput(args: string[], io: { cwd: string; stdin: Readable & { isTTY?: boolean } }): Promise<BundleInput> {
   if (args.length === 0) throw new UsageError('no bundle given', { hint: 'pass FILE.tar, its parts FILE.tar.000 FILE.tar.001 …, or - for stdin' });
-  if (args.length === 1 && args[0] === '-') return { kind: 'stdin', label: 'stdin', stream: io.stdin };
+  if (args.length === 1 && args[0] === '-') {
+    if (io.stdin.isTTY) throw new UsageError('- means the bundle comes on stdin, but stdin is a terminal', { hint: 'cat bundle.tar.* | ag-bundle verify -' });
+    return { kind: 'stdin', label: 'stdin', stream: io.stdin };
+  }
   const paths = args.map((arg) => resolve(io.cwd, arg));
   if (paths.length === 1) {
     const path = paths[0]!;

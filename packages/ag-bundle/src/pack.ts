@@ -194,8 +194,9 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   }
   task.done();
 
-  await commitOutputs(out, writer, written, options.split, signer);
+  // The root's own SHA256SUMS first: it describes the root whatever happens next; the archive is named last.
   await writeRootMetadata(root, archive.sumsText, signature, archive.documentText, log);
+  await commitOutputs(out, writer, written, options.split, signer);
   log.info(
     `packed ${summary.carriedFiles} file(s), ${written.size} bytes, into ${options.split === undefined ? basename(out) : `${written.parts!.length} part(s) of ${basename(out)}`}` +
       (inventory === undefined ? '' : `; ${plan.reused.length} file(s) left for the far side to supply (delta of ${inventory.name})`) +

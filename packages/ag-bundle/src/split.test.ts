@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundleInput } from './input.js';
+import { unpackBundle } from './unpack.js';
 import { verifyBundle } from './verify.js';
 import { flipByte, listTree, run, tempDir, writeTree } from './test-helpers.js';
 
@@ -98,10 +99,23 @@ describe('verify and unpack of parts', () => {
     expect(report.ok).toBe(true);
   });
 
-  it('unpacks from the parts', async () => {
+  it('unpacks from the parts, naming them in the document', async () => {
     const dir = join(work.path, 'far', 'ok');
     const result = await run(['unpack', ...parts.map((part) => join(original(), part)), '--dir', dir, '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
+    expect(result.json).toMatchObject({ root: dir, bundle: { sha256: (document['bundle'] as { sha256: string }).sha256, parts: expect.any(Array) } });
+    await execa('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: dir });
+  });
+
+  it('unpacks the joined parts from stdin (cat bundle.tar.* | ag-bundle unpack -)', async () => {
+    const joined = Readable.from(
+      (async function* () {
+        for (const part of parts) yield* createReadStream(join(original(), part));
+      })(),
+    );
+    const dir = join(work.path, 'far', 'stdin');
+    const result = await unpackBundle(await openBundleInput(['-'], { cwd: work.path, stdin: joined }), { dir });
+    expect(result.status).toBe('unpacked');
     await execa('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: dir });
   });
 });

@@ -179,8 +179,10 @@ async function alreadyUnpacked(dir: string, sumsText: Buffer | undefined, key: P
   return JSON.parse(documentText.toString('utf8')) as AgDocument;
 }
 
-function farSideDocument(document: AgDocument, dir: string): AgDocument {
-  return { ...document, root: dir, bundle: { ...document.bundle!, unpackedAt: new Date().toISOString() } };
+/** The carried document as valid here: `root` is `dir`; a split bundle's parts (checked against the list) are named. */
+function farSideDocument(document: AgDocument, dir: string, input: BundleInput): AgDocument {
+  const parts = input.kind === 'parts' ? { sha256: input.list.sha256, parts: input.list.parts } : {};
+  return { ...document, root: dir, bundle: { ...document.bundle!, ...parts, unpackedAt: new Date().toISOString() } };
 }
 
 /**
@@ -266,14 +268,14 @@ export async function unpackBundle(source: BundleInput, options: UnpackOptions):
     if (result.document?.bundle === undefined) throw new VerificationError(`${input.label}: ${DOCUMENT_FILE} has no bundle section; it was not written by ag-bundle pack`);
     const document = result.document;
     if (options.dryRun) {
-      return { document: farSideDocument(document, dir), status: 'would-unpack', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
+      return { document: farSideDocument(document, dir, input), status: 'would-unpack', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
     }
     await completeDelta(temp, dir, result.reused, result.sums, log, progress);
     // The images must be whole on this side too: every blob their manifests reach is here.
     for (const layout of layoutDirs(result.sums.keys())) await readBundleLayout(temp, layout);
     await swapInto(temp, dir);
     log.info(`unpacked ${result.files} file(s), ${result.bytes} bytes, into ${dir}`);
-    return { document: farSideDocument(document, dir), status: 'unpacked', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
+    return { document: farSideDocument(document, dir, input), status: 'unpacked', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     throw error;

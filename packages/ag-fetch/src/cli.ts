@@ -73,7 +73,8 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
   const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
   const mirrors = parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base']));
   if (args['dry-run'] === true) {
-    io.stdout.write(`${JSON.stringify({ dryRun: true, root, actions: plannedDownloads(document, { root, mirrors }) }, null, args.pretty ? 2 : undefined)}\n`);
+    const osPackages = args['os-packages'] === false ? undefined : (await downloadDocumentOsPackages(document, root, { io, log, args, dryRun: true })).packages;
+    io.stdout.write(`${JSON.stringify({ dryRun: true, root, actions: plannedDownloads(document, { root, mirrors }), ...(osPackages ? { packages: osPackages } : {}) }, null, args.pretty ? 2 : undefined)}\n`);
     return 0;
   }
   const dispatcher = await createHttpDispatcher({ env: io.env });

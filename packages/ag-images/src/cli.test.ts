@@ -1,7 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OciLayout } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
 import { generatedLayout, writeKubeadmLikeSet, type GeneratedImage } from '@ag/fixtures';
 import { main } from './cli.js';
@@ -77,6 +78,22 @@ describe('ag-images list, verify and usage', () => {
     expect(after.code).toBe(3);
     expect(after.stderr).toMatch(new RegExp(`${victim} .*is missing`));
     await writeFile(path, original);
+    expect((await run(['verify', '--layout', layoutDir])).code).toBe(0);
+  });
+
+  it('collects the blobs of an image no longer named, and nothing else', async () => {
+    const layout = await OciLayout.open(layoutDir);
+    const generated = await generatedLayout(layoutDir);
+    await generated.writeImageSpec({ ref: 'example.com/old:1', platforms: [{ platform: { os: 'linux', architecture: 'amd64' }, layers: [{ kind: 'random', size: 50_000, seed: 'old' }] }] });
+    const before = (await readdir(layout.blobDir)).length;
+    await layout.removeEntries(['example.com/old:1']);
+    const dry = await run(['gc', '--layout', layoutDir, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((await readdir(layout.blobDir)).length).toBe(before);
+    const done = await run(['gc', '--layout', layoutDir]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/deleted 3 unreferenced blob\(s\)/);
+    expect((await readdir(layout.blobDir)).length).toBe(before - 3);
     expect((await run(['verify', '--layout', layoutDir])).code).toBe(0);
   });
 

@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import {
+  OciLayout,
   UsageError,
   bundleRoot,
+  gcLayout,
   formatBytes,
   parseReference,
   processIo,
@@ -74,7 +76,7 @@ function configure(parser: Argv): Argv {
     )
     .command('pull [refs..]', 'copy images from their registries into the layout', (y) =>
       connectionOptions(layoutOption(y))
-        .positional('refs', { type: 'string', describe: "image references (default: the document's fetch.images)" })
+        .positional('refs', { type: 'string', describe: "image references (added to the document's fetch.images, if one is piped in)" })
         .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant][:os.version] to keep (repeatable; default: the document\'s architectures, else the host\'s)', requiresArg: true })
         .option('all-platforms', { type: 'boolean', default: false, describe: "keep every platform: the stored index is upstream's, byte for byte" })
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'fetch foreign (Windows base) layers from their URLs instead of leaving them as references' })
@@ -96,6 +98,9 @@ function configure(parser: Argv): Argv {
       layoutOption(y)
         .option('quick', { type: 'boolean', default: false, describe: 'check structure and sizes only, without re-hashing' })
         .option('repair', { type: 'boolean', default: false, describe: 'delete blobs whose content does not match their name, so the next pull fetches them again' }),
+    )
+    .command('gc', 'delete the blobs no image in the layout needs any more (after tags moved), and stale partial downloads', (y) =>
+      layoutOption(y).option('dry-run', { type: 'boolean', default: false, describe: 'report what would be deleted (JSON on stderr); delete nothing' }),
     )
     .command('import [refs..]', "load images from the layout into containerd (ctr images import), for hosts without a registry", (y) =>
       layoutOption(y)
@@ -172,11 +177,17 @@ async function connectionsFor(context: Context, inputs: Inputs, credentialsFor: 
     caFiles,
     insecureSkipTlsVerify: args['insecure-skip-tls-verify'] === true,
     plainHttp: args['plain-http'] === true,
-    retries: Number(args['retries']),
+    retries: retries(args),
     ...(certsDirs.length > 0 ? { certsDirs } : {}),
     ...(credentials !== undefined && credentialsFor !== undefined ? { credentials, credentialsFor } : {}),
   };
   return new Connections(options);
+}
+
+function retries(args: Args): number {
+  const value = Number(args['retries']);
+  if (!Number.isInteger(value) || value < 0 || value > 20) throw new UsageError(`--retries must be an integer from 0 to 20, got ${String(args['retries'])}`);
+  return value;
 }
 
 function concurrency(args: Args): number {
@@ -194,8 +205,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const { args, io, log, progress } = context;
     const inputs = await readInputs(context);
     const { document } = inputs;
-    const refs = positionalRefs(args);
-    if (refs.length === 0) refs.push(...(document?.fetch?.images ?? []).map((image) => image.ref));
+    // The images named on the command line and/or those the document plans.
+    const refs = [...positionalRefs(args), ...(document?.fetch?.images ?? []).map((image) => image.ref)];
     if (refs.length === 0) {
       throw new UsageError('nothing to pull: name images, or pipe in a document with fetch.images', { hint: 'ag-images pull registry.k8s.io/pause:3.9 --layout ./images' });
     }
@@ -273,7 +284,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       }
       log.info(
         `pushed ${result.images.length} image(s) to ${registry}: uploaded ${result.uploaded.blobs} blob(s), ${formatBytes(result.uploaded.bytes)}; ` +
-          `mounted ${result.mounted}; ${result.present} already there`,
+          `mounted ${result.mounted}; ${result.present} blob(s) and ${result.imagesPresent} image(s) already there`,
       );
       let base = document;
       if (base?.images === undefined) {
@@ -330,6 +341,16 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       `${layoutDir}: ${result.images} image(s), ${result.blobs} blob(s) re-hashed (${formatBytes(result.bytes)}), all match` +
         (result.foreign > 0 ? `; ${result.foreign} foreign layer(s) referenced, not stored` : ''),
     );
+    if (document !== undefined) writeDocument(io, document, args.pretty);
+  },
+
+  async gc(context) {
+    const { args, io, log } = context;
+    const document = await readDocument(io, { required: false, inPath: args.in });
+    const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
+    const result = await gcLayout(await OciLayout.open(layoutDir), { dryRun: args['dry-run'] === true });
+    if (args['dry-run'] === true) printDryRun(io, result.removed, { freedBytes: result.freedBytes, partials: result.partials });
+    else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept`);
     if (document !== undefined) writeDocument(io, document, args.pretty);
   },
 

@@ -59,6 +59,8 @@ export interface PushResult {
   mounted: number;
   /** Blobs the registry already had. */
   present: number;
+  /** Images the registry already had complete under their tag (nothing of them was checked further). */
+  imagesPresent: number;
 }
 
 interface ImageJob {
@@ -110,7 +112,7 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   }
   if (jobs.length === 0) throw new MissingError(`the layout ${layout.dir} names no images to push`, { hint: 'pull images into it first' });
 
-  const result: PushResult = { images: [], actions: [], uploaded: { blobs: 0, bytes: 0 }, mounted: 0, present: 0 };
+  const result: PushResult = { images: [], actions: [], uploaded: { blobs: 0, bytes: 0 }, mounted: 0, present: 0, imagesPresent: 0 };
   // Which repositories hold a blob by now (in this run), so later ones can mount it; one push per digest at a time.
   const holders = new Map<string, Promise<string | undefined>>();
   const limit = createLimiter(Math.max(1, options.concurrency ?? 4));
@@ -175,9 +177,23 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   };
 
   const pushImage = async (job: ImageJob): Promise<PushedImage> => {
+    const internal = formatReference({
+      ...internalReference(parseReference(job.ref), options.registry),
+      ...(job.tag !== undefined ? { digest: undefined } : { digest: job.top.digest }),
+    });
     try {
+      // A registry stores a manifest only once everything it references is there: if the tag already
+      // names this digest, the whole image is there (one HEAD instead of one per blob).
+      const blobs = blobsOf(job.graph);
+      const foreignToPush = options.allowNondistributable === true && blobs.some((b) => isNondistributable(b.mediaType));
+      if (!foreignToPush && (await client.headManifest(job.repository, job.tag ?? job.top.digest))?.digest === job.top.digest) {
+        result.imagesPresent += 1;
+        for (const blob of blobs) task.advance(blob.size);
+        log.info(`${job.ref} -> ${internal} (already there)`);
+        return { ref: job.ref, internalRef: internal, digest: job.top.digest };
+      }
       // Blobs of different images go in parallel; a shared blob is pushed once and then mounted.
-      await Promise.all(blobsOf(job.graph).map((blob) => pushBlob(job, blob)));
+      await Promise.all(blobs.map((blob) => pushBlob(job, blob)));
       const manifests = manifestsChildrenFirst(job);
       for (const descriptor of manifests) {
         const isTop = descriptor.digest === job.top.digest;
@@ -195,10 +211,6 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
         const bytes = await layout.readBytes(descriptor);
         await client.putManifest(job.repository, reference, bytes, descriptor.mediaType);
       }
-      const internal = formatReference({
-        ...internalReference(parseReference(job.ref), options.registry),
-        ...(job.tag !== undefined ? { digest: undefined } : { digest: job.top.digest }),
-      });
       log.info(`${job.ref} -> ${internal}${options.dryRun ? ' (dry run)' : ''}`);
       return { ref: job.ref, internalRef: internal, digest: job.top.digest };
     } catch (error) {

@@ -99,6 +99,10 @@ describe('the Debian 12 closure, against the real archive', () => {
       fetch: { components: {}, imageList: { source: 'table', detail: 'test' }, files: [], images: [] },
       packages: planned,
     };
+    const dry = createTestIo({ stdin: JSON.stringify(document), env: { PATH: process.env['PATH'] } });
+    expect(await main(['download', '--dry-run', '--baseline-status', root.status, '--packages-cache', cacheDir], dry), dry.stderrText()).toBe(0);
+    expect((JSON.parse(dry.stdoutText()) as { packages: PackagesSection }).packages.closure).toEqual(section.closure);
+    expect((await stat(stale)).size).toBe(3); // a dry run leaves the bundle alone
     const cli = createTestIo({ stdin: JSON.stringify(document), env: { PATH: process.env['PATH'] } });
     const code = await main(['download', '--baseline-status', root.status, '--packages-cache', cacheDir], cli);
     expect(code, cli.stderrText()).toBe(0);

@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SystemError } from '../errors.js';
 import { processAlive } from './process-alive.js';
@@ -27,6 +27,8 @@ export async function withLayoutLock<T>(lockPath: string, work: () => Promise<T>
 async function lockedWork<T>(lockPath: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const owner = join(lockPath, 'pid');
+  // A layout written by another tool has no ingest directory yet.
+  await mkdir(dirname(lockPath), { recursive: true });
   for (;;) {
     try {
       await mkdir(lockPath);

@@ -1,6 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { AgError, UsageError, VerificationError, UnreachableError } from '../errors.js';
+import { UsageError, VerificationError, UnreachableError } from '../errors.js';
 import { headersForRedirect, isRedirectStatus, redirectTarget } from '../download/redirect.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from '../download/retry.js';
 import { registryApiHost } from '../reference.js';
@@ -629,9 +629,4 @@ export class RegistryClient {
     this.tokens.set(scopes.join(' '), { value, expiresAt: Date.now() + lifetime });
     return value;
   }
-}
-
-/** Whether an error came from a registry refusing credentials (so retrying with others may help). */
-export function isAuthError(error: unknown): boolean {
-  return error instanceof AgError && error.kind === 'usage' && /refused the credentials|denied access|asks for a username/.test(error.message);
 }

@@ -1,0 +1,58 @@
+/**
+ * `npm run demo`: the whole ag pipeline across a simulated air gap on this
+ * machine, with no internet (see scenario.ts), as readable progress on
+ * stderr and a summary at the end. Needs root and the Debian packages of
+ * tools/ci/install-debian-packages.sh.
+ *
+ *   npm run demo [-- --keep] [-- --work DIR] [-- --quiet]
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Transcript } from './reporter.js';
+import { removeWork, runScenario } from './scenario.js';
+import { formatSummary } from './summary.js';
+
+const say = (line = ''): boolean => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      keep: { type: 'boolean', default: false },
+      work: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    say('npm run demo [-- --keep] [-- --work DIR] [-- --quiet]');
+    say('  the whole pipeline across a simulated air gap (network namespaces), as root');
+    say('  --keep   keep the working directory (the bundle, both sides, every document)');
+    say('  --work   use DIR as the working directory (implies --keep)');
+    say('  --quiet  print only the commands and the summary, not what each tool says');
+    return 0;
+  }
+  const transcript = new Transcript((line) => {
+    if (!values.quiet || !line.startsWith('    ')) say(line);
+  });
+  say('ag demo: Kubernetes v1.27.3 with flannel and podinfo, from plan on a connected side to containerd on a far side that has no route out');
+  const work = values.work ?? (await mkdtemp(join(tmpdir(), 'ag-demo-')));
+  const result = await runScenario({ reporter: transcript, work }).catch((error: unknown) => {
+    say(`the working directory is left for a look: ${work}`);
+    throw error;
+  });
+  for (const line of formatSummary(result)) say(line);
+  say();
+  if (values.keep || values.work !== undefined) say(`kept: ${result.work} (connected/, far/, upstream/; the documents in far/doc/)`);
+  else await removeWork(result.work);
+  return result.gap.leak.packets === 0 ? 0 : 3;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    say(`demo failed: ${(error as Error).message}`);
+    process.exitCode = 1;
+  },
+);

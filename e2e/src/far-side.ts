@@ -1,0 +1,164 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { AgDocument } from '@ag/core';
+import { startContainerd, type PrivateContainerd } from '@ag/fixtures';
+import { FAR_REGISTRY_NAME } from './gap.js';
+import { adaptContainerdConfig, writeFarRoot } from './far-root.js';
+import type { Command, Shell } from './shell.js';
+import type { Stages } from './stages.js';
+import { CLUSTER } from './connected-side.js';
+import { NODE_TARBALL } from './upstream/node-stand-in.js';
+
+/** The bundle and the trust anchor, as the far side finds them (paths relative to the far side's directory). */
+export const CARRIED_BUNDLE = 'carry/bundle.tar';
+export const TRUST_ANCHOR = 'trust/ag-bundle.pub.pem';
+/** Where the internal registry listens on the far side, and the name clients use. */
+export const FAR_REGISTRY_LISTEN = '127.0.0.1:5000';
+export const FAR_REGISTRY_ENDPOINT = `${FAR_REGISTRY_NAME}:5000`;
+/** The bundle member that holds Node.js (ag-fetch --file puts extra files under files/extra/). */
+export const NODE_MEMBER = `files/extra/${NODE_TARBALL}`;
+
+export interface FarResult {
+  unpacked: AgDocument;
+  pushed: AgDocument;
+  kubeadm: AgDocument;
+  flannel: AgDocument;
+  /** What the podinfo stand-in printed when containerd ran it. */
+  podinfoOutput: string;
+  /** Every image kubeadm's configuration and flannel's manifest name, each pulled by containerd through the mirrors. */
+  clusterImages: string[];
+  /** The internal registry's repositories (ag-registry status). */
+  repositories: number | undefined;
+  /** The containerd config the node got from ag-nodeprep (as written under the node's root). */
+  containerdConfig: string;
+}
+
+/** Things to undo at the end, last first. */
+export type Cleanups = Array<() => Promise<unknown>>;
+
+/** Image references in a Kubernetes manifest (every `image:` of every document). */
+export function manifestImages(text: string): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'image' && typeof value === 'string') found.add(value);
+        else walk(value);
+      }
+    }
+  };
+  for (const document of parseAllDocuments(text)) walk(document.toJS());
+  return [...found];
+}
+
+const json = async (shell: Shell, file: string): Promise<AgDocument> => JSON.parse(await readFile(join(shell.cwd, file), 'utf8')) as AgDocument;
+
+/**
+ * The far side, from nothing but the carried bundle (and the signing key's
+ * public half, provisioned once before the first trip):
+ *
+ * 1. bootstrap with coreutils and openssl: take SHA256SUMS, its signature,
+ *    tools/ag-bundle.mjs and the Node.js tarball out of the tar, check the
+ *    signature and those two members' sums, unpack Node;
+ * 2. `ag-bundle verify`, `ag-bundle unpack` with that ag-bundle;
+ * 3. everything else with the tools unpacked from the bundle: ag-nodeprep
+ *    apply --root, ag-registry up (distribution, the binary from the
+ *    bundle's registry image) and trust, ag-images push;
+ * 4. containerd, configured as ag-nodeprep configured it, pulls and runs by
+ *    upstream names through the certs.d mirrors;
+ * 5. ag-kubeadm config and ag-flannel render, and containerd pulls every
+ *    image they name.
+ */
+export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, namespace: string): Promise<FarResult> {
+  const node = 'node/bin/node';
+  const tool = (name: string, args: string[], extra: Partial<Command> = {}, from = 'bundle/tools'): Command => ({
+    argv: [node, `${from}/${name}.mjs`, ...args],
+    ...extra,
+  });
+  const sh = (script: string): Command => ({ argv: ['sh', '-c', script], display: script });
+
+  await stages.run('far', 'bootstrap: openssl, sha256sum, Node.js', async () => {
+    await mkdir(join(shell.cwd, 'boot'), { recursive: true });
+    await mkdir(join(shell.cwd, 'node'), { recursive: true });
+    await mkdir(join(shell.cwd, 'doc'), { recursive: true });
+    await shell.run({ argv: ['tar', '-xf', CARRIED_BUNDLE, '-C', 'boot', 'SHA256SUMS', 'SHA256SUMS.sig', 'tools/ag-bundle.mjs', NODE_MEMBER] });
+    await shell.run({ argv: ['openssl', 'dgst', '-sha256', '-verify', TRUST_ANCHOR, '-signature', 'boot/SHA256SUMS.sig', 'boot/SHA256SUMS'] });
+    await shell.run(sh(`cd boot && grep -E '  (tools/ag-bundle\\.mjs|${NODE_MEMBER.replaceAll('.', '\\.')})$' SHA256SUMS | sha256sum -c -`));
+    await shell.run({ argv: ['tar', '-xJf', `boot/${NODE_MEMBER}`, '-C', 'node', '--strip-components=1'] });
+    await shell.run({ argv: [node, '--version'] });
+  });
+  await stages.run('far', 'ag-bundle verify', () => shell.run(tool('ag-bundle', ['verify', CARRIED_BUNDLE, '--key', TRUST_ANCHOR], { stdout: 'doc/verified.json' }, 'boot/tools')));
+  await stages.run('far', 'ag-bundle unpack', () =>
+    shell.run(tool('ag-bundle', ['unpack', CARRIED_BUNDLE, '--dir', 'bundle', '--key', TRUST_ANCHOR], { stdout: 'doc/unpacked.json' }, 'boot/tools')),
+  );
+
+  await stages.run('far', 'ag-nodeprep apply --root', async () => {
+    await writeFarRoot(join(shell.cwd, 'root'));
+    return shell.run(tool('ag-nodeprep', ['apply', '--root', 'root', '--cgroup-driver', 'cgroupfs'], { stdin: 'doc/unpacked.json', stdout: 'doc/node.json' }));
+  });
+
+  cleanups.push(() => shell.run(tool('ag-registry', ['down', '--dir', 'registry'])).catch(() => undefined));
+  await stages.run('far', 'ag-registry up (distribution)', () =>
+    shell.run(
+      tool(
+        'ag-registry',
+        ['up', '--dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', FAR_REGISTRY_LISTEN, '--host', FAR_REGISTRY_NAME, '--endpoint', FAR_REGISTRY_ENDPOINT],
+        { stdin: 'doc/node.json', stdout: 'doc/registry.json' },
+      ),
+    ),
+  );
+  await stages.run('far', 'ag-registry trust --root', () => shell.run(tool('ag-registry', ['trust', '--root', 'root'], { stdin: 'doc/registry.json', stdout: 'doc/trusted.json' })));
+  await stages.run('far', 'ag-images push', () => shell.run(tool('ag-images', ['push'], { stdin: 'doc/trusted.json', stdout: 'doc/pushed.json' })));
+
+  const certsDir = join(shell.cwd, 'root', 'etc', 'containerd', 'certs.d');
+  const containerdConfig = await readFile(join(shell.cwd, 'root', 'etc', 'containerd', 'config.toml'), 'utf8');
+  const dir = join(shell.cwd, 'ctrd');
+  const ctr = (args: string[]): Command => ({ argv: ['ctr', '--address', join(dir, 'containerd.sock'), ...args], display: ['ctr', ...args].join(' ') });
+  const pull = (ref: string, namespace = 'k8s.io'): Promise<unknown> =>
+    shell.run(ctr(['-n', namespace, 'images', 'pull', '--hosts-dir', 'root/etc/containerd/certs.d', '--platform', `linux/${CLUSTER.arch}`, ref]));
+  let podinfoOutput = '';
+  await stages.run('far', 'containerd: pull and run podinfo', async () => {
+    await mkdir(dir, { recursive: true });
+    const config = adaptContainerdConfig(containerdConfig, dir, certsDir);
+    await writeFile(join(shell.cwd, 'containerd.toml'), config);
+    shell.reporter.command(`containerd --config containerd.toml   # ag-nodeprep's config.toml with root, state, sockets and config_path moved under ${shell.cwd}`);
+    // nsenter --net, not ip netns exec: the latter mounts a fresh /sys, without the cgroup hierarchy runc needs.
+    const containerd: PrivateContainerd = await startContainerd({ config, dir, prefix: ['nsenter', `--net=/run/netns/${namespace}`] });
+    cleanups.push(() => containerd.stop());
+    await pull('registry.k8s.io/pause:3.9');
+    await pull(CLUSTER.appImage, 'default');
+    podinfoOutput = (await shell.run(ctr(['run', '--rm', CLUSTER.appImage, `podinfo-${process.pid}`]))).stdout;
+    shell.reporter.note(`podinfo printed: ${podinfoOutput.trim()}`);
+  });
+
+  await stages.run('far', 'ag-kubeadm config', () =>
+    shell.run(
+      tool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--host-root', 'root'], {
+        stdin: 'doc/pushed.json',
+        stdout: 'doc/kubeadm.json',
+      }),
+    ),
+  );
+  await stages.run('far', 'ag-flannel render', () => shell.run(tool('ag-flannel', ['render'], { stdin: 'doc/kubeadm.json', stdout: 'doc/flannel.json' })));
+
+  const kubeadm = await json(shell, 'doc/kubeadm.json');
+  const flannel = await json(shell, 'doc/flannel.json');
+  const manifest = await readFile(join(shell.cwd, 'bundle', flannel.flannel!.manifest), 'utf8');
+  const clusterImages = [...new Set([...kubeadm.kubeadm!.images.map((i) => i.ref), ...manifestImages(manifest)])];
+  await stages.run('far', 'containerd: pull the cluster images', async () => {
+    for (const ref of clusterImages) await pull(ref);
+  });
+  await stages.run('far', 'ag-registry status', () => shell.run(tool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })));
+  return {
+    unpacked: await json(shell, 'doc/unpacked.json'),
+    pushed: await json(shell, 'doc/pushed.json'),
+    kubeadm,
+    flannel,
+    podinfoOutput,
+    clusterImages,
+    repositories: (await json(shell, 'doc/status.json')).registry?.status?.repositories,
+    containerdConfig,
+  };
+}

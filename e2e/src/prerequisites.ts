@@ -1,0 +1,24 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Programs the run starts itself (the Debian packages tools/ci/install-debian-packages.sh installs). */
+export const PROGRAMS = ['ip', 'containerd', 'ctr', 'runc', 'docker-registry', 'skopeo', 'openssl', 'tar', 'xz', 'sha256sum', 'nsenter', 'busybox'] as const;
+
+function onPath(program: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Why the simulated gap cannot run here, or undefined when it can. */
+export function missingPrerequisites(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the simulated air gap needs root (network namespaces, containerd): run it as root, as CI does';
+  const missing = PROGRAMS.filter((program) => !onPath(program));
+  if (missing.length > 0) return `missing programs: ${missing.join(', ')}; run tools/ci/install-debian-packages.sh as root`;
+  return undefined;
+}

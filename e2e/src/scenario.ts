@@ -1,0 +1,154 @@
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { unmountAllUnder } from '@ag/fixtures';
+import { runConnectedSide, type ConnectedResult } from './connected-side.js';
+import { CARRIED_BUNDLE, runFarSide, TRUST_ANCHOR, type Cleanups, type FarResult } from './far-side.js';
+import { createGap, type Gap, type Leak } from './gap.js';
+import { missingPrerequisites } from './prerequisites.js';
+import type { Reporter } from './reporter.js';
+import { Shell } from './shell.js';
+import { Stages, type StageTiming } from './stages.js';
+import { buildTools } from './tools.js';
+import type { UpstreamInfo } from './upstream/info.js';
+import { startUpstream } from './upstream/start.js';
+
+export interface ScenarioOptions {
+  reporter: Reporter;
+  /** The working directory (created); a new one under the temp dir by default. The caller removes it (removeWork). */
+  work?: string;
+  /** Bytes of unique content per generated image (default 192 KiB: the run stays small). */
+  uniqueBytes?: number;
+}
+
+/** What the run found about the gap itself. */
+export interface GapReport {
+  /** The far side's black-hole interface. */
+  hole: string;
+  /** What the far side sent into the black hole during the whole run (before the control probe). */
+  leak: Leak;
+  /** What arrived at the hole's other end in that time. */
+  arrived: Leak;
+  /** address -> the far side's interface for it (`ip route get`): everything outside goes into the hole. */
+  routes: Record<string, string | undefined>;
+  /** The upstream's listening addresses, tried from the far side: `refused` (that loopback is another network stack). */
+  upstreamFromFar: Record<string, string>;
+  /** The sensor's control: one connection attempt outward after the run, and the counter after it. */
+  control: { result: string; leak: Leak };
+}
+
+export interface ScenarioResult {
+  work: string;
+  upstream: UpstreamInfo;
+  connected: ConnectedResult;
+  /** Every file on the far side right after the carry, relative to its directory. */
+  carried: string[];
+  far: FarResult;
+  gap: GapReport;
+  timings: StageTiming[];
+  elapsedMs: number;
+}
+
+async function listFiles(dir: string, base = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full, base)));
+    else out.push(relative(base, full));
+  }
+  return out.sort();
+}
+
+/** This machine's own addresses (outside any namespace the run made): the far side must not reach them either. */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((address) => address !== undefined && !address.internal && address.family === 'IPv4')
+    .map((address) => address!.address);
+}
+
+async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
+  const leak = await gap.leak();
+  const arrived = await gap.arrived();
+  const routes: Record<string, string | undefined> = {};
+  for (const address of ['1.1.1.1', '8.8.8.8', '2606:4700:4700::1111', ...hostAddresses()]) routes[address] = await gap.routeFromFar(address);
+  const upstreamFromFar: Record<string, string> = {};
+  for (const hostPort of [upstream.registry.host, new URL(upstream.files.url).host]) {
+    const [host, port] = hostPort.split(':') as [string, string];
+    upstreamFromFar[hostPort] = await gap.tryConnectFromFar(host, Number(port));
+  }
+  // The control comes last, so that the figures above are the run's alone.
+  const result = await gap.tryConnectFromFar('192.0.2.1', 443);
+  return { hole: gap.hole, leak, arrived, routes, upstreamFromFar, control: { result, leak: await gap.leak() } };
+}
+
+/**
+ * The whole pipeline across a simulated air gap (see gap.ts): a stand-in
+ * upstream in the connected namespace; plan | download | pull | pack there;
+ * only the bundle file crosses; verify, unpack, nodeprep, registry, push,
+ * containerd pulls and runs, kubeadm config and flannel render on the far
+ * side, which has no route anywhere; and then the proof that the far side
+ * sent nothing out. Throws on the first failing step, after cleaning up
+ * every process and namespace it started. Needs root.
+ */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const why = missingPrerequisites();
+  if (why !== undefined) throw new Error(why);
+  const started = Date.now();
+  const reporter = options.reporter;
+  const stages = new Stages(reporter);
+  const work = options.work ?? (await mkdtemp(join(tmpdir(), 'ag-e2e-')));
+  const connectedDir = join(work, 'connected');
+  const farDir = join(work, 'far');
+  await mkdir(connectedDir, { recursive: true });
+  await mkdir(farDir, { recursive: true });
+  const cleanups: Cleanups = [];
+  try {
+    const gap = await createGap();
+    cleanups.push(() => gap.destroy());
+    reporter.note(`network namespaces: ${gap.connected.name} (connected: loopback only), ${gap.far.name} (far: loopback, and ${gap.hole} into a black hole)`);
+
+    const [, upstream] = await Promise.all([
+      stages.run('connected', 'build the ag tools', () => buildTools(join(connectedDir, 'tools'))),
+      stages.run('connected', 'start the stand-in upstream', async () => {
+        const running = await startUpstream(gap.connected.prefix, join(work, 'upstream'), options.uniqueBytes === undefined ? {} : { uniqueBytes: options.uniqueBytes });
+        cleanups.push(() => running.stop());
+        return running.info;
+      }),
+    ]);
+    reporter.note(`upstream file hosts at ${upstream.files.url}, registries at ${upstream.registry.host} (every upstream host as a path prefix), ${upstream.images.length} images`);
+
+    const connectedShell = new Shell(gap.connected.prefix, connectedDir, reporter, {
+      ...upstream.registry.env,
+      NO_PROXY: '127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+    });
+    const connected = await runConnectedSide(connectedShell, stages, upstream);
+    reporter.note(`bundle: ${connected.bundleBytes} bytes, signed`);
+
+    const carried = await stages.run('carry', 'carry bundle.tar across', async () => {
+      await mkdir(join(farDir, 'carry'), { recursive: true });
+      await mkdir(join(farDir, 'trust'), { recursive: true });
+      reporter.command(`cp ${relative(work, connected.bundleFile)} <far>/${CARRIED_BUNDLE}`);
+      await copyFile(connected.bundleFile, join(farDir, CARRIED_BUNDLE));
+      // Provisioned once, before the first trip, and checked by its fingerprint out of band.
+      await copyFile(connected.publicKey, join(farDir, TRUST_ANCHOR));
+      reporter.note(`${(await stat(join(farDir, CARRIED_BUNDLE))).size} bytes carried; ${TRUST_ANCHOR} is the far side's trust anchor, put there once before the first trip`);
+      return listFiles(farDir);
+    });
+
+    const farShell = new Shell(gap.far.prefix, farDir, reporter);
+    const far = await runFarSide(farShell, stages, cleanups, gap.far.name);
+    const gapReport = await stages.run('far', 'did anything leave the far side?', () => checkGap(gap, upstream));
+    reporter.note(`far side sent ${gapReport.leak.packets} packet(s) into the black hole; the control probe afterwards sent ${gapReport.control.leak.packets}`);
+    return { work, upstream, connected, carried, far, gap: gapReport, timings: stages.timings, elapsedMs: Date.now() - started };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => reporter.note(`cleanup: ${(error as Error).message}`));
+  }
+}
+
+/** Removes a run's working directory (after unmounting anything left under it). */
+export async function removeWork(work: string): Promise<void> {
+  await unmountAllUnder(work);
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAR_REGISTRY_ENDPOINT } from './far-side.js';
+import { missingPrerequisites } from './prerequisites.js';
+import { Transcript } from './reporter.js';
+import { removeWork, runScenario, type ScenarioResult } from './scenario.js';
+import { formatSummary } from './summary.js';
+
+const why = missingPrerequisites();
+if (why !== undefined) process.stderr.write(`simulated-gap e2e skipped: ${why}\n`);
+
+const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
+
+describe.skipIf(why !== undefined)('the whole pipeline across a simulated air gap', () => {
+  let result: ScenarioResult;
+  let work: string;
+  const transcript = new Transcript();
+  const far = (...path: string[]): string => join(work, 'far', ...path);
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ag-e2e-'));
+    try {
+      result = await runScenario({ reporter: transcript, work });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n\nthe run so far:\n${transcript.tail(120)}`);
+    }
+  }, 290_000);
+
+  afterAll(async () => {
+    if (work !== undefined) await removeWork(work);
+  });
+
+  it('sends nothing out of the far side: no packet into the black hole, and the sensor would have seen one', () => {
+    const { gap } = result;
+    expect(gap.leak, transcript.tail()).toEqual({ packets: 0, bytes: 0 });
+    expect(gap.arrived).toEqual({ packets: 0, bytes: 0 });
+    // Every address outside, this machine's own included, routes into the hole: nothing else is there to reach.
+    expect(Object.keys(gap.routes).length).toBeGreaterThanOrEqual(3);
+    for (const [address, device] of Object.entries(gap.routes)) expect(device, address).toBe(gap.hole);
+    // The upstream's ports, tried from the far side, meet the far side's own empty loopback.
+    expect(Object.values(gap.upstreamFromFar)).toEqual(['refused', 'refused']);
+    // The control: one attempt outward after the run is counted.
+    expect(gap.control.result).toBe('timeout');
+    expect(gap.control.leak.packets).toBeGreaterThan(0);
+  });
+
+  it('carries one file: the far side starts from the bundle and the trust anchor put there beforehand', async () => {
+    expect(result.carried).toEqual(['carry/bundle.tar', 'trust/ag-bundle.pub.pem']);
+    expect(await sha256(far('carry', 'bundle.tar'))).toBe(await sha256(result.connected.bundleFile));
+    const bundle = result.connected.document.bundle!;
+    expect(bundle.signed).toBe(true);
+    expect(bundle.size).toBe(result.connected.bundleBytes);
+    expect(bundle.tools?.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['ag-bundle', 'ag-fetch', 'ag-flannel', 'ag-images', 'ag-kubeadm', 'ag-nodeprep', 'ag-registry']),
+    );
+  });
+
+  it('plans the v1.27.3 cluster with flannel and podinfo and the Node.js tarball, and carries every file and image', () => {
+    const document = result.connected.document;
+    const files = document.fetch!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['files/linux/amd64/kubeadm', 'files/manifests/kube-flannel.yml', 'files/charts/podinfo-6.4.0.tgz', 'files/extra/node-v20.20.0-linux-x64.tar.xz']));
+    expect(document.fetch!.imageList.source).toBe('kubeadm');
+    const planned = document.fetch!.images.map((i) => i.ref).sort();
+    expect(planned).toEqual([...result.upstream.images].sort());
+    expect(document.images!.images.map((i) => i.ref).sort()).toEqual(planned);
+  });
+
+  it('runs the far side with the Node.js and the ag-bundle taken out of the bundle and checked with coreutils', async () => {
+    // The stand-in node of the carried tarball, not this machine's, ran the far side's tools.
+    expect(await readFile(far('node', 'bin', 'node'), 'utf8')).toContain('ag e2e stand-in for node v20.20.0');
+    expect(await sha256(far('boot', 'tools', 'ag-bundle.mjs'))).toBe(result.connected.document.bundle!.tools!.find((t) => t.name === 'ag-bundle')!.sha256);
+    expect(result.far.unpacked.root).toBe(far('bundle'));
+    expect(result.far.unpacked.bundle?.unpackedAt).toBeDefined();
+  });
+
+  it('configures containerd through ag-nodeprep and ag-registry trust: certs.d mirrors for the upstream names, the sandbox image, cgroupfs', async () => {
+    const config = result.far.containerdConfig;
+    expect(config).toMatch(/config_path = "\/etc\/containerd\/certs\.d"/);
+    expect(config).toMatch(/sandbox_image = "registry\.k8s\.io\/pause:3\.9"/);
+    expect(config).toMatch(/SystemdCgroup = false/);
+    expect(config).not.toMatch(/disabled_plugins.*cri/);
+    const hosts = await readFile(far('root', 'etc', 'containerd', 'certs.d', 'registry.k8s.io', 'hosts.toml'), 'utf8');
+    expect(hosts).toContain(`[host."https://${FAR_REGISTRY_ENDPOINT}/v2/registry.k8s.io"]`);
+    expect(hosts).toMatch(/override_path = true/);
+  });
+
+  it('runs the distribution registry taken out of the bundle\'s registry image, and pushes every image to it', async () => {
+    const registry = result.far.pushed.registry!;
+    expect(registry).toMatchObject({ mode: 'distribution', runner: 'process', endpoint: FAR_REGISTRY_ENDPOINT });
+    expect(registry.server?.image).toBe('docker.io/library/registry:2.8.2');
+    const binary = registry.server!.binary!;
+    expect(binary.startsWith(far('registry'))).toBe(true);
+    expect((await lstat(binary)).isFile()).toBe(true);
+    // The stand-in registry image carries Debian's docker-registry: the same bytes, extracted from the layout.
+    expect(registry.server!.binarySha256).toBe(await sha256('/usr/bin/docker-registry'));
+    expect(result.far.pushed.images!.push?.registry).toBe(FAR_REGISTRY_ENDPOINT);
+    expect(result.far.repositories).toBe(result.upstream.images.length);
+  });
+
+  it('lets containerd pull by upstream names from the internal registry and run the podinfo stand-in', () => {
+    expect(result.far.podinfoOutput.trim()).toBe('ghcr.io/stefanprodan/podinfo:6.4.0');
+  });
+
+  it('writes a kubeadm configuration and a flannel manifest that name only images the internal registry has', async () => {
+    const yaml = await readFile(far('root', 'etc', 'kubernetes', 'ag', 'kubeadm-config.yaml'), 'utf8');
+    const cluster = parseAllDocuments(yaml)
+      .map((d) => d.toJS() as Record<string, unknown>)
+      .find((d) => d['kind'] === 'ClusterConfiguration')!;
+    expect(cluster).toMatchObject({ kubernetesVersion: 'v1.27.3', imageRepository: 'registry.k8s.io', dns: { imageRepository: 'registry.k8s.io/coredns' } });
+    const pushed = new Map(result.far.pushed.images!.images.map((i) => [i.ref, i.digest]));
+    const kubeadmImages = result.far.kubeadm.kubeadm!.images.map((i) => i.ref);
+    expect(kubeadmImages).toHaveLength(7);
+    for (const ref of kubeadmImages) expect(pushed.has(ref), ref).toBe(true);
+    expect(result.far.kubeadm.kubeadm!.sandboxImage).toBe('registry.k8s.io/pause:3.9');
+    // flannel's images are pinned to the digests the registry holds.
+    const pinned = result.far.flannel.flannel!.images!;
+    expect(pinned).toHaveLength(2);
+    for (const image of pinned) expect(image.pinned).toBe(`${image.upstream}@${pushed.get(image.upstream)}`);
+    // And containerd pulled each of them by that name (a failed pull fails the run).
+    expect(result.far.clusterImages.sort()).toEqual([...kubeadmImages, ...pinned.map((i) => i.pinned)].sort());
+  });
+
+  it('summarises the run for npm run demo', () => {
+    const summary = formatSummary(result).join('\n');
+    expect(summary).toContain('no packet left the far side: TX 0');
+    expect(summary).toMatch(/ag-images push\s+\d+\.\d s/);
+    for (const timing of result.timings) expect(timing.ms).toBeGreaterThanOrEqual(0);
+  });
+});
