@@ -16,12 +16,14 @@ export function blobHexOf(path: string): string | undefined {
   return BLOB_PATH.exec(path)?.[1];
 }
 
+/** The sections that describe files in the bundle root (others hold host paths, archive members, certificates). */
+const FILE_SECTIONS = ['fetch', 'packages'] as const;
+
 /**
- * Every `{path, sha256[, size]}` the document holds (fetch's files, the
- * packages' repository, whatever a later stage adds), except the `bundle`
- * section's own (a re-pack replaces those). ag-fetch verified each of them
- * when it downloaded the file, so pack can list it in SHA256SUMS without a
- * first pass and still checks it as it streams it into the archive.
+ * Every `{path, sha256[, size]}` in the sections that describe files of the
+ * bundle root: fetch's files and the OS packages. ag-fetch verified each of
+ * them when it downloaded the file, so pack can list it in SHA256SUMS
+ * without a first pass and still checks it as it streams it into the archive.
  */
 export function documentHashes(document: AgDocument): Map<string, KnownHash> {
   const found = new Map<string, KnownHash>();
@@ -38,6 +40,6 @@ export function documentHashes(document: AgDocument): Map<string, KnownHash> {
     }
     for (const child of Object.values(record)) visit(child);
   };
-  for (const [key, section] of Object.entries(document)) if (key !== 'bundle') visit(section);
+  for (const key of FILE_SECTIONS) visit(document[key]);
   return found;
 }

@@ -126,6 +126,12 @@ export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Pro
 
 /** The few lines each `bin.ts` holds. */
 export function runBin(main: (argv: string[]) => Promise<number>): void {
+  // A reader that stopped early (`| head`, a failed next stage) closes the pipe:
+  // exit quietly as other Unix tools do, not with an EPIPE stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

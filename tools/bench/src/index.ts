@@ -1,3 +1,2 @@
 export { measureStartup, formatStartup, BUDGET_MS, type StartupRow } from './startup.js';
-export { runDemo, type DemoResult } from './demo.js';
 export { builtTools, REPO_ROOT, type BuiltTool } from './workspace.js';
