@@ -1,10 +1,13 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { AgDocument } from '@ag/core';
 import type { Shell, Command } from './shell.js';
 import type { Stages } from './stages.js';
+import { STEP_SCRIPTS } from './tools.js';
 import type { UpstreamInfo } from './upstream/info.js';
 import { NODE_RELEASE, NODE_TARBALL, NODE_TARBALL_URL } from './upstream/node-stand-in.js';
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 /** The cluster the run carries: the classic v1.27.3 procedure with flannel and podinfo, for this machine's OS (the far node is this Debian 12 host). */
 export const CLUSTER = {
@@ -16,6 +19,19 @@ export const CLUSTER = {
   appImage: 'ghcr.io/stefanprodan/podinfo:6.4.0',
 } as const;
 
+/** One trip: which release, into which bundle root, packed where, and against which inventory of the far side. */
+export interface Trip {
+  kubernetesVersion: string;
+  /** The bundle root (relative to the connected side's directory). */
+  dir: string;
+  /** The bundle file to write (relative), e.g. out/bundle.tar. */
+  out: string;
+  /** `ag-bundle inventory` of the far side (relative): pack only what it lacks. */
+  have?: string;
+}
+
+export const FIRST_TRIP: Trip = { kubernetesVersion: CLUSTER.kubernetesVersion, dir: 'bundle', out: 'out/bundle.tar' };
+
 export interface ConnectedResult {
   /** The bundle file, on the connected side. */
   bundleFile: string;
@@ -26,20 +42,15 @@ export interface ConnectedResult {
   document: AgDocument;
 }
 
-/** `sha256  name` lines: the digest SHASUMS256.txt gives `name` (what `grep " $name$" SHASUMS256.txt` picks). */
-export function sha256From(shasums: string, name: string): string {
-  const line = shasums.split('\n').find((l) => l.trim().endsWith(`  ${name}`));
-  const digest = line?.trim().split(/\s+/)[0];
-  if (digest === undefined || !/^[a-f0-9]{64}$/.test(digest)) throw new Error(`SHASUMS256.txt names no sha256 for ${name}`);
-  return digest;
-}
-
 /**
  * The connected side, as an operator types it (tools run with node from the
  * build the run made; `ag-X` in the transcript):
  *
  *   ag-bundle keygen --out keys/ag-bundle.pem
- *   ag-fetch plan … | ag-fetch download --no-os-packages | ag-images pull … | ag-bundle pack … > out/packed.json
+ *   ag-fetch plan … | ag-fetch download --no-os-packages | ag-images pull … | ag-bundle pack … > out/bundle.tar.json
+ *
+ * and, for the next trip, the same against the far side's inventory
+ * (`ag-bundle pack --have`).
  *
  * The stand-in upstream lives at loopback addresses inside the connected
  * namespace, so the stages reach it through their mirror options:
@@ -50,37 +61,45 @@ export function sha256From(shasums: string, name: string): string {
  * are left out (`--no-os-packages`): resolving them needs Debian's archive,
  * which issue 7's own test covers.
  */
-export async function runConnectedSide(shell: Shell, stages: Stages, upstream: UpstreamInfo): Promise<ConnectedResult> {
+export async function runConnectedSide(shell: Shell, stages: Stages, upstream: UpstreamInfo, trip: Trip = FIRST_TRIP): Promise<ConnectedResult> {
   const tool = (name: string, args: string[], extra: Partial<Command> = {}): Command => ({
     argv: [process.execPath, `tools/${name}.mjs`, ...args],
     display: [name, ...args].join(' '),
     ...extra,
   });
-  await mkdir(join(shell.cwd, 'out'), { recursive: true });
+  await mkdir(dirname(join(shell.cwd, trip.out)), { recursive: true });
   await mkdir(join(shell.cwd, 'keys'), { recursive: true });
-  await stages.run('connected', 'ag-bundle keygen (once per site)', () => shell.run(tool('ag-bundle', ['keygen', '--out', 'keys/ag-bundle.pem'], { stdout: 'keys/keygen.json' })));
+  const publicKey = join(shell.cwd, 'keys', 'ag-bundle.pub.pem');
+  if (!(await exists(publicKey))) {
+    await stages.run('connected', 'ag-bundle keygen (once per site)', () => shell.run(tool('ag-bundle', ['keygen', '--out', 'keys/ag-bundle.pem'], { stdout: 'keys/keygen.json' })));
+  }
 
-  // What an operator copies out of nodejs.org's SHASUMS256.txt (run.sh greps it the same way).
-  const shasums = await readFile(join(upstream.files.root, 'nodejs.org', 'dist', NODE_RELEASE, 'SHASUMS256.txt'), 'utf8');
-  const nodeSha256 = sha256From(shasums, NODE_TARBALL);
+  // The Node.js tarball's sha256 out of nodejs.org's SHASUMS256.txt, with the script run.sh uses (here read from the stand-in tree).
+  const shasums = join(upstream.files.root, 'nodejs.org', 'dist', NODE_RELEASE, 'SHASUMS256.txt');
+  const nodeSha256 = (
+    await stages.run('connected', 'Node.js sha256 from SHASUMS256.txt', () =>
+      shell.run({ argv: ['sh', join(STEP_SCRIPTS, 'node-sha256.sh'), shasums, NODE_TARBALL], display: `sh node-sha256.sh SHASUMS256.txt ${NODE_TARBALL}` }),
+    )
+  ).stdout.trim();
 
-  stages.reporter.stage('connected', 'plan | download | pull | pack');
+  const suffix = trip.have === undefined ? '' : ' (delta)';
+  stages.reporter.stage('connected', `plan | download | pull | pack: ${trip.kubernetesVersion}${suffix}`);
   const results = await shell.pipeline(
     [
       tool('ag-fetch', [
-        'plan', '--kubernetes-version', CLUSTER.kubernetesVersion, '--arch', CLUSTER.arch, '--os', CLUSTER.os, '--cni', CLUSTER.cni,
+        'plan', '--kubernetes-version', trip.kubernetesVersion, '--arch', CLUSTER.arch, '--os', CLUSTER.os, '--cni', CLUSTER.cni,
         '--chart', CLUSTER.chart, '--image', CLUSTER.appImage, '--file', `${NODE_TARBALL_URL}#sha256=${nodeSha256}`,
-        '--mirror-base', upstream.files.url, '--dir', 'bundle',
+        '--mirror-base', upstream.files.url, '--dir', trip.dir,
       ]),
       tool('ag-fetch', ['download', '--no-os-packages']),
       tool('ag-images', ['pull', '--mirror', upstream.registry.host, '--ca-file', upstream.registry.caFile]),
-      tool('ag-bundle', ['pack', '--out', 'out/bundle.tar', '--sign-key', 'keys/ag-bundle.pem', '--tools', 'tools']),
+      tool('ag-bundle', ['pack', '--out', trip.out, '--sign-key', 'keys/ag-bundle.pem', '--tools', 'tools', ...(trip.have === undefined ? [] : ['--have', trip.have])]),
     ],
-    'out/packed.json',
+    `${trip.out}.json`,
   );
-  for (const [index, name] of ['ag-fetch plan', 'ag-fetch download', 'ag-images pull', 'ag-bundle pack'].entries()) stages.record('connected', name, results[index]!.ms);
+  for (const [index, name] of ['ag-fetch plan', 'ag-fetch download', 'ag-images pull', 'ag-bundle pack'].entries()) stages.record('connected', `${name}${suffix}`, results[index]!.ms);
 
-  const bundleFile = join(shell.cwd, 'out', 'bundle.tar');
-  const document = JSON.parse(await readFile(join(shell.cwd, 'out', 'packed.json'), 'utf8')) as AgDocument;
-  return { bundleFile, bundleBytes: (await stat(bundleFile)).size, publicKey: join(shell.cwd, 'keys', 'ag-bundle.pub.pem'), document };
+  const bundleFile = join(shell.cwd, trip.out);
+  const document = JSON.parse(await readFile(`${bundleFile}.json`, 'utf8')) as AgDocument;
+  return { bundleFile, bundleBytes: (await stat(bundleFile)).size, publicKey, document };
 }

@@ -5,10 +5,11 @@ import type { AgDocument } from '@ag/core';
 import { startContainerd, type PrivateContainerd } from '@ag/fixtures';
 import { FAR_REGISTRY_NAME } from './gap.js';
 import { adaptContainerdConfig, writeFarRoot } from './far-root.js';
-import type { Command, Shell } from './shell.js';
+import type { Command, CommandResult, Shell } from './shell.js';
 import type { Stages } from './stages.js';
 import { CLUSTER } from './connected-side.js';
 import { NODE_TARBALL } from './upstream/node-stand-in.js';
+import { STEP_SCRIPTS } from './tools.js';
 
 /** The bundle and the trust anchor, as the far side finds them (paths relative to the far side's directory). */
 export const CARRIED_BUNDLE = 'carry/bundle.tar';
@@ -18,6 +19,7 @@ export const FAR_REGISTRY_LISTEN = '127.0.0.1:5000';
 export const FAR_REGISTRY_ENDPOINT = `${FAR_REGISTRY_NAME}:5000`;
 /** The bundle member that holds Node.js (ag-fetch --file puts extra files under files/extra/). */
 export const NODE_MEMBER = `files/extra/${NODE_TARBALL}`;
+const FAR_BOOTSTRAP = join(STEP_SCRIPTS, 'far-bootstrap.sh');
 
 export interface FarResult {
   unpacked: AgDocument;
@@ -53,15 +55,34 @@ export function manifestImages(text: string): string[] {
   return [...found];
 }
 
-const json = async (shell: Shell, file: string): Promise<AgDocument> => JSON.parse(await readFile(join(shell.cwd, file), 'utf8')) as AgDocument;
+/** A tool of the unpacked bundle (or of `from`), run with the Node.js the bundle carried. */
+export function farTool(name: string, args: string[], extra: Partial<Command> = {}, from = 'bundle/tools'): Command {
+  return { argv: ['node/bin/node', `${from}/${name}.mjs`, ...args], ...extra };
+}
+
+/** The far node's containerd: its directory (root, state, socket) under the far side's. */
+const CONTAINERD_DIR = 'ctrd';
+const CERTS_DIR = 'root/etc/containerd/certs.d';
+
+function ctr(shell: Shell, args: string[]): Command {
+  return { argv: ['ctr', '--address', join(shell.cwd, CONTAINERD_DIR, 'containerd.sock'), ...args], display: ['ctr', ...args].join(' ') };
+}
+
+/** containerd pulls an image by its upstream name, through the certs.d mirrors ag-registry trust wrote (ctr pulls client-side: run in the far namespace). */
+export function pullByUpstreamName(shell: Shell, ref: string, containerdNamespace = 'k8s.io'): Promise<CommandResult> {
+  return shell.run(ctr(shell, ['-n', containerdNamespace, 'images', 'pull', '--hosts-dir', CERTS_DIR, '--platform', `linux/${CLUSTER.arch}`, ref]));
+}
+
+export const json = async (shell: Shell, file: string): Promise<AgDocument> => JSON.parse(await readFile(join(shell.cwd, file), 'utf8')) as AgDocument;
 
 /**
  * The far side, from nothing but the carried bundle (and the signing key's
  * public half, provisioned once before the first trip):
  *
- * 1. bootstrap with coreutils and openssl: take SHA256SUMS, its signature,
- *    tools/ag-bundle.mjs and the Node.js tarball out of the tar, check the
- *    signature and those two members' sums, unpack Node;
+ * 1. bootstrap with coreutils and openssl (e2e/vagrant/steps/far-bootstrap.sh,
+ *    as run.sh runs it): take SHA256SUMS, its signature, tools/ag-bundle.mjs
+ *    and the Node.js tarball out of the tar, check the signature and those
+ *    two members' sums, unpack Node;
  * 2. `ag-bundle verify`, `ag-bundle unpack` with that ag-bundle;
  * 3. everything else with the tools unpacked from the bundle: ag-nodeprep
  *    apply --root, ag-registry up (distribution, the binary from the
@@ -71,86 +92,71 @@ const json = async (shell: Shell, file: string): Promise<AgDocument> => JSON.par
  * 5. ag-kubeadm config and ag-flannel render, and containerd pulls every
  *    image they name.
  */
-export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, namespace: string): Promise<FarResult> {
-  const node = 'node/bin/node';
-  const tool = (name: string, args: string[], extra: Partial<Command> = {}, from = 'bundle/tools'): Command => ({
-    argv: [node, `${from}/${name}.mjs`, ...args],
-    ...extra,
-  });
-  const sh = (script: string): Command => ({ argv: ['sh', '-c', script], display: script });
+export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, farNamespace: string): Promise<FarResult> {
 
   await stages.run('far', 'bootstrap: openssl, sha256sum, Node.js', async () => {
-    await mkdir(join(shell.cwd, 'boot'), { recursive: true });
-    await mkdir(join(shell.cwd, 'node'), { recursive: true });
     await mkdir(join(shell.cwd, 'doc'), { recursive: true });
-    await shell.run({ argv: ['tar', '-xf', CARRIED_BUNDLE, '-C', 'boot', 'SHA256SUMS', 'SHA256SUMS.sig', 'tools/ag-bundle.mjs', NODE_MEMBER] });
-    await shell.run({ argv: ['openssl', 'dgst', '-sha256', '-verify', TRUST_ANCHOR, '-signature', 'boot/SHA256SUMS.sig', 'boot/SHA256SUMS'] });
-    await shell.run(sh(`cd boot && grep -E '  (tools/ag-bundle\\.mjs|${NODE_MEMBER.replaceAll('.', '\\.')})$' SHA256SUMS | sha256sum -c -`));
-    await shell.run({ argv: ['tar', '-xJf', `boot/${NODE_MEMBER}`, '-C', 'node', '--strip-components=1'] });
-    await shell.run({ argv: [node, '--version'] });
+    // The same script run.sh runs on the air-gapped VMs.
+    await shell.run({ argv: ['sh', FAR_BOOTSTRAP, CARRIED_BUNDLE, TRUST_ANCHOR, '.', NODE_MEMBER], display: `sh far-bootstrap.sh ${CARRIED_BUNDLE} ${TRUST_ANCHOR} . ${NODE_MEMBER}` });
   });
-  await stages.run('far', 'ag-bundle verify', () => shell.run(tool('ag-bundle', ['verify', CARRIED_BUNDLE, '--key', TRUST_ANCHOR], { stdout: 'doc/verified.json' }, 'boot/tools')));
+  await stages.run('far', 'ag-bundle verify', () => shell.run(farTool('ag-bundle', ['verify', CARRIED_BUNDLE, '--key', TRUST_ANCHOR], { stdout: 'doc/verified.json' }, 'boot/tools')));
   await stages.run('far', 'ag-bundle unpack', () =>
-    shell.run(tool('ag-bundle', ['unpack', CARRIED_BUNDLE, '--dir', 'bundle', '--key', TRUST_ANCHOR], { stdout: 'doc/unpacked.json' }, 'boot/tools')),
+    shell.run(farTool('ag-bundle', ['unpack', CARRIED_BUNDLE, '--dir', 'bundle', '--key', TRUST_ANCHOR], { stdout: 'doc/unpacked.json' }, 'boot/tools')),
   );
 
   await stages.run('far', 'ag-nodeprep apply --root', async () => {
     await writeFarRoot(join(shell.cwd, 'root'));
-    return shell.run(tool('ag-nodeprep', ['apply', '--root', 'root', '--cgroup-driver', 'cgroupfs'], { stdin: 'doc/unpacked.json', stdout: 'doc/node.json' }));
+    return shell.run(farTool('ag-nodeprep', ['apply', '--root', 'root', '--cgroup-driver', 'cgroupfs'], { stdin: 'doc/unpacked.json', stdout: 'doc/node.json' }));
   });
 
-  cleanups.push(() => shell.run(tool('ag-registry', ['down', '--dir', 'registry'])).catch(() => undefined));
+  cleanups.push(() => shell.run(farTool('ag-registry', ['down', '--dir', 'registry'])).catch(() => undefined));
   await stages.run('far', 'ag-registry up (distribution)', () =>
     shell.run(
-      tool(
+      farTool(
         'ag-registry',
         ['up', '--dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', FAR_REGISTRY_LISTEN, '--host', FAR_REGISTRY_NAME, '--endpoint', FAR_REGISTRY_ENDPOINT],
         { stdin: 'doc/node.json', stdout: 'doc/registry.json' },
       ),
     ),
   );
-  await stages.run('far', 'ag-registry trust --root', () => shell.run(tool('ag-registry', ['trust', '--root', 'root'], { stdin: 'doc/registry.json', stdout: 'doc/trusted.json' })));
-  await stages.run('far', 'ag-images push', () => shell.run(tool('ag-images', ['push'], { stdin: 'doc/trusted.json', stdout: 'doc/pushed.json' })));
+  await stages.run('far', 'ag-registry trust --root', () => shell.run(farTool('ag-registry', ['trust', '--root', 'root'], { stdin: 'doc/registry.json', stdout: 'doc/trusted.json' })));
+  await stages.run('far', 'ag-images push', () => shell.run(farTool('ag-images', ['push'], { stdin: 'doc/trusted.json', stdout: 'doc/pushed.json' })));
 
-  const certsDir = join(shell.cwd, 'root', 'etc', 'containerd', 'certs.d');
   const containerdConfig = await readFile(join(shell.cwd, 'root', 'etc', 'containerd', 'config.toml'), 'utf8');
-  const dir = join(shell.cwd, 'ctrd');
-  const ctr = (args: string[]): Command => ({ argv: ['ctr', '--address', join(dir, 'containerd.sock'), ...args], display: ['ctr', ...args].join(' ') });
-  const pull = (ref: string, namespace = 'k8s.io'): Promise<unknown> =>
-    shell.run(ctr(['-n', namespace, 'images', 'pull', '--hosts-dir', 'root/etc/containerd/certs.d', '--platform', `linux/${CLUSTER.arch}`, ref]));
+  const dir = join(shell.cwd, CONTAINERD_DIR);
   let podinfoOutput = '';
   await stages.run('far', 'containerd: pull and run podinfo', async () => {
     await mkdir(dir, { recursive: true });
-    const config = adaptContainerdConfig(containerdConfig, dir, certsDir);
+    const config = adaptContainerdConfig(containerdConfig, dir, join(shell.cwd, CERTS_DIR));
     await writeFile(join(shell.cwd, 'containerd.toml'), config);
-    shell.reporter.command(`containerd --config containerd.toml   # ag-nodeprep's config.toml with root, state, sockets and config_path moved under ${shell.cwd}`);
+    shell.reporter.command(`nsenter --net=/run/netns/${farNamespace} containerd --config containerd.toml   # ag-nodeprep's config.toml; only root, state, sockets and config_path moved here`);
     // nsenter --net, not ip netns exec: the latter mounts a fresh /sys, without the cgroup hierarchy runc needs.
-    const containerd: PrivateContainerd = await startContainerd({ config, dir, prefix: ['nsenter', `--net=/run/netns/${namespace}`] });
+    const containerd: PrivateContainerd = await startContainerd({ config, dir, prefix: ['nsenter', `--net=/run/netns/${farNamespace}`] });
     cleanups.push(() => containerd.stop());
-    await pull('registry.k8s.io/pause:3.9');
-    await pull(CLUSTER.appImage, 'default');
-    podinfoOutput = (await shell.run(ctr(['run', '--rm', CLUSTER.appImage, `podinfo-${process.pid}`]))).stdout;
+    await pullByUpstreamName(shell, 'registry.k8s.io/pause:3.9');
+    await pullByUpstreamName(shell, CLUSTER.appImage, 'default');
+    podinfoOutput = (await shell.run(ctr(shell, ['run', '--rm', CLUSTER.appImage, `podinfo-${process.pid}`]))).stdout;
     shell.reporter.note(`podinfo printed: ${podinfoOutput.trim()}`);
   });
 
   await stages.run('far', 'ag-kubeadm config', () =>
     shell.run(
-      tool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--host-root', 'root'], {
+      farTool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--host-root', 'root'], {
         stdin: 'doc/pushed.json',
         stdout: 'doc/kubeadm.json',
       }),
     ),
   );
-  await stages.run('far', 'ag-flannel render', () => shell.run(tool('ag-flannel', ['render'], { stdin: 'doc/kubeadm.json', stdout: 'doc/flannel.json' })));
+  await stages.run('far', 'ag-flannel render', () => shell.run(farTool('ag-flannel', ['render'], { stdin: 'doc/kubeadm.json', stdout: 'doc/flannel.json' })));
 
   const kubeadm = await json(shell, 'doc/kubeadm.json');
   const flannel = await json(shell, 'doc/flannel.json');
   const manifest = await readFile(join(shell.cwd, 'bundle', flannel.flannel!.manifest), 'utf8');
   const clusterImages = [...new Set([...kubeadm.kubeadm!.images.map((i) => i.ref), ...manifestImages(manifest)])];
   await stages.run('far', 'containerd: pull the cluster images', async () => {
-    for (const ref of clusterImages) await pull(ref);
+    for (const ref of clusterImages) await pullByUpstreamName(shell, ref);
   });
-  await stages.run('far', 'ag-registry status', () => shell.run(tool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })));
+  await stages.run('far', 'ag-registry status', () => shell.run(farTool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })));
   return {
     unpacked: await json(shell, 'doc/unpacked.json'),
     pushed: await json(shell, 'doc/pushed.json'),

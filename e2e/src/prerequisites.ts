@@ -15,9 +15,15 @@ function onPath(program: string): boolean {
   });
 }
 
-/** Why the simulated gap cannot run here, or undefined when it can. */
+/** Why this user cannot make the simulated gap (not root), or undefined. */
+export function notRoot(): string | undefined {
+  return process.getuid?.() === 0 ? undefined : 'the simulated air gap needs root (network namespaces, containerd): run it as root, as CI does';
+}
+
+/** Why the simulated gap cannot run here (not root, a program missing), or undefined when it can. */
 export function missingPrerequisites(): string | undefined {
-  if (process.getuid?.() !== 0) return 'the simulated air gap needs root (network namespaces, containerd): run it as root, as CI does';
+  const why = notRoot();
+  if (why !== undefined) return why;
   const missing = PROGRAMS.filter((program) => !onPath(program));
   if (missing.length > 0) return `missing programs: ${missing.join(', ')}; run tools/ci/install-debian-packages.sh as root`;
   return undefined;

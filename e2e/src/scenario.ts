@@ -5,6 +5,7 @@ import { unmountAllUnder } from '@ag/fixtures';
 import { runConnectedSide, type ConnectedResult } from './connected-side.js';
 import { CARRIED_BUNDLE, runFarSide, TRUST_ANCHOR, type Cleanups, type FarResult } from './far-side.js';
 import { createGap, type Gap, type Leak } from './gap.js';
+import { runNextTrip, type NextTripResult } from './next-trip.js';
 import { missingPrerequisites } from './prerequisites.js';
 import type { Reporter } from './reporter.js';
 import { Shell } from './shell.js';
@@ -12,6 +13,9 @@ import { Stages, type StageTiming } from './stages.js';
 import { buildTools } from './tools.js';
 import type { UpstreamInfo } from './upstream/info.js';
 import { startUpstream } from './upstream/start.js';
+
+/** The release the next trip carries as a delta. */
+export const NEXT_VERSION = 'v1.27.4';
 
 export interface ScenarioOptions {
   reporter: Reporter;
@@ -33,6 +37,8 @@ export interface GapReport {
   routes: Record<string, string | undefined>;
   /** The upstream's listening addresses, tried from the far side: `refused` (that loopback is another network stack). */
   upstreamFromFar: Record<string, string>;
+  /** What listened in the far namespace at the end (`ss -ltnp`), to explain a probe that connected. */
+  farListeners: string;
   /** The sensor's control: one connection attempt outward after the run, and the counter after it. */
   control: { result: string; leak: Leak };
 }
@@ -44,6 +50,8 @@ export interface ScenarioResult {
   /** Every file on the far side right after the carry, relative to its directory. */
   carried: string[];
   far: FarResult;
+  /** The next trip: the next patch release, carried as a delta against the far side's inventory. */
+  next: NextTripResult;
   gap: GapReport;
   timings: StageTiming[];
   elapsedMs: number;
@@ -72,14 +80,17 @@ async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
   const arrived = await gap.arrived();
   const routes: Record<string, string | undefined> = {};
   for (const address of ['1.1.1.1', '8.8.8.8', '2606:4700:4700::1111', ...hostAddresses()]) routes[address] = await gap.routeFromFar(address);
+  const farListeners = (await gap.far.exec(['ss', '-ltnp'], { reject: false })).stdout as string;
+  const farPorts = new Set([...farListeners.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1])));
   const upstreamFromFar: Record<string, string> = {};
   for (const hostPort of [upstream.registry.host, new URL(upstream.files.url).host]) {
     const [host, port] = hostPort.split(':') as [string, string];
-    upstreamFromFar[hostPort] = await gap.tryConnectFromFar(host, Number(port));
+    // A far-side server may happen to hold the same port number on its own loopback (containerd's CRI stream server takes a random one).
+    upstreamFromFar[hostPort] = farPorts.has(Number(port)) ? 'far side listens there itself' : await gap.tryConnectFromFar(host, Number(port));
   }
   // The control comes last, so that the figures above are the run's alone.
   const result = await gap.tryConnectFromFar('192.0.2.1', 443);
-  return { hole: gap.hole, leak, arrived, routes, upstreamFromFar, control: { result, leak: await gap.leak() } };
+  return { hole: gap.hole, leak, arrived, routes, upstreamFromFar, farListeners, control: { result, leak: await gap.leak() } };
 }
 
 /**
@@ -87,8 +98,9 @@ async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
  * upstream in the connected namespace; plan | download | pull | pack there;
  * only the bundle file crosses; verify, unpack, nodeprep, registry, push,
  * containerd pulls and runs, kubeadm config and flannel render on the far
- * side, which has no route anywhere; and then the proof that the far side
- * sent nothing out. Throws on the first failing step, after cleaning up
+ * side, which has no route anywhere; the next trip, a delta for the next
+ * patch release packed against the far side's inventory; and then the proof
+ * that the far side sent nothing out. Throws on the first failing step, after cleaning up
  * every process and namespace it started. Needs root.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
@@ -111,7 +123,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const [, upstream] = await Promise.all([
       stages.run('connected', 'build the ag tools', () => buildTools(join(connectedDir, 'tools'))),
       stages.run('connected', 'start the stand-in upstream', async () => {
-        const running = await startUpstream(gap.connected.prefix, join(work, 'upstream'), options.uniqueBytes === undefined ? {} : { uniqueBytes: options.uniqueBytes });
+        const running = await startUpstream(gap.connected.prefix, join(work, 'upstream'), {
+          nextVersion: NEXT_VERSION,
+          ...(options.uniqueBytes === undefined ? {} : { uniqueBytes: options.uniqueBytes }),
+        });
         cleanups.push(() => running.stop());
         return running.info;
       }),
@@ -139,11 +154,15 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     const farShell = new Shell(gap.far.prefix, farDir, reporter);
     const far = await runFarSide(farShell, stages, cleanups, gap.far.name);
+    const next = await runNextTrip(connectedShell, farShell, stages, upstream);
+    reporter.note(`delta bundle: ${next.connected.bundleBytes} bytes, ${Math.round((100 * next.connected.bundleBytes) / connected.bundleBytes)}% of the first`);
     const gapReport = await stages.run('far', 'did anything leave the far side?', () => checkGap(gap, upstream));
     reporter.note(`far side sent ${gapReport.leak.packets} packet(s) into the black hole; the control probe afterwards sent ${gapReport.control.leak.packets}`);
-    return { work, upstream, connected, carried, far, gap: gapReport, timings: stages.timings, elapsedMs: Date.now() - started };
+    return { work, upstream, connected, carried, far, next, gap: gapReport, timings: stages.timings, elapsedMs: Date.now() - started };
   } finally {
+    const cleaning = Date.now();
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => reporter.note(`cleanup: ${(error as Error).message}`));
+    reporter.note(`stopped containerd, the registries and the upstream, removed the namespaces: ${((Date.now() - cleaning) / 1000).toFixed(1)} s`);
   }
 }
 

@@ -13,6 +13,11 @@ export function formatSummary(result: ScenarioResult): string[] {
   lines.push('', '== summary ==', '');
   lines.push(`planned     Kubernetes ${cluster.kubernetesVersion} (${cluster.architectures.join(', ')}, ${cluster.os}), ${cluster.cni.name} ${cluster.cni.version}: ${fetch.files.length} files, ${fetch.images.length} images (control-plane list from ${fetch.imageList.source})`);
   lines.push(`carried     ${result.carried.join(', ')}: bundle ${formatBytes(result.connected.bundleBytes)} (${result.connected.bundleBytes} bytes), signed`);
+  const delta = result.next.connected;
+  const reused = delta.document.bundle?.delta?.reused.length ?? 0;
+  lines.push(
+    `next trip   ${delta.document.cluster!.kubernetesVersion} as a delta: ${formatBytes(delta.bundleBytes)} (${delta.bundleBytes} bytes, ${Math.round((100 * delta.bundleBytes) / result.connected.bundleBytes)}% of the first bundle); ${reused} files the far side had stayed behind`,
+  );
   lines.push(`pushed      ${pushed.images.length} images to the internal registry (${pushed.push?.registry ?? '?'}), ${result.far.repositories ?? '?'} repositories there`);
   lines.push(`ran         ghcr.io/stefanprodan/podinfo:6.4.0 (the stand-in) in containerd; it printed "${result.far.podinfoOutput.trim()}"`);
   lines.push(`resolved    ${result.far.clusterImages.length} images kubeadm's config and flannel's manifest name, each pulled by containerd by its upstream name`);

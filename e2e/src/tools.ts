@@ -4,6 +4,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The repository root (e2e/src/../..). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The shell steps the Vagrant run and this run share. */
+export const STEP_SCRIPTS = join(REPO_ROOT, 'e2e', 'vagrant', 'steps');
 
 interface ToolEntry {
   name: string;

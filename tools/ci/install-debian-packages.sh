@@ -13,6 +13,7 @@ packages=(
   dnf dnf-plugins-core createrepo-c rpm  # the rpm path of OS packages: dnf download/install, repodata, rpmbuild/rpmsign
   iproute2 iptables # network namespaces for the simulated air gap
   openssl ca-certificates jq procps psmisc kmod
+  xz-utils          # the e2e: the far side unpacks the Node.js tarball (tar -xJf)
 )
 
 missing=()

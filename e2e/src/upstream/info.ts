@@ -11,6 +11,8 @@ export interface UpstreamInfo {
   };
   /** The images the registry holds. */
   images: string[];
+  /** The next patch release the upstream also holds (serve.ts --next-version), and its new images. */
+  next?: { kubernetesVersion: string; images: string[] };
   /** sha256 of the Node.js stand-in tarball, from its SHASUMS256.txt. */
   nodeSha256: string;
   pid: number;

@@ -5,19 +5,23 @@
  * raw.githubusercontent.com, nodejs.org and the podinfo chart repository
  * (stand-in files with their checksum files), and a distribution registry
  * with TLS and token auth seeded with the generated v1.27.3 image set
- * (every upstream host under its own name as the first path component).
+ * (every upstream host under its own name as the first path component);
+ * with `--next-version`, also the files and control-plane images of that
+ * next patch release.
  * Everything listens on the namespace's own loopback. When ready it writes
  * FILE (an UpstreamInfo, JSON) and runs until SIGTERM.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@ag/core';
-import { populateUpstream, startFileServer, startTestUpstream } from '@ag/fixtures';
+import { generatedLayout, populateUpstream, startFileServer, startTestUpstream, writeKubeadmLikeSet } from '@ag/fixtures';
 import { writeNodeStandIn } from './node-stand-in.js';
 import type { UpstreamInfo } from './info.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, ready: { type: 'string' }, 'unique-bytes': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { dir: { type: 'string' }, ready: { type: 'string' }, 'unique-bytes': { type: 'string' }, 'next-version': { type: 'string' } },
+  });
   if (values.dir === undefined || values.ready === undefined) throw new Error('usage: serve.ts --dir DIR --ready FILE');
   const started = Date.now();
   const tree = await populateUpstream(join(values.dir, 'files'));
@@ -25,10 +29,23 @@ async function main(): Promise<void> {
   const files = await startFileServer({ root: tree.root });
   const uniqueBytes = Number(values['unique-bytes'] ?? 192 * 1024);
   const registry = await startTestUpstream({ auth: 'token', uniqueBytes, sharedBytes: uniqueBytes });
+  const next = values['next-version'];
+  const nextImages: string[] = [];
+  if (next !== undefined) {
+    // The next patch release beside the first: its files under dl.k8s.io/release/<next>/ (the rest is
+    // the same bytes), and its control-plane images; the images it shares with the first keep their digests.
+    await populateUpstream(tree.root, { kubernetesVersion: next });
+    const images = await writeKubeadmLikeSet(await generatedLayout(registry.generated), { kubernetesVersion: next, uniqueBytes, sharedBytes: uniqueBytes });
+    for (const image of images.filter((i) => i.ref.endsWith(`:${next}`))) {
+      await registry.registry.seed(registry.generated, image.ref);
+      nextImages.push(image.ref);
+    }
+  }
   const info: UpstreamInfo = {
     files: { url: files.url, root: tree.root },
     registry: { host: registry.registry.host, caFile: registry.registry.caFile, env: registry.env },
     images: registry.images.map((i) => i.ref),
+    ...(next === undefined ? {} : { next: { kubernetesVersion: next, images: nextImages } }),
     nodeSha256,
     pid: process.pid,
     startMs: Date.now() - started,

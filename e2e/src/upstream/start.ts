@@ -17,7 +17,7 @@ export interface RunningUpstream {
  * (`ip netns exec NAME`), and waits until it is ready (generating and
  * seeding the images takes 10–40 s on two busy cores).
  */
-export async function startUpstream(prefix: string[], dir: string, options: { uniqueBytes?: number; timeoutMs?: number } = {}): Promise<RunningUpstream> {
+export async function startUpstream(prefix: string[], dir: string, options: { uniqueBytes?: number; nextVersion?: string; timeoutMs?: number } = {}): Promise<RunningUpstream> {
   const ready = join(dir, 'ready.json');
   const argv = [
     ...prefix,
@@ -30,6 +30,7 @@ export async function startUpstream(prefix: string[], dir: string, options: { un
     '--ready',
     ready,
     ...(options.uniqueBytes === undefined ? [] : ['--unique-bytes', String(options.uniqueBytes)]),
+    ...(options.nextVersion === undefined ? [] : ['--next-version', options.nextVersion]),
   ];
   // stdin stays open: when this process dies, the pipe closes and the upstream stops itself.
   const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['pipe', 'ignore', 'pipe'] });

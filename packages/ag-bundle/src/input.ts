@@ -3,7 +3,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MissingError, UsageError, withContext } from '@ag/core';
-import { ParallelHash } from './parallel-hash.js';
+import { createArchiveHasher } from './parallel-hash.js';
 import { MAX_SIGNATURE_BYTES } from './signing.js';
 import type { SkippableSource } from './tar/chunk-reader.js';
 import { bundleOfPart, parsePartsList, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, type PartsList } from './parts.js';
@@ -136,7 +136,7 @@ export async function* bundleChunks(input: BundleInput, onPart?: (digest: PartDi
     return;
   }
   // The parts list's part size: every part but the last has exactly that many bytes (checked before reading).
-  const hasher = new ParallelHash(input.list.partSize);
+  const hasher = createArchiveHasher(input.list.partSize);
   let digested = false;
   try {
     for (const part of input.parts) {

@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename } from 'node:path';
 import { tempPathFor } from '@ag/core';
-import { ParallelHash } from './parallel-hash.js';
+import { createArchiveHasher, type ArchiveHasher } from './parallel-hash.js';
 import { partCount, partName, type PartInfo } from './parts.js';
 
 interface OpenPart {
@@ -37,7 +37,7 @@ export class BundleWriter {
   private readonly partSize: number | undefined;
   private readonly count: number;
   /** The whole's and each part's sha256, on another core. */
-  private readonly hasher: ParallelHash;
+  private readonly hasher: ArchiveHasher;
   private readonly done: OpenPart[] = [];
   private current: OpenPart | undefined;
   private written = 0;
@@ -48,7 +48,7 @@ export class BundleWriter {
     this.out = out;
     this.partSize = partSize;
     this.count = partSize === undefined ? 1 : partCount(expectedSize, partSize);
-    this.hasher = new ParallelHash(partSize);
+    this.hasher = createArchiveHasher(partSize);
   }
 
   private openPart(): OpenPart {

@@ -1,3 +1,5 @@
+import { createHash, type Hash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Bytes of the shared ring the main thread copies into and the worker hashes from. */
@@ -71,6 +73,59 @@ export interface ParallelDigest {
   parts: string[];
 }
 
+/** The archive-wide sha256 and each part's, however they are computed. */
+export interface ArchiveHasher {
+  update(chunk: Uint8Array): Promise<void>;
+  digest(): Promise<ParallelDigest>;
+  abort(): Promise<void>;
+}
+
+/** The same sums on the main thread: for a single core, where a worker only adds copying. */
+export class InlineHash implements ArchiveHasher {
+  private readonly partSize: number | undefined;
+  private readonly whole: Hash = createHash('sha256');
+  private readonly parts: string[] = [];
+  private part: Hash | undefined;
+  private inPart = 0;
+
+  constructor(partSize?: number) {
+    this.partSize = partSize;
+    this.part = partSize === undefined ? undefined : createHash('sha256');
+  }
+
+  async update(chunk: Uint8Array): Promise<void> {
+    this.whole.update(chunk);
+    let at = 0;
+    while (this.part !== undefined && at < chunk.length) {
+      const take = Math.min(this.partSize! - this.inPart, chunk.length - at);
+      this.part.update(chunk.subarray(at, at + take));
+      at += take;
+      this.inPart += take;
+      if (this.inPart === this.partSize) {
+        this.parts.push(this.part.digest('hex'));
+        this.part = createHash('sha256');
+        this.inPart = 0;
+      }
+    }
+  }
+
+  async digest(): Promise<ParallelDigest> {
+    if (this.part !== undefined && (this.inPart > 0 || this.parts.length === 0)) this.parts.push(this.part.digest('hex'));
+    return { sha256: this.whole.digest('hex'), parts: this.parts };
+  }
+
+  async abort(): Promise<void> {}
+}
+
+/**
+ * A hasher for a bundle's archive-wide and per-part sums: on a worker when
+ * there is a second core, else inline. `AG_BUNDLE_INLINE_HASH=1` forces
+ * inline (to compare the two).
+ */
+export function createArchiveHasher(partSize?: number): ArchiveHasher {
+  return availableParallelism() < 2 || process.env['AG_BUNDLE_INLINE_HASH'] === '1' ? new InlineHash(partSize) : new ParallelHash(partSize);
+}
+
 type WaitAsync = (array: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
 
 /**
@@ -81,7 +136,7 @@ type WaitAsync = (array: Int32Array, index: number, value: number) => { async: b
  * 8 MiB shared ring (one copy, no message per chunk); the main thread waits
  * only when the worker is a whole ring behind, so memory stays flat.
  */
-export class ParallelHash {
+export class ParallelHash implements ArchiveHasher {
   private readonly worker: Worker;
   private readonly data: Buffer;
   private readonly signals: Int32Array;
