@@ -119,6 +119,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const gap = await createGap();
     cleanups.push(() => gap.destroy());
     reporter.note(`network namespaces: ${gap.connected.name} (connected: loopback only), ${gap.far.name} (far: loopback, and ${gap.hole} into a black hole)`);
+    reporter.note(`each side's commands below run inside its namespace (ip netns exec NAME …)`);
 
     const [, upstream] = await Promise.all([
       stages.run('connected', 'build the ag tools', () => buildTools(join(connectedDir, 'tools'))),

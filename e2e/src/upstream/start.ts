@@ -43,7 +43,7 @@ export async function startUpstream(prefix: string[], dir: string, options: { un
   const stop = async (): Promise<void> => {
     if (done) return;
     child.kill('SIGTERM');
-    if ((await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)])) === false) child.kill('SIGKILL');
+    if ((await Promise.race([exited.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)])) === false) child.kill('SIGKILL');
     await exited;
   };
   const deadline = Date.now() + (options.timeoutMs ?? 180_000);
