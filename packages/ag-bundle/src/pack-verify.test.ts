@@ -105,6 +105,13 @@ describe('pack', () => {
     await expect(stat(out)).rejects.toThrow();
   });
 
+  it('creates the directory --out names when it does not exist yet', async () => {
+    const out = join(work.path, 'media', 'usb', 'bundle.tar');
+    const result = await run(['pack', '--dir', root, '--out', out, '--no-tools']);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await stat(out)).size).toBe((result.json as { bundle: { size: number } }).bundle.size);
+  });
+
   it('refuses a root holding a link, naming it', async () => {
     const odd = join(work.path, 'odd');
     await writeTree(odd, { 'files/a': 'a' });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import {
   API_VERSION,
@@ -109,6 +109,10 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     log.warn('no ag tools found to carry in tools/: the far side will need its own (run npm run build, or pass --tools DIR)');
   }
   if (!options.dryRun) {
+    // Like the other stages' --dir, --out may name a directory that does not exist yet.
+    await mkdir(dirname(out), { recursive: true }).catch((error: unknown) => {
+      throw withContext(`creating the directory for ${out}`, error);
+    });
     const swept = await sweepStale(dirname(out), [basename(out)]);
     if (swept.length > 0) log.info(`removed ${swept.length} leftover(s) of an interrupted pack: ${swept.join(', ')}`);
   }

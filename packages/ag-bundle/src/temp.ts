@@ -1,14 +1,5 @@
 import { readdir, rm } from 'node:fs/promises';
-import { TEMP_MARKER } from '@ag/core';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive, TEMP_MARKER } from '@ag/core';
 
 /** The pid a temporary name (see core's tempPathFor) was made by, if it is one. */
 export function tempOwner(name: string): number | undefined {

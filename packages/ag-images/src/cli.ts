@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import {
+  argString as str, argStrings as strings,
   OciLayout,
   UsageError,
   bundleRoot,
@@ -31,15 +32,7 @@ export const VERSION = '0.1.0';
 type Context = CommandContext<Record<string, unknown>>;
 type Args = Context['args'];
 
-function str(args: Args, name: string): string | undefined {
-  const value = args[name];
-  return typeof value === 'string' ? value : undefined;
-}
 
-function strings(args: Args, name: string): string[] {
-  const value = args[name];
-  return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
-}
 
 function positionalRefs(args: Args): string[] {
   return strings(args, 'refs');

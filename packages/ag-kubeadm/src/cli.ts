@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import {
+  argString as str,
   newDocument,
   parseDuration,
   processIo,
@@ -54,10 +55,6 @@ function configOptions(y: Argv): Argv {
     .option('control-plane-timeout', { type: 'string', describe: 'how long kubeadm waits for the control plane (default 4m)', requiresArg: true });
 }
 
-function str(args: Args, name: string): string | undefined {
-  const value = args[name];
-  return typeof value === 'string' ? value : undefined;
-}
 
 function strings(args: Args, name: string): string[] | undefined {
   const value = args[name];

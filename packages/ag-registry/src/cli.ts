@@ -1,5 +1,8 @@
 import type { Argv } from 'yargs';
 import {
+  argBoolean as bool,
+  argString as str,
+  argStrings as strings,
   bundleRoot,
   ExitCode,
   newDocument,
@@ -33,22 +36,9 @@ import { DEFAULT_LISTEN, up } from './up.js';
 export const VERSION = '0.1.0';
 
 type Context = CommandContext<Record<string, unknown>>;
-type Args = Context['args'];
 
-function str(args: Args, name: string): string | undefined {
-  const value = args[name];
-  return typeof value === 'string' ? value : undefined;
-}
 
-function strings(args: Args, name: string): string[] {
-  const value = args[name];
-  return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
-}
 
-function bool(args: Args, name: string): boolean | undefined {
-  const value = args[name];
-  return typeof value === 'boolean' ? value : undefined;
-}
 
 async function optionalDocument(context: Context): Promise<AgDocument | undefined> {
   return readDocument(context.io, { required: false, inPath: context.args.in });

@@ -6,6 +6,7 @@ export * from './hash.js';
 export * from './atomic.js';
 export * from './reference.js';
 export * from './cli.js';
+export * from './cli-args.js';
 export * from './document/index.js';
 export * from './program.js';
 export * from './download/index.js';
