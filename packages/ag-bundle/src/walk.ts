@@ -29,6 +29,12 @@ export interface WalkResult {
  * fifos, and paths that SHA256SUMS cannot carry: a bundle carries plain
  * files only, so what is checked on the far side is what is unpacked.
  */
+/** Whether a layout's ingest directory holds more than its index lock (partial blobs of a pull that stopped). */
+async function holdsPartialDownloads(ingestDir: string): Promise<boolean> {
+  const names = await readdir(ingestDir).catch(() => [] as string[]);
+  return names.some((name) => !name.startsWith('index.lock'));
+}
+
 export async function walkRoot(root: string, skipRoot: readonly string[] = []): Promise<WalkResult> {
   const files: FoundFile[] = [];
   const skipped: string[] = [];
@@ -43,7 +49,12 @@ export async function walkRoot(root: string, skipRoot: readonly string[] = []): 
     for (const name of names) {
       const path = prefix === '' ? name : `${prefix}/${name}`;
       const source = join(dir, name);
-      if (name.includes(TEMP_MARKER) || name === INGEST_DIR || (prefix === '' && skipRoot.includes(name))) {
+      if (name === INGEST_DIR) {
+        // Every layout ag-images wrote has one; only unfinished downloads in it are worth a word.
+        if (await holdsPartialDownloads(source)) skipped.push(path);
+        continue;
+      }
+      if (name.includes(TEMP_MARKER) || (prefix === '' && skipRoot.includes(name))) {
         if (!(prefix === '' && skipRoot.includes(name))) skipped.push(path);
         continue;
       }
