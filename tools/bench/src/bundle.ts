@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from './workspace.js';
+import { REPO_ROOT, runWhenScript } from './workspace.js';
 
 const AG_BUNDLE = join(REPO_ROOT, 'packages', 'ag-bundle', 'bin', 'ag-bundle.mjs');
 const MAX_SIZE = 64 * 1024 ** 3;
@@ -308,14 +308,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenScript(import.meta.url, main);

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { OciLayout, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type RegistryFixture } from '@ag/fixtures';
 import { measure, parseBenchSize, type Measurement } from './bundle.js';
-import { REPO_ROOT } from './workspace.js';
+import { REPO_ROOT, runWhenScript } from './workspace.js';
 
 const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.mjs');
 const MAX_UNIQUE = 512 * 1024 ** 2;
@@ -169,14 +169,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenScript(import.meta.url, main);

@@ -19,3 +19,20 @@ export function builtTools(root = REPO_ROOT): BuiltTool[] {
     .sort()
     .map((name) => ({ name, bin: join(packages, name, 'bin', `${name}.mjs`) }));
 }
+
+/**
+ * Runs a benchmark's `main` when its file is the script node was started
+ * with (not when a test imports it), and turns a throw into exit code 1.
+ */
+export function runWhenScript(moduleUrl: string, main: () => Promise<number>): void {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
