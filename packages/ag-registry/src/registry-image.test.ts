@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
 import {
@@ -12,8 +12,6 @@ import {
   LINUX_AMD64,
   registryImage,
   startContainerd,
-  type FileEntrySpec,
-  type LayerSpec,
   type PrivateContainerd,
 } from '@ag/fixtures';
 import { main } from './cli.js';
@@ -28,33 +26,11 @@ let containerd: PrivateContainerd;
 let upArgs: string[];
 
 
-/**
- * Debian's docker-registry is linked against glibc; the kit's registry image
- * carries only the binary, so add the shared objects `ldd` names (the
- * upstream image's binary is static and needs none).
- */
-async function sharedLibrariesLayer(binary: string): Promise<LayerSpec> {
-  const { stdout } = await run('ldd', [binary], { encoding: 'utf8' });
-  const paths = [...stdout.matchAll(/(\/\S+)\s+\(0x/g)].map((m) => m[1]!);
-  const entries: FileEntrySpec[] = [];
-  const dirs = new Set<string>();
-  for (const path of paths) {
-    for (let d = dirname(path); d !== '/'; d = dirname(d)) dirs.add(d.slice(1));
-    // The kit reads `source` with lstat: give it the file a symlink points to.
-    entries.push({ path: path.slice(1), source: await realpath(path), mode: 0o755 });
-  }
-  return { kind: 'files', entries: [...[...dirs].sort().map((path) => ({ path, dir: true as const })), ...entries] };
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'agr-ctrd-'));
   const layout = await generatedLayout(join(dir, 'images'));
-  const base = registryImage(LINUX_AMD64);
-  await layout.writeImageSpec({
-    ref: 'docker.io/library/registry:2.8.2',
-    mediaTypes: 'oci',
-    platforms: [{ ...base, layers: [...base.layers, await sharedLibrariesLayer(DOCKER_REGISTRY_BIN)] }],
-  });
+  // The kit's registry image carries the shared objects Debian's binary links.
+  await layout.writeImageSpec({ ref: 'docker.io/library/registry:2.8.2', mediaTypes: 'oci', platforms: [registryImage(LINUX_AMD64)] });
   await layout.writeImageSpec({ ref: 'ghcr.io/stefanprodan/podinfo:6.4.0', mediaTypes: 'oci', index: false, platforms: [echoImage('podinfo', LINUX_AMD64)] });
   containerd = await startContainerd();
   registryDir = join(dir, 'registry');
