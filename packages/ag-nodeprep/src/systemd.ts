@@ -1,6 +1,6 @@
 import { readdir, readlink, rename, rm, symlink, mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { MissingError, runProgram, tempPathFor } from '@ag/core';
+import { MissingError, runProgram, systemdUnitActive, tempPathFor } from '@ag/core';
 import { runAction } from './actions/run-command.js';
 import type { Action, ActionEnv } from './actions/types.js';
 import { firstExisting, inRoot, lstatNode, readNodeText } from './root-fs.js';
@@ -171,13 +171,7 @@ export function disableUnitAction(step: string, name: string, why: string): Acti
 
 /** Whether systemd on the live host reports the unit active. */
 export async function unitIsActive(env: ActionEnv, name: string): Promise<boolean> {
-  const result = await runProgram('systemctl', ['is-active', '--quiet', name], {
-    env: env.io.env,
-    stderr: env.io.stderr,
-    allowFailure: true,
-    streamStderr: false,
-  }).catch(() => undefined);
-  return result?.exitCode === 0;
+  return systemdUnitActive(name, env.io);
 }
 
 /** Whether anything under systemd's unit directories changed in this run (a daemon-reload is due). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatCommand, runProgram, writeFileAtomic, type Io } from '@ag/core';
+import { formatCommand, runProgram, systemdUnitActive, writeFileAtomic, type Io } from '@ag/core';
 import { readOptional } from './files.js';
 import { SERVICE_NAME } from './paths.js';
 
@@ -80,13 +80,7 @@ export async function installAndStart(unit: string, options: SystemdOptions): Pr
 
 /** Whether systemd runs the unit now. */
 export async function unitIsActive(options: SystemdOptions): Promise<boolean> {
-  const result = await runProgram('systemctl', ['is-active', '--quiet', `${SERVICE_NAME}.service`], {
-    env: options.io.env,
-    stderr: options.io.stderr,
-    allowFailure: true,
-    streamStderr: false,
-  }).catch(() => undefined);
-  return result?.exitCode === 0;
+  return systemdUnitActive(`${SERVICE_NAME}.service`, options.io);
 }
 
 /** Stops and disables the unit and removes its file. */

@@ -103,6 +103,17 @@ export function runProgram(program: string, args: readonly string[], options: Ru
   });
 }
 
+/** Whether systemd on the live host reports `unit` active (`systemctl is-active`); false where there is no systemctl. */
+export async function systemdUnitActive(unit: string, io: Pick<Io, 'env' | 'stderr'>): Promise<boolean> {
+  const result = await runProgram('systemctl', ['is-active', '--quiet', unit], {
+    env: io.env,
+    stderr: io.stderr,
+    allowFailure: true,
+    streamStderr: false,
+  }).catch(() => undefined);
+  return result?.exitCode === 0;
+}
+
 /** Whether `path` is an executable file. */
 export async function isExecutable(path: string): Promise<boolean> {
   try {
