@@ -1,16 +1,6 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { create as createTar } from 'tar';
 import {
-  CONTAINERD_NAME_ANNOTATION,
-  ExternalError,
-  MediaType,
   MissingError,
   OciLayout,
-  REF_NAME_ANNOTATION,
   formatCommand,
   formatReference,
   parseReference,
@@ -20,6 +10,7 @@ import {
   type Io,
   type Logger,
 } from '@ag/core';
+import { importIntoContainerd } from '@ag/core/containerd-import';
 
 /** containerd's socket where distributions put it. */
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
@@ -98,48 +89,16 @@ export async function importImages(options: ImportOptions): Promise<ImportResult
   const result: ImportResult = { images: chosen.map((e) => ({ ref: e.ref, digest: e.descriptor.digest })), command, blobs: files.length, bytes };
   if (options.dryRun) return result;
 
-  const stage = await mkdtemp(join(tmpdir(), 'ag-images-import-'));
-  try {
-    const manifests = chosen.map(({ ref, descriptor }) => {
-      const { platform: _platform, annotations: _annotations, ...plain } = descriptor;
-      return { ...plain, annotations: { [CONTAINERD_NAME_ANNOTATION]: ref, [REF_NAME_ANNOTATION]: ref } };
-    });
-    await writeFile(join(stage, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(join(stage, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }));
-    await symlink(layout.blobDir.replace(/\/sha256$/, ''), join(stage, 'blobs'));
-    log.info(`importing ${chosen.length} image(s) into containerd (${command})`);
-    const child = spawn(ctr, args, { env: options.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let said = '';
-    // ctr's output goes to our stderr: our stdout is the document.
-    child.stdout.on('data', (chunk: Buffer) => options.stderr.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
-      if (said.length > 64 * 1024) said = said.slice(-32 * 1024);
-      options.stderr.write(chunk);
-    });
-    const exited = new Promise<number>((resolvePromise, reject) => {
-      child.on('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          error.code === 'ENOENT'
-            ? new MissingError(`${ctr} is not installed (or not on PATH)`, { hint: 'install containerd (it ships ctr), or pass --ctr PATH' })
-            : error,
-        );
-      });
-      child.on('close', (code) => resolvePromise(code ?? 128));
-    });
-    // follow: the blobs link is packed as the files it leads to.
-    const packed = pipeline(createTar({ cwd: stage, follow: true, portable: true }, ['oci-layout', 'index.json', ...files]), child.stdin).catch((error: unknown) => {
-      // ctr closing its stdin early (it failed) shows up here; its exit code says more.
-      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
-    });
-    const [code] = await Promise.all([exited, packed]);
-    if (code !== 0) {
-      throw new ExternalError(`${command} failed with exit code ${code}: ${said.trim().split('\n').slice(-4).join('\n')}`, {
-        hint: 'is containerd running, and --address its socket? (ctr needs root)',
-      });
-    }
-    return result;
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
+  log.info(`importing ${chosen.length} image(s) into containerd (${command})`);
+  await importIntoContainerd({
+    blobsDir: layout.blobDir.replace(/\/sha256$/, ''),
+    images: chosen.map(({ ref, descriptor }) => ({ ref, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size })),
+    blobs: files,
+    ctr,
+    args,
+    io: { env: options.env, stderr: options.stderr },
+    hint: 'is containerd running, and --address its socket? (ctr needs root)',
+    missingHint: 'install containerd (it ships ctr), or pass --ctr PATH',
+  });
+  return result;
 }

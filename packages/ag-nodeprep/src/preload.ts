@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { create as createTar } from 'tar';
-import { ExternalError, MissingError, formatCommand, runProgram, type Io, type StoredImage } from '@ag/core';
+import { MissingError, runProgram, type Io, type StoredImage } from '@ag/core';
+import { importIntoContainerd } from '@ag/core/containerd-import';
 
 export interface PreloadOptions {
   /** The OCI image layout (absolute). */
@@ -84,45 +81,20 @@ export async function preloadImages(options: PreloadOptions): Promise<string[]> 
   const present = await containerdImages(options.address, namespace, options.io);
   const wanted = options.images.filter((image) => present.get(image.ref) !== image.digest);
   if (wanted.length === 0) return [];
-  const stage = await mkdtemp(join(tmpdir(), 'ag-preload-'));
-  try {
-    const entries = new Set<string>();
-    const manifests: Descriptor[] = [];
-    for (const image of wanted) {
-      for (const digest of await closure(options.layout, image, options.platform)) entries.add(`blobs/${digest.replace(':', '/')}`);
-      const { size } = await stat(blobPath(options.layout, image.digest));
-      manifests.push({
-        mediaType: image.mediaType,
-        digest: image.digest,
-        size,
-        annotations: { 'io.containerd.image.name': image.ref, 'org.opencontainers.image.ref.name': image.ref },
-      } as Descriptor);
-    }
-    await writeFile(join(stage, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(join(stage, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
-    await symlink(join(options.layout, 'blobs'), join(stage, 'blobs'));
-    const args = ['--address', options.address, '--namespace', namespace, 'images', 'import', '--platform', options.platform, '-'];
-    const child = spawn('ctr', args, { env: options.io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let said = '';
-    child.stdout.on('data', (chunk: Buffer) => options.io.stderr.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
-      options.io.stderr.write(chunk);
-    });
-    const exited = new Promise<number>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => resolve(code ?? 128));
-    });
-    // follow: the blobs link is packed as the files it leads to.
-    await pipeline(createTar({ cwd: stage, follow: true, portable: true }, ['oci-layout', 'index.json', ...[...entries].sort()]), child.stdin);
-    const code = await exited;
-    if (code !== 0) {
-      throw new ExternalError(`${formatCommand('ctr', args)} failed with exit code ${code}: ${said.trim().split('\n').slice(-4).join('\n')}`, {
-        hint: 'is containerd running, and --containerd-address its socket?',
-      });
-    }
-    return wanted.map((image) => image.ref);
-  } finally {
-    await rm(stage, { recursive: true, force: true });
+  const blobs = new Set<string>();
+  const images: Array<{ ref: string; digest: string; mediaType: string; size: number }> = [];
+  for (const image of wanted) {
+    for (const digest of await closure(options.layout, image, options.platform)) blobs.add(`blobs/${digest.replace(':', '/')}`);
+    const { size } = await stat(blobPath(options.layout, image.digest));
+    images.push({ ref: image.ref, digest: image.digest, mediaType: image.mediaType, size });
   }
+  await importIntoContainerd({
+    blobsDir: join(options.layout, 'blobs'),
+    images,
+    blobs: [...blobs].sort(),
+    args: ['--address', options.address, '--namespace', namespace, 'images', 'import', '--platform', options.platform, '-'],
+    io: options.io,
+    hint: 'is containerd running, and --containerd-address its socket?',
+  });
+  return wanted.map((image) => image.ref);
 }

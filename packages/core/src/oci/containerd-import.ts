@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ExternalError, MissingError } from '../errors.js';
+import type { Io } from '../io.js';
+import { formatCommand } from '../program.js';
+import { CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION } from './layout.js';
+import { MediaType } from './media-types.js';
+
+export interface ContainerdImportOptions {
+  /** The layout's `blobs` directory (holding `sha256/`). */
+  blobsDir: string;
+  /** The images to name: each index.json entry gets its full reference, which ctr keeps as the image name. */
+  images: ReadonlyArray<{ ref: string; digest: string; mediaType: string; size: number }>;
+  /** The blobs to send, as `blobs/sha256/<hex>` paths: what the images need on the chosen platform(s). */
+  blobs: readonly string[];
+  /** The ctr binary (default `ctr`). */
+  ctr?: string;
+  /** ctr's arguments, ending in `images import … -`. */
+  args: readonly string[];
+  io: Pick<Io, 'env' | 'stderr'>;
+  /** What to try when ctr fails. */
+  hint: string;
+  /** What to try when there is no ctr (default: install containerd). */
+  missingHint?: string;
+}
+
+/**
+ * (Imported as `@ag/core/containerd-import`, not from the package root, so
+ * that tools which never load images into containerd do not carry node-tar.)
+ *
+ * Streams a tar of part of a layout into `ctr images import -`: an OCI
+ * layout whose index.json names each image by its full reference, and only
+ * the blobs given, read in place through a link (no tar file, no copy of the
+ * layers). ctr's output goes to stderr: stdout is the document.
+ */
+export async function importIntoContainerd(options: ContainerdImportOptions): Promise<void> {
+  const ctr = options.ctr ?? 'ctr';
+  const command = formatCommand(ctr, options.args);
+  const stage = await mkdtemp(join(tmpdir(), 'ag-ctr-import-'));
+  try {
+    const manifests = options.images.map(({ ref, digest, mediaType, size }) => ({
+      mediaType,
+      digest,
+      size,
+      annotations: { [CONTAINERD_NAME_ANNOTATION]: ref, [REF_NAME_ANNOTATION]: ref },
+    }));
+    await writeFile(join(stage, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    await writeFile(join(stage, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }));
+    await symlink(options.blobsDir, join(stage, 'blobs'));
+    const child = spawn(ctr, options.args, { env: options.io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let said = '';
+    child.stdout.on('data', (chunk: Buffer) => options.io.stderr.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      if (said.length > 64 * 1024) said = said.slice(-32 * 1024);
+      options.io.stderr.write(chunk);
+    });
+    const exited = new Promise<number>((resolvePromise, reject) => {
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === 'ENOENT'
+            ? new MissingError(`${ctr} is not installed (or not on PATH)`, { hint: options.missingHint ?? 'install containerd (it ships ctr)' })
+            : error,
+        );
+      });
+      child.on('close', (code) => resolvePromise(code ?? 128));
+    });
+    // node-tar is loaded only here, so that tools that never import stay quick to start.
+    const { create: createTar } = await import('tar');
+    // follow: the blobs link is packed as the files it leads to.
+    const packed = pipeline(createTar({ cwd: stage, follow: true, portable: true }, ['oci-layout', 'index.json', ...options.blobs]), child.stdin).catch(
+      (error: unknown) => {
+        // ctr closing its stdin early (it failed) shows up here; its exit code says more.
+        if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+      },
+    );
+    const [code] = await Promise.all([exited, packed]);
+    if (code !== 0) {
+      throw new ExternalError(`${command} failed with exit code ${code}: ${said.trim().split('\n').slice(-4).join('\n')}`, { hint: options.hint });
+    }
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
