@@ -75,6 +75,17 @@ export const NodeprepSection = Type.Object({
   /** Where apply kept the previous versions of the files it changed (under the root). */
   backupDir: Type.Optional(Type.String()),
   containerd: Type.Optional(NodeprepContainerd),
+  /**
+   * The nameserver file the kubelet must give pods (KubeletConfiguration
+   * `resolvConf`): a plain file naming the site's own resolvers, so that a
+   * running systemd-resolved never points pods at a resolver outside the site.
+   */
+  dns: Type.Optional(
+    Type.Object({
+      resolvConf: Type.String({ description: 'absolute path on the node of the resolv.conf the kubelet uses' }),
+      nameservers: Type.Optional(Type.Array(Type.String(), { description: 'the site resolvers that file names' })),
+    }),
+  ),
   plannedAt: Type.Optional(Timestamp),
   appliedAt: Type.Optional(Timestamp),
   checkedAt: Type.Optional(Timestamp),
