@@ -11,8 +11,6 @@ import {
   type PlannedImage,
   type Progress,
 } from '@ag/core';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { canonicalFile } from './file-order.js';
 import { NO_MIRRORS, type Mirrors } from './mirrors.js';
@@ -105,7 +103,13 @@ async function resolveVersions(
     }
     const listings =
       options.listings ??
-      createGitHubReleases({ mirrors: options.mirrors ?? NO_MIRRORS, dispatcher: options.dispatcher, token: options.githubToken, cacheDir: options.listingCacheDir ?? join(tmpdir(), `ag-fetch-listings-${process.pid}`), log: options.log ?? silentLogger });
+      createGitHubReleases({
+        mirrors: options.mirrors ?? NO_MIRRORS,
+        dispatcher: options.dispatcher,
+        token: options.githubToken,
+        cacheDir: options.listingCacheDir,
+        log: options.log ?? silentLogger,
+      });
     const listed = await resolveFromListings(fromTable.unresolved, kubernetes.version, listings);
     versions = { ...versions, ...listed.versions };
     sources = { ...sources, ...listed.sources };

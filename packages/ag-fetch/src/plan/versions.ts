@@ -109,6 +109,8 @@ export interface TableImages {
   coredns: string;
   /** e.g. "control-plane-images.json, row v1.27.0–v1.27.3 (source: …), checked 2026-12-02" */
   detail: string;
+  /** True when the row was inferred from upstream changes, not checked against that release's kubeadm. */
+  inferred: boolean;
 }
 
 /** kubeadm's pause/etcd/coredns for an exact release from the table, or undefined when it has no row. */
@@ -121,6 +123,7 @@ export function tableImages(kubernetesVersion: string): TableImages | undefined 
     etcd: row.etcd,
     coredns: row.coredns,
     detail: `${DATA_FILES.controlPlane}, row ${row.from}–${row.to} (source: ${source}), checked ${controlPlaneTable.checked}`,
+    inferred: row.source.startsWith('inferred'),
   };
 }
 

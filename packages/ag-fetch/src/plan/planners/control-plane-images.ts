@@ -25,6 +25,12 @@ function fromTable(context: PlanContext, why: string): { refs: string[]; imageLi
       hint: `run the plan where kubeadm ${version} can run (linux, with network), pass --kubeadm PATH, or give --component pause=V --component etcd=V --component coredns=V`,
     });
   }
+  if (row?.inferred === true && (overrides['pause'] === undefined || overrides['etcd'] === undefined || overrides['coredns'] === undefined)) {
+    context.log.warn(
+      `the control-plane images of ${version} come from a table row that was not checked against kubeadm ${version}; ` +
+        `plan connected so that kubeadm ${version} lists them, or pin --component pause=V --component etcd=V --component coredns=V`,
+    );
+  }
   return {
     refs: [
       ...KUBE_COMPONENTS.map((c) => `registry.k8s.io/${c}:${version}`),

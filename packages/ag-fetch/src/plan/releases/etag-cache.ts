@@ -18,9 +18,14 @@ export interface EtagCache {
 /**
  * One JSON file per upstream URL (named by its SHA-256) under `dir`. A file
  * that cannot be read or parsed counts as absent: the request then goes out
- * unconditionally and the answer replaces it.
+ * unconditionally and the answer replaces it. Without `dir`, answers are kept
+ * for this run only.
  */
-export function createEtagCache(dir: string): EtagCache {
+export function createEtagCache(dir: string | undefined): EtagCache {
+  if (dir === undefined) {
+    const memory = new Map<string, CachedAnswer>();
+    return { read: async (url) => memory.get(url), write: async (url, answer) => void memory.set(url, answer) };
+  }
   const fileFor = (url: string): string => join(dir, `${createHash('sha256').update(url).digest('hex')}.json`);
   return {
     async read(url) {

@@ -42,8 +42,8 @@ export interface GitHubReleasesOptions {
   dispatcher?: Dispatcher | undefined;
   /** GITHUB_TOKEN: sent to api.github.com, or to a mirror named for api.github.com with --mirror, never to a catch-all --mirror-base. */
   token?: string | undefined;
-  /** Where answers and their ETags are kept between runs (conditional requests: a 304 costs no rate limit when authenticated). */
-  cacheDir: string;
+  /** Where answers and their ETags are kept between runs (conditional requests: a 304 costs no rate limit when authenticated); none: this run only. */
+  cacheDir?: string | undefined;
   log: Logger;
   now?: () => number;
 }
