@@ -79,6 +79,14 @@ describe('tables', () => {
     expect(tableImages('v1.27.3')).toMatchObject({ pause: '3.9', etcd: '3.5.7-0', coredns: 'v1.10.1' });
     expect(tableImages('v1.31.1')).toMatchObject({ pause: '3.10', coredns: 'v1.11.3' });
     expect(tableImages('v1.26.0')).toBeUndefined();
+    // etcd moved within minors with cherry-picks; each boundary is the first patch cut after the merge.
+    const etcd = (v: string): string | undefined => tableImages(v)?.etcd;
+    expect(['v1.28.5', 'v1.28.6', 'v1.28.7', 'v1.28.8', 'v1.28.13', 'v1.28.14'].map(etcd)).toEqual(['3.5.9-0', '3.5.10-0', '3.5.10-0', '3.5.12-0', '3.5.12-0', '3.5.15-0']);
+    expect(['v1.30.4', 'v1.30.5', 'v1.30.14', 'v1.31.13', 'v1.31.14'].map(etcd)).toEqual(['3.5.12-0', '3.5.15-0', '3.5.15-0', '3.5.15-0', '3.5.24-0']);
+    expect(['v1.32.9', 'v1.32.10', 'v1.33.5', 'v1.33.6', 'v1.34.0', 'v1.37.1'].map(etcd)).toEqual(['3.5.16-0', '3.5.24-0', '3.5.21-0', '3.5.24-0', '3.6.4-0', '3.7.0-0']);
+    expect(tableImages('v1.34.0')).toMatchObject({ pause: '3.10.1', coredns: 'v1.12.1', inferred: false });
+    expect(tableImages('v1.35.9')).toMatchObject({ inferred: true });
+    expect(tableImages('v1.37.2')).toBeUndefined();
     expect(flannelTableImages('v0.22.0')).toEqual({ flannel: 'docker.io/flannel/flannel:v0.22.0', cniPlugin: 'docker.io/flannel/flannel-cni-plugin:v1.1.2' });
   });
 });
