@@ -1,4 +1,5 @@
 import { bundleRoot, createHttpDispatcher, processIo, readDocument, runTool, UsageError, writeDocument, type CommandContext, type Io } from '@ag/core';
+import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
 import { downloadDocumentOsPackages, joinNoPackageValues, osPackageFlags } from './os-packages/cli-support.js';
@@ -16,11 +17,24 @@ export function parseHeaders(flags: readonly string[]): Record<string, string> {
   return headers;
 }
 
+/** The check date of the tables the plan used, e.g. "2026-12-02". */
+function tablesChecked(fetch: NonNullable<import('@ag/core').AgDocument['fetch']>): string {
+  const dates = new Set(Object.values(fetch.versionSources ?? {}).flatMap((source) => (source.checked === undefined ? [] : [source.checked])));
+  return dates.size === 0 ? '(none used)' : [...dates].join(', ');
+}
+
 async function plan({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
   // Loaded here, not at the top, so that --help never pays for them.
-  const [{ planFetch }, request, { parseMirrors }] = await Promise.all([import('./plan.js'), import('./plan/request.js'), import('./mirrors.js')]);
+  const [{ planFetch }, request, { parseMirrors }, kubernetesVersion, { defaultListingCache }] = await Promise.all([
+    import('./plan.js'),
+    import('./plan/request.js'),
+    import('./mirrors.js'),
+    import('./plan/kubernetes-version.js'),
+    import('./plan/releases/etag-cache.js'),
+  ]);
   const planRequest = {
-    kubernetesVersion: request.normaliseKubernetesVersion(String(args['kubernetes-version'])),
+    // Checked here (exit 2 before any network); a minor or "stable" is resolved by planFetch.
+    kubernetesVersion: kubernetesVersion.specText(kubernetesVersion.parseKubernetesVersion(String(args['kubernetes-version']))),
     architectures: [...new Set(strings(args['arch']))] as import('./plan/request.js').Architecture[],
     os: String(args['os']),
     cni: request.parseCni(String(args['cni'])),
@@ -47,6 +61,8 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
       imageList: args['image-list'] as 'auto' | 'kubeadm' | 'table',
       kubeadmPath: args['kubeadm'] === undefined ? undefined : resolve(io.cwd, String(args['kubeadm'])),
       ...(dispatcher ? { dispatcher } : {}),
+      githubToken: io.env['GITHUB_TOKEN'] || undefined,
+      listingCacheDir: defaultListingCache(io.env, homedir()),
       base,
       log,
       progress,
@@ -56,11 +72,11 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
     const fetch = document.fetch!;
     const pinned = fetch.files.filter((f) => f.sha256 !== undefined).length;
     log.info(
-      `planned ${fetch.files.length} files and ${fetch.images.length} images for Kubernetes ${planRequest.kubernetesVersion} ` +
+      `planned ${fetch.files.length} files and ${fetch.images.length} images for Kubernetes ${fetch.components['kubernetes']} ` +
         `(${planRequest.architectures.join(', ')}; ${planRequest.os}; flannel ${fetch.components['flannel']}); ` +
         `control-plane images from ${fetch.imageList.source}; ${pinned} of ${fetch.files.length} checksums known`,
     );
-    if (!online) log.warn('planned without network (--no-checksums): download will record each checksum on first fetch');
+    if (!online) log.warn(`planned without network (--no-checksums): versions from the tables checked ${tablesChecked(fetch)}; download will record each checksum on first fetch`);
     return 0;
   } finally {
     await dispatcher?.close();
@@ -115,7 +131,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .command('plan', 'write the document: every file (URL, bundle path, sha256) and image a cluster needs', (p) =>
             mirrorOptions(
               p
-                .option('kubernetes-version', { type: 'string', demandOption: true, requiresArg: true, describe: 'the exact release, e.g. v1.27.3' })
+                .option('kubernetes-version', { type: 'string', demandOption: true, requiresArg: true, describe: 'a release (v1.35.2), a minor (1.35: its newest patch, from dl.k8s.io/release/stable-1.35.txt) or stable' })
                 .option('arch', { type: 'string', array: true, default: ['amd64'], choices: ['amd64', 'arm64', 'arm', 'ppc64le', 's390x'], describe: 'node architecture (repeatable)' })
                 .option('os', { type: 'string', demandOption: true, requiresArg: true, describe: 'node OS, e.g. fedora-37, debian-12' })
                 .option('cni', { type: 'string', default: 'flannel', requiresArg: true, describe: 'CNI and version, e.g. flannel@v0.22.0 (default version: the one for this Kubernetes minor)' })
@@ -127,13 +143,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('service-subnet', { type: 'string', default: '10.96.0.0/12', describe: 'the service network' })
                 .option('dns-domain', { type: 'string', default: 'cluster.local', describe: 'the cluster DNS domain' })
                 .option('dir', { type: 'string', default: 'bundle', requiresArg: true, describe: 'the bundle root the document names (files go to DIR/files/)' })
-                .option('checksums', { type: 'boolean', default: true, describe: 'fetch upstream checksum files; --no-checksums plans with no network at all' })
+                .option('checksums', { type: 'boolean', default: true, describe: 'fetch upstream checksum files; --no-checksums plans with no network at all (versions from the dated tables)' })
                 .option('image-list', { choices: ['auto', 'kubeadm', 'table'] as const, default: 'auto' as const, describe: "control-plane images from this release's kubeadm, the table in data/, or kubeadm when it can run (auto)" })
                 .option('kubeadm', { type: 'string', requiresArg: true, describe: 'a kubeadm binary of the release to ask for the image list' })
                 .option('package', { type: 'string', array: true, requiresArg: true, describe: "an extra OS package for the nodes, by the OS's name (repeatable)" })
                 .option('no-package', { type: 'string', array: true, requiresArg: true, describe: 'leave a package of the default OS set out (repeatable)' })
                 .example('$0 plan --kubernetes-version v1.27.3 --arch amd64 --os fedora-37 --cni flannel@v0.22.0', 'the classic cluster')
                 .example('$0 plan … --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0', 'add an application')
+                .example('$0 plan --kubernetes-version 1.36 --os debian-12', "the newest 1.36 patch (dl.k8s.io's stable-1.36.txt)")
                 .example('$0 plan … --component etcd=3.5.9-0 --component helm=v3.12.3', 'override versions')
                 .example('$0 plan … --os fedora-37 --package containerd.io --no-package containerd', "docker-ce's containerd instead of Fedora's"),
             ),

@@ -198,9 +198,11 @@ describe('ag-fetch plan', () => {
     expect(stderr).toMatch(/helm.*404 Not Found/);
   });
 
-  it('refuses inexact versions and malformed flags with exit 2', async () => {
+  it('refuses unreleased versions and malformed flags with exit 2', async () => {
     const cases = [
-      ['plan', '--kubernetes-version', 'stable', '--os', 'fedora-37'],
+      ['plan', '--kubernetes-version', 'latest', '--os', 'fedora-37'],
+      ['plan', '--kubernetes-version', 'v1.36.0-rc.1', '--os', 'fedora-37'],
+      ['plan', '--kubernetes-version', 'v1.26.15', '--os', 'fedora-37'],
       ['plan', '--kubernetes-version', 'v1.27.3'],
       ['plan', '--kubernetes-version', 'v1.27.3', '--os', 'Fedora 37'],
       ...[
@@ -220,9 +222,9 @@ describe('ag-fetch plan', () => {
   });
 
   it('has no table row for a release it cannot vouch for, and says what to do', async () => {
-    const { code, stderr } = await plan(['--no-checksums'], ['plan', '--kubernetes-version', 'v1.31.9', '--os', 'debian-12']);
+    const { code, stderr } = await plan(['--no-checksums'], ['plan', '--kubernetes-version', 'v1.37.9', '--os', 'debian-12']);
     expect(code).toBe(2);
-    expect(stderr).toContain('has no row for v1.31.9');
+    expect(stderr).toContain('has no row for v1.37.9');
     expect(stderr).toContain('--component pause=V');
   });
 });

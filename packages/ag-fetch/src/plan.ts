@@ -15,9 +15,13 @@ import type { Dispatcher } from 'undici';
 import { canonicalFile } from './file-order.js';
 import { NO_MIRRORS, type Mirrors } from './mirrors.js';
 import { createPlanFetcher, type ImageListMode, type PlanContext, type PlanContribution, type Planner } from './plan/context.js';
+import { parseKubernetesVersion, resolveKubernetesVersion } from './plan/kubernetes-version.js';
 import { DEFAULT_PLANNERS } from './plan/planners/index.js';
+import { createGitHubReleases, type ReleaseListings } from './plan/releases/github.js';
+import { resolveFromListings } from './plan/releases/newer-components.js';
 import type { PlanRequest } from './plan/request.js';
-import { resolveComponents } from './plan/versions.js';
+import { DATA_FILES, newestTableMinor, resolveComponents, TABLES_CHECKED } from './plan/versions.js';
+import type { VersionSource } from './plan/version-source.js';
 
 export interface PlanOptions {
   /** The bundle root (absolute): the document's `root`. */
@@ -34,12 +38,19 @@ export interface PlanOptions {
   base?: AgDocument | undefined;
   planners?: readonly Planner[];
   now?: Date;
+  /** Release listings for components newer than the table (default: GitHub's API, with `githubToken` and `listingCacheDir`). */
+  listings?: ReleaseListings;
+  /** GITHUB_TOKEN, for the release listings. */
+  githubToken?: string | undefined;
+  /** Where release-listing answers and their ETags are kept (default: no cache between runs). */
+  listingCacheDir?: string | undefined;
 }
 
 function merge(contributions: PlanContribution[], planners: readonly Planner[]): Required<Omit<PlanContribution, 'imageList' | 'sections'>> & Pick<PlanContribution, 'imageList' | 'sections'> {
   const files: FileArtifact[] = [];
   const images: PlannedImage[] = [];
   const components: Record<string, string> = {};
+  const versionSources: Record<string, VersionSource> = {};
   let imageList: FetchSection['imageList'] | undefined;
   let sections: Partial<AgDocument> = {};
   const owners = new Map<string, string>();
@@ -59,15 +70,56 @@ function merge(contributions: PlanContribution[], planners: readonly Planner[]):
       if (!images.some((known) => known.ref === image.ref)) images.push(image);
     }
     Object.assign(components, contribution.components ?? {});
+    Object.assign(versionSources, contribution.versionSources ?? {});
     imageList ??= contribution.imageList;
     sections = { ...sections, ...contribution.sections };
   });
-  return { files, images, components, imageList, sections };
+  return { files, images, components, versionSources, imageList, sections };
 }
 
 /**
- * Plans what a kubeadm cluster of the requested version, architectures, OS
- * and CNI needs: every file with its URL, its place in the bundle, where it
+ * Every component's version and where it came from: the Kubernetes release
+ * (exact, or resolved from dl.k8s.io's stable files or the dated table), then
+ * flags, the table row for its minor, and, for a minor newer than the table,
+ * the components' release listings (connected only).
+ */
+async function resolveVersions(
+  request: PlanRequest,
+  options: PlanOptions,
+  fetchSmall: PlanContext['fetchSmall'],
+  online: boolean,
+): Promise<{ request: PlanRequest; versions: Record<string, string>; sources: Record<string, VersionSource> }> {
+  const kubernetes = await resolveKubernetesVersion(parseKubernetesVersion(request.kubernetesVersion), { online, fetchSmall });
+  const resolved = { ...request, kubernetesVersion: kubernetes.version };
+  const fromTable = resolveComponents(resolved);
+  let versions = { kubernetes: kubernetes.version, ...fromTable.versions };
+  let sources: Record<string, VersionSource> = { kubernetes: kubernetes.source, ...fromTable.sources };
+  if (fromTable.unresolved.length > 0) {
+    if (!online) {
+      throw new UsageError(
+        `Kubernetes ${kubernetes.version} is newer than the table (${DATA_FILES.components} ends at ${newestTableMinor()}, checked ${TABLES_CHECKED}), and --no-checksums forbids asking the release listings`,
+        { hint: `plan with network, or name every version: ${fromTable.unresolved.map((name) => `--component ${name}=VERSION`).join(' ')}` },
+      );
+    }
+    const listings =
+      options.listings ??
+      createGitHubReleases({
+        mirrors: options.mirrors ?? NO_MIRRORS,
+        dispatcher: options.dispatcher,
+        token: options.githubToken,
+        cacheDir: options.listingCacheDir,
+        log: options.log ?? silentLogger,
+      });
+    const listed = await resolveFromListings(fromTable.unresolved, kubernetes.version, listings);
+    versions = { ...versions, ...listed.versions };
+    sources = { ...sources, ...listed.sources };
+  }
+  return { request: resolved, versions, sources };
+}
+
+/**
+ * Plans what a kubeadm cluster of the requested version (exact, a minor's
+ * newest patch, or `stable`: resolved first), architectures, OS and CNI needs: every file with its URL, its place in the bundle, where it
  * installs, and the SHA-256 it must have (from upstream's checksum files, a
  * chart index, or pinned at plan time where upstream publishes none); every
  * image by its upstream reference. Returns the document (cluster + fetch
@@ -77,11 +129,12 @@ function merge(contributions: PlanContribution[], planners: readonly Planner[]):
  * the control-plane images, the release's kubeadm for this host. Downloads
  * nothing else: see `downloadFiles`.
  */
-export async function planFetch(request: PlanRequest, options: PlanOptions): Promise<AgDocument> {
+export async function planFetch(asked: PlanRequest, options: PlanOptions): Promise<AgDocument> {
   const log = options.log ?? silentLogger;
   const mirrors = options.mirrors ?? NO_MIRRORS;
   const online = options.online ?? true;
-  const components = resolveComponents(request);
+  const fetchSmall = createPlanFetcher({ mirrors, dispatcher: options.dispatcher, log });
+  const { request, versions: components, sources } = await resolveVersions(asked, options, fetchSmall, online);
   const context: PlanContext = {
     request,
     components,
@@ -93,7 +146,7 @@ export async function planFetch(request: PlanRequest, options: PlanOptions): Pro
     dispatcher: options.dispatcher,
     log,
     progress: options.progress ?? noProgress,
-    fetchSmall: createPlanFetcher({ mirrors, dispatcher: options.dispatcher, log }),
+    fetchSmall,
   };
   const planners = options.planners ?? DEFAULT_PLANNERS;
   const contributions = await Promise.all(planners.map((planner) => planner.plan(context)));
@@ -102,6 +155,7 @@ export async function planFetch(request: PlanRequest, options: PlanOptions): Pro
   const fetch: FetchSection = {
     plannedAt: (options.now ?? new Date()).toISOString(),
     components: { ...components, ...merged.components },
+    versionSources: { ...sources, ...merged.versionSources },
     imageList: merged.imageList,
     files: merged.files,
     images: merged.images,

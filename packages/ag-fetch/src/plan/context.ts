@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { mirrorUrl, sourceFor, type Mirrors } from '../mirrors.js';
 import { parseChecksumFile } from './checksums.js';
 import type { PlanRequest } from './request.js';
+import type { VersionSource } from './version-source.js';
 
 export type ImageListMode = 'auto' | 'kubeadm' | 'table';
 
@@ -33,6 +34,8 @@ export interface PlanContribution {
   images?: PlannedImage[];
   /** Versions it settled (e.g. etcd from kubeadm's list). */
   components?: Record<string, string>;
+  /** Where each of those versions came from. */
+  versionSources?: Record<string, VersionSource>;
   imageList?: FetchSection['imageList'];
   /** Whole document sections it owns (e.g. `packages`, planned in os-packages/). */
   sections?: Partial<AgDocument>;

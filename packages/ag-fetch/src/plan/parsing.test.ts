@@ -3,7 +3,8 @@ import { mirrorUrl, parseMirrors, sourceFor } from '../mirrors.js';
 import { parseChecksumFile } from './checksums.js';
 import { findInIndex } from './planners/charts.js';
 import { manifestImages } from './planners/flannel.js';
-import { normaliseKubernetesVersion, parseChart, parseFile } from './request.js';
+import { parseKubernetesVersion, parseStableTxt } from './kubernetes-version.js';
+import { parseChart, parseFile } from './request.js';
 import { flannelTableImages, tableImages } from './versions.js';
 
 const A = 'a'.repeat(64);
@@ -36,10 +37,18 @@ describe('mirrors', () => {
 });
 
 describe('flags', () => {
-  it('normalises exact versions only', () => {
-    expect(normaliseKubernetesVersion('1.27.3')).toBe('v1.27.3');
-    expect(() => normaliseKubernetesVersion('v1.27')).toThrow();
-    expect(() => normaliseKubernetesVersion('v1.28.0-rc.1')).toThrow();
+  it('takes an exact release, a minor (its newest patch) or stable, and nothing unreleased', () => {
+    expect(parseKubernetesVersion('1.27.3')).toEqual({ kind: 'exact', version: 'v1.27.3' });
+    expect(parseKubernetesVersion('v1.35')).toEqual({ kind: 'minor', minor: '1.35' });
+    expect(parseKubernetesVersion('stable-1.36')).toEqual({ kind: 'minor', minor: '1.36' });
+    expect(parseKubernetesVersion('stable')).toEqual({ kind: 'stable' });
+    for (const bad of ['v1.28.0-rc.1', 'latest', 'latest-1.35', '>=1.30', 'v1', '']) expect(() => parseKubernetesVersion(bad), bad).toThrow('--kubernetes-version');
+  });
+
+  it('reads stable.txt as dl.k8s.io publishes it, and refuses anything else', () => {
+    expect(parseStableTxt('v1.35.9\n', 'u', '1.35')).toBe('v1.35.9');
+    expect(() => parseStableTxt('v1.36.0\n', 'u', '1.35')).toThrow('not a 1.35 release');
+    expect(() => parseStableTxt('<html>', 'u')).toThrow('does not name a release');
   });
 
   it('parses charts and files', () => {
@@ -66,10 +75,18 @@ describe('manifests and chart indexes', () => {
 });
 
 describe('tables', () => {
-  it('agree with REFERENCE.md for v1.27.3 and know flannel v0.22.0', () => {
+  it('know the classic v1.27.3 images and flannel v0.22.0', () => {
     expect(tableImages('v1.27.3')).toMatchObject({ pause: '3.9', etcd: '3.5.7-0', coredns: 'v1.10.1' });
     expect(tableImages('v1.31.1')).toMatchObject({ pause: '3.10', coredns: 'v1.11.3' });
     expect(tableImages('v1.26.0')).toBeUndefined();
+    // etcd moved within minors with cherry-picks; each boundary is the first patch cut after the merge.
+    const etcd = (v: string): string | undefined => tableImages(v)?.etcd;
+    expect(['v1.28.5', 'v1.28.6', 'v1.28.7', 'v1.28.8', 'v1.28.13', 'v1.28.14'].map(etcd)).toEqual(['3.5.9-0', '3.5.10-0', '3.5.10-0', '3.5.12-0', '3.5.12-0', '3.5.15-0']);
+    expect(['v1.30.4', 'v1.30.5', 'v1.30.14', 'v1.31.13', 'v1.31.14'].map(etcd)).toEqual(['3.5.12-0', '3.5.15-0', '3.5.15-0', '3.5.15-0', '3.5.24-0']);
+    expect(['v1.32.9', 'v1.32.10', 'v1.33.5', 'v1.33.6', 'v1.34.0', 'v1.37.1'].map(etcd)).toEqual(['3.5.16-0', '3.5.24-0', '3.5.21-0', '3.5.24-0', '3.6.4-0', '3.7.0-0']);
+    expect(tableImages('v1.34.0')).toMatchObject({ pause: '3.10.1', coredns: 'v1.12.1', inferred: false });
+    expect(tableImages('v1.35.9')).toMatchObject({ inferred: true });
+    expect(tableImages('v1.37.2')).toBeUndefined();
     expect(flannelTableImages('v0.22.0')).toEqual({ flannel: 'docker.io/flannel/flannel:v0.22.0', cniPlugin: 'docker.io/flannel/flannel-cni-plugin:v1.1.2' });
   });
 });

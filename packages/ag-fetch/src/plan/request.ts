@@ -18,6 +18,11 @@ export interface FileRequest {
 
 /** Everything `ag-fetch plan` is asked for, flags parsed and checked. */
 export interface PlanRequest {
+  /**
+   * The exact release (`v1.27.3`). The CLI may hand `planFetch` a minor
+   * (`v1.35`) or `stable` instead: `planFetch` resolves it first, and every
+   * planner sees the exact release.
+   */
   kubernetesVersion: string;
   architectures: Architecture[];
   os: string;
@@ -40,25 +45,6 @@ export const CLUSTER_DEFAULTS = {
   serviceSubnet: '10.96.0.0/12',
   dnsDomain: 'cluster.local',
 } as const;
-
-const VERSION = /^v?(\d+)\.(\d+)\.(\d+)$/;
-
-/** `1.27.3` or `v1.27.3` -> `v1.27.3`; anything else (a range, `stable`, a pre-release) is a usage error. */
-export function normaliseKubernetesVersion(input: string): string {
-  const match = VERSION.exec(input.trim());
-  if (match === null) {
-    throw new UsageError(`--kubernetes-version ${JSON.stringify(input)}: expected an exact release such as v1.27.3`, {
-      hint: 'ag pins exact versions so two runs carry the same bits; labels like "stable" are not accepted',
-    });
-  }
-  return `v${match[1]}.${match[2]}.${match[3]}`;
-}
-
-/** `v1.27.3` -> `1.27` */
-export function minorOf(version: string): string {
-  const match = VERSION.exec(version);
-  return match === null ? version : `${match[1]}.${match[2]}`;
-}
 
 /** `flannel@v0.22.0` or `flannel`. */
 export function parseCni(input: string): { name: string; version?: string } {

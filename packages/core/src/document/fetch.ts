@@ -76,12 +76,38 @@ export const PlannedImage = Type.Object({
 });
 export type PlannedImage = Static<typeof PlannedImage>;
 
+/** Where one version in the plan came from. */
+export const VersionSource = Type.Object({
+  from: Type.Union(
+    [
+      Type.Literal('flag'),
+      Type.Literal('table'),
+      Type.Literal('stable-txt'),
+      Type.Literal('release-listing'),
+      Type.Literal('kubeadm'),
+      Type.Literal('manifest'),
+    ],
+    {
+      description:
+        "flag: --kubernetes-version, --component or --cni named it; table: ag-fetch's dated table (packages/ag-fetch/data); stable-txt: dl.k8s.io's stable.txt or stable-1.N.txt; release-listing: the project's GitHub releases (API); kubeadm: the release's own kubeadm listed it; manifest: the flannel release's kube-flannel.yml names it",
+    },
+  ),
+  detail: Type.String({ description: 'the URL asked, the flag, or the table and row' }),
+  checked: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'for a table: the date its rows were last checked against upstream' })),
+});
+export type VersionSource = Static<typeof VersionSource>;
+
 /** The `fetch` section: owned by ag-fetch (plan writes it, download completes it). */
 export const FetchSection = Type.Object({
   plannedAt: Type.Optional(Timestamp),
   components: Type.Record(Type.String(), Type.String(), {
     description: 'the version of every component, e.g. {"crictl": "v1.27.0", "etcd": "3.5.7-0"}',
   }),
+  versionSources: Type.Optional(
+    Type.Record(Type.String(), VersionSource, {
+      description: 'for each entry of components: where its version came from (offline plans say which came from the dated tables)',
+    }),
+  ),
   imageList: Type.Object({
     source: Type.Union([Type.Literal('kubeadm'), Type.Literal('table')]),
     detail: Type.String({ description: 'the kubeadm that was run, or the table and its upstream source' }),

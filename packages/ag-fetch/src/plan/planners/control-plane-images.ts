@@ -1,7 +1,8 @@
 import { parseReference, resolveInRoot, UsageError, type FetchSection, type PlannedImage } from '@ag/core';
 import type { PlanContext, Planner } from '../context.js';
 import { hostArchitecture, obtainKubeadm, runKubeadmImagesList } from '../kubeadm-images.js';
-import { DATA_FILES, tableImages } from '../versions.js';
+import type { VersionSource } from '../version-source.js';
+import { DATA_FILES, TABLES_CHECKED, tableImages } from '../versions.js';
 import { kubernetesBinary } from './kubernetes-binaries.js';
 
 const KUBE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'] as const;
@@ -23,6 +24,12 @@ function fromTable(context: PlanContext, why: string): { refs: string[]; imageLi
     throw new UsageError(`planning the control-plane images of ${version}: ${why}, and ${DATA_FILES.controlPlane} has no row for ${version}`, {
       hint: `run the plan where kubeadm ${version} can run (linux, with network), pass --kubeadm PATH, or give --component pause=V --component etcd=V --component coredns=V`,
     });
+  }
+  if (row?.inferred === true && (overrides['pause'] === undefined || overrides['etcd'] === undefined || overrides['coredns'] === undefined)) {
+    context.log.warn(
+      `the control-plane images of ${version} come from a table row that was not checked against kubeadm ${version}; ` +
+        `plan connected so that kubeadm ${version} lists them, or pin --component pause=V --component etcd=V --component coredns=V`,
+    );
   }
   return {
     refs: [
@@ -83,12 +90,18 @@ export const controlPlaneImagesPlanner: Planner = {
     }
     if (refs === undefined || imageList === undefined) ({ refs, imageList } = fromTable(context, why));
     const components: Record<string, string> = {};
+    const versionSources: Record<string, VersionSource> = {};
+    const listed: VersionSource =
+      imageList.source === 'kubeadm' ? { from: 'kubeadm', detail: imageList.detail } : { from: 'table', detail: imageList.detail, checked: TABLES_CHECKED };
     const images: PlannedImage[] = refs.map((raw) => {
       const parsed = parseReference(raw);
       const component = componentOf(raw);
       const override = (OVERRIDABLE as readonly string[]).includes(component) ? context.request.components[component] : undefined;
       const tag = override ?? parsed.tag;
-      if (tag !== undefined && !component.startsWith('kube-')) components[component] = tag;
+      if (tag !== undefined && !component.startsWith('kube-')) {
+        components[component] = tag;
+        versionSources[component] = override !== undefined ? { from: 'flag', detail: `--component ${component}=${override}` } : listed;
+      }
       return {
         ref: `${parsed.registry}/${parsed.repository}${tag === undefined ? '' : `:${tag}`}`,
         role: 'control-plane',
@@ -96,6 +109,6 @@ export const controlPlaneImagesPlanner: Planner = {
         origin: override !== undefined ? `--component ${component}` : imageList!.source,
       };
     });
-    return { images, imageList, components };
+    return { images, imageList, components, versionSources };
   },
 };

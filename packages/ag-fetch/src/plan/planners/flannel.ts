@@ -1,6 +1,7 @@
 import { normalizeReference, parseReference, UsageError, type PlannedImage } from '@ag/core';
 import { pinnedTextFile, type Planner } from '../context.js';
-import { DATA_FILES, FLANNEL_MANIFEST_URL, flannelTableImages } from '../versions.js';
+import type { VersionSource } from '../version-source.js';
+import { DATA_FILES, FLANNEL_MANIFEST_URL, flannelTableImages, TABLES_CHECKED } from '../versions.js';
 
 /** Every `image:` in a manifest, in order, without duplicates. */
 export function manifestImages(manifest: string): string[] {
@@ -41,9 +42,11 @@ export const flannelPlanner: Planner = {
     });
     let refs: string[];
     let origin: string;
+    let source: VersionSource;
     if (text !== undefined) {
       refs = manifestImages(text);
       origin = `kube-flannel.yml of flannel ${version}`;
+      source = { from: 'manifest', detail: FLANNEL_MANIFEST_URL(version) };
       if (refs.length === 0) throw new UsageError(`planning flannel ${version}: its kube-flannel.yml names no image`);
     } else {
       const table = flannelTableImages(version);
@@ -54,19 +57,25 @@ export const flannelPlanner: Planner = {
       }
       refs = [table.cniPlugin, table.flannel];
       origin = `${DATA_FILES.flannel} (no network: manifest not read)`;
+      source = { from: 'table', detail: `${DATA_FILES.flannel}, flannel ${version} (no network: manifest not read)`, checked: TABLES_CHECKED };
     }
     const override = context.request.components['flannel-cni-plugin'];
     const components: Record<string, string> = {};
+    const versionSources: Record<string, VersionSource> = {};
     const images: PlannedImage[] = refs.map((ref) => {
       const component = componentOf(ref);
       if (component === 'flannel-cni-plugin' && override !== undefined) {
         components[component] = override;
+        versionSources[component] = { from: 'flag', detail: `--component flannel-cni-plugin=${override}` };
         return { ref: withTag(ref, override), role: 'cni', component, origin: '--component flannel-cni-plugin' };
       }
       const tag = parseReference(ref).tag;
-      if (tag !== undefined && component !== 'flannel') components[component] = tag;
+      if (tag !== undefined && component !== 'flannel') {
+        components[component] = tag;
+        versionSources[component] = source;
+      }
       return { ref, role: 'cni', component, origin };
     });
-    return { files: [artifact], images, components };
+    return { files: [artifact], images, components, versionSources };
   },
 };

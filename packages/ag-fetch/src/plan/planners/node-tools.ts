@@ -1,5 +1,6 @@
-import type { FileArtifact, FileInstall } from '@ag/core';
+import { UsageError, type FileArtifact, type FileInstall } from '@ag/core';
 import { checksummedFile, type Planner } from '../context.js';
+import { crictlUnavailable, k9sAsset, k9sChecksumFile } from '../conventions.js';
 import type { Architecture } from '../request.js';
 
 const RELEASES = 'https://github.com';
@@ -10,6 +11,8 @@ interface ToolSpec {
   asset(version: string, arch: Architecture): string;
   url(version: string, asset: string): string;
   checksumUrl(version: string, url: string): string;
+  /** Why upstream publishes no such file for this version and architecture, if it does not. */
+  unavailable?(version: string, arch: Architecture): string | undefined;
   /** The bundle's name for it, when upstream's carries no version. */
   bundleName?(version: string, arch: Architecture): string;
   install(arch: Architecture): FileInstall;
@@ -21,6 +24,7 @@ const TOOLS: readonly ToolSpec[] = [
     asset: (v, arch) => `crictl-${v}-linux-${arch}.tar.gz`,
     url: (v, asset) => `${RELEASES}/kubernetes-sigs/cri-tools/releases/download/${v}/${asset}`,
     checksumUrl: (_v, url) => `${url}.sha256`,
+    unavailable: crictlUnavailable,
     install: () => ({ extractTo: '/usr/local/bin', members: ['crictl'] }),
   },
   {
@@ -40,9 +44,9 @@ const TOOLS: readonly ToolSpec[] = [
   },
   {
     name: 'k9s',
-    asset: (_v, arch) => `k9s_Linux_${arch}.tar.gz`,
+    asset: k9sAsset,
     url: (v, asset) => `${RELEASES}/derailed/k9s/releases/download/${v}/${asset}`,
-    checksumUrl: (v) => `${RELEASES}/derailed/k9s/releases/download/${v}/checksums.txt`,
+    checksumUrl: (v) => `${RELEASES}/derailed/k9s/releases/download/${v}/${k9sChecksumFile(v)}`,
     // Upstream's asset name has no version; the bundle's does, so two versions never share a path.
     bundleName: (v, arch) => `k9s-${v}-linux-${arch}.tar.gz`,
     install: () => ({ extractTo: '/usr/local/bin', members: ['k9s'] }),
@@ -56,6 +60,12 @@ export const nodeToolsPlanner: Planner = {
     const files: Promise<FileArtifact>[] = context.request.architectures.flatMap((arch) =>
       TOOLS.map((tool) => {
         const version = context.components[tool.name]!;
+        const unavailable = tool.unavailable?.(version, arch);
+        if (unavailable !== undefined) {
+          throw new UsageError(`planning ${tool.name} ${version} for ${arch}: ${unavailable}`, {
+            hint: `leave ${arch} out (--arch), or pin a release that has it with --component ${tool.name}=VERSION`,
+          });
+        }
         const asset = tool.asset(version, arch);
         const url = tool.url(version, asset);
         return checksummedFile(context, {
