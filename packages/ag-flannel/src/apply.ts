@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { crashLooping, describeWaiting, flannelByNode, settled, type NodeFlannel, type NodeList, type PodList } from './node-pods.js';
+import { waitForFlannelOnEveryNode, type Kubectl } from './wait-for-flannel.js';
 import {
   bundleRoot,
   findProgram,
   formatCommand,
   MissingError,
-  pollUntil,
   programPathsFromDocument,
   resolveInRoot,
   runProgram,
@@ -16,7 +15,6 @@ import {
   UsageError,
   VerificationError,
   withContext,
-  ExternalError,
   type AgDocument,
   type FlannelSection,
   type Io,
@@ -57,58 +55,6 @@ function selectorOf(daemonSet: DaemonSetObject, manifestPath: string): string {
   const labels = Object.entries(daemonSet.spec?.selector?.matchLabels ?? {});
   if (labels.length === 0) throw new UsageError(`${manifestPath}: the DaemonSet has no spec.selector.matchLabels to find its pods by`);
   return labels.map(([key, value]) => `${key}=${value}`).join(',');
-}
-
-type Kubectl = (args: string[]) => Promise<{ ok: true; json: unknown } | { ok: false; why: string }>;
-
-/** The error for a node whose flannel pod keeps crashing: the node, the pod, and what flanneld said last. */
-async function crashLoopError(node: NodeFlannel, namespace: string, run: (args: string[]) => Promise<string | undefined>): Promise<ExternalError> {
-  const pod = node.pod!;
-  const container = pod.waiting!.container;
-  const logs = await run(['logs', '-n', namespace, pod.name, '-c', container, '--previous', '--tail=20']);
-  const lastLines = logs?.trimEnd().split('\n').slice(-5).join('\n  ');
-  const ended = pod.lastTermination === undefined ? '' : ` (last exit ${pod.lastTermination.exitCode ?? '?'}${pod.lastTermination.reason ? `, ${pod.lastTermination.reason}` : ''})`;
-  const said = lastLines || pod.lastTermination?.message?.trim() || pod.waiting!.message || 'nothing';
-  return new ExternalError(
-    `flannel keeps failing on node ${node.name}: pod ${pod.name}, container ${container}, restarted ${pod.restarts} times${ended}; it said last:\n  ${said}`,
-    {
-      hint:
-        `kubectl -n ${namespace} logs ${pod.name} -c ${container} --previous shows the whole log. flanneld chooses its interface on every node: ` +
-        'an --iface address exists on one node only; render again with --iface NAME, --iface-regex or --iface-can-reach, then apply',
-      details: { node: node.name, pod: pod.name, container },
-    },
-  );
-}
-
-/**
- * Waits until every Linux node is Ready and runs a flannel pod that is
- * Running with every container ready; stops at once, naming the node, the
- * pod and its last words, when one keeps crashing (CRASH_LOOP_RESTARTS).
- */
-async function waitForFlannelOnEveryNode(kubectl: Kubectl, logs: (args: string[]) => Promise<string | undefined>, namespace: string, selector: string, options: ApplyOptions): Promise<NodeFlannel[]> {
-  return pollUntil(
-    async (note) => {
-      const nodes = await kubectl(['get', 'nodes', '-o', 'json']);
-      const pods = nodes.ok ? await kubectl(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json']) : nodes;
-      if (!nodes.ok || !pods.ok) {
-        note(!nodes.ok ? nodes.why : (pods as { why: string }).why);
-        return undefined;
-      }
-      const states = flannelByNode(nodes.json as NodeList, pods.json as PodList);
-      const broken = states.find(crashLooping);
-      if (broken !== undefined) throw await crashLoopError(broken, namespace, logs);
-      const waiting = states.filter((node) => !settled(node));
-      if (states.length > 0 && waiting.length === 0) return states;
-      note(states.length === 0 ? 'no nodes' : waiting.map(describeWaiting).join('; '));
-      return undefined;
-    },
-    {
-      what: `every node to be Ready with its flannel pod (${namespace}, ${selector}) Running`,
-      timeoutMs: options.timeoutMs ?? 300_000,
-      intervalMs: options.intervalMs ?? 2000,
-      hint: `kubectl -n ${namespace} get pods -l ${selector} -o wide and kubectl describe node NAME say why; journalctl -u kubelet on that node says more`,
-    },
-  );
 }
 
 /**
@@ -182,7 +128,7 @@ export async function applyFlannel(document: AgDocument, options: ApplyOptions):
   };
 
   await run(applyArgs);
-  const nodes = await waitForFlannelOnEveryNode(getJson, logs, ds.namespace, selector, options);
+  const nodes = await waitForFlannelOnEveryNode({ kubectl: getJson, logs, namespace: ds.namespace, selector, timeoutMs: options.timeoutMs, intervalMs: options.intervalMs });
   log.info(`flannel runs on all ${nodes.length} node(s), each Ready: ${nodes.map((n) => `${n.name} (${n.pod!.name})`).join(', ')}`);
   await run(rolloutArgs);
   return {
