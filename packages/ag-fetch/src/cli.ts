@@ -1,4 +1,4 @@
-import { bundleRoot, createHttpDispatcher, processIo, readDocument, runTool, UsageError, writeDocument, type CommandContext, type Io } from '@ag/core';
+import { bundleRoot, createHttpDispatcher, processIo, readDocument, runTool, UsageError, validateClusterNetworks, writeDocument, type CommandContext, type Io } from '@ag/core';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
@@ -50,6 +50,8 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
   if (!/^[a-z]+-[0-9.]+$/.test(planRequest.os)) {
     throw new UsageError(`--os ${JSON.stringify(planRequest.os)}: expected ID-VERSION, e.g. fedora-37, debian-12, ubuntu-22.04`);
   }
+  // Here, before anything is fetched: every later stage trusts cluster.podSubnet and cluster.serviceSubnet.
+  validateClusterNetworks(planRequest, { fields: { podSubnet: '--pod-subnet (cluster.podSubnet)', serviceSubnet: '--service-subnet (cluster.serviceSubnet)' } });
   const online = args['checksums'] !== false;
   const base = args.in === undefined ? undefined : await readDocument(io, { required: true, inPath: args.in });
   const dispatcher = online ? await createHttpDispatcher({ env: io.env }) : undefined;

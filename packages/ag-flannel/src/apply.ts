@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { waitForFlannelOnEveryNode, type Kubectl } from './wait-for-flannel.js';
 import {
   bundleRoot,
   findProgram,
   formatCommand,
   MissingError,
-  pollUntil,
   programPathsFromDocument,
   resolveInRoot,
   runProgram,
@@ -33,7 +33,7 @@ export interface ApplyOptions {
   /** The bundle root (default: the document's root). */
   dir?: string;
   cwd?: string;
-  /** How long to wait for the rollout and for the nodes (default 5 min). */
+  /** How long to wait for the nodes and their flannel pods, and for the rollout (default 5 min each). */
   timeoutMs?: number;
   intervalMs?: number;
   dryRun?: boolean;
@@ -44,29 +44,36 @@ export interface ApplyResult {
   actions: Array<{ action: string; target: string }>;
 }
 
-interface NodeList {
-  items?: Array<{ metadata?: { name?: string }; status?: { conditions?: Array<{ type?: string; status?: string }> } }>;
+interface DaemonSetObject {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: { selector?: { matchLabels?: Record<string, string> } };
 }
 
-/** Each node's name and whether its Ready condition is True. */
-export function nodeReadiness(list: NodeList): Array<{ name: string; ready: boolean }> {
-  return (list.items ?? []).map((node) => ({
-    name: node.metadata?.name ?? '(unnamed)',
-    ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-  }));
+/** The DaemonSet's pod selector as `kubectl -l` takes it (`app=flannel`). */
+function selectorOf(daemonSet: DaemonSetObject, manifestPath: string): string {
+  const labels = Object.entries(daemonSet.spec?.selector?.matchLabels ?? {});
+  if (labels.length === 0) throw new UsageError(`${manifestPath}: the DaemonSet has no spec.selector.matchLabels to find its pods by`);
+  return labels.map(([key, value]) => `${key}=${value}`).join(',');
 }
 
 /**
  * Applies the rendered manifest (checked against the digest render recorded)
- * with the bundle's kubectl and the admin kubeconfig, waits for the flannel
- * DaemonSet's rollout and for every node to become Ready, and records them.
- * It does not render (ag-flannel render does) and never applies an upstream
- * manifest unrendered.
+ * with the bundle's kubectl and the admin kubeconfig, waits until every node
+ * is Ready and runs a flannel pod that is Running (failing fast, with the
+ * pod's last words, when one keeps crashing), then for the DaemonSet's
+ * rollout, and records the nodes and their pods. It does not render
+ * (ag-flannel render does) and never applies an upstream manifest unrendered.
  */
 export async function applyFlannel(document: AgDocument, options: ApplyOptions): Promise<ApplyResult> {
   const log = options.log ?? silentLogger;
   const flannel = document.flannel;
   if (flannel === undefined) throw new UsageError('the document has no flannel section', { hint: 'run ag-flannel render first' });
+  if (document.cluster !== undefined && flannel.podSubnet !== document.cluster.podSubnet) {
+    throw new UsageError(`the manifest was rendered for the pod network ${flannel.podSubnet}, but cluster.podSubnet is ${document.cluster.podSubnet}`, {
+      hint: 'run ag-flannel render again: flannel and kubeadm must use the same pod network',
+    });
+  }
   const hostRoot = options.hostRoot ?? '/';
   const onHost = (p: string): string => (hostRoot === '/' ? p : join(hostRoot, p));
   const manifestPath = isAbsolute(flannel.manifest) ? flannel.manifest : resolveInRoot(bundleRoot(document, options.dir, options.cwd), flannel.manifest);
@@ -80,53 +87,52 @@ export async function applyFlannel(document: AgDocument, options: ApplyOptions):
     });
   }
   const daemonSet = parseAllDocuments(text)
-    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null)
+    .map((d) => d.toJS() as DaemonSetObject | null)
     .find((o) => o?.kind === 'DaemonSet');
   if (daemonSet?.metadata?.name === undefined) throw new UsageError(`${manifestPath} has no DaemonSet`);
   const ds = { namespace: daemonSet.metadata.namespace ?? 'default', name: daemonSet.metadata.name };
+  const selector = selectorOf(daemonSet, manifestPath);
 
   const kubeconfigPath = options.kubeconfig ?? (document.kubeadm?.adminKubeconfig !== undefined ? onHost(document.kubeadm.adminKubeconfig) : undefined);
   if (kubeconfigPath === undefined) {
     throw new MissingError('no admin kubeconfig: the document has no kubeadm.adminKubeconfig', { hint: 'run ag-kubeadm init first, or pass --kubeconfig FILE' });
   }
   const base = ['--kubeconfig', kubeconfigPath];
-  const steps = [
-    ['apply', '-f', manifestPath],
-    ['-n', ds.namespace, 'rollout', 'status', `daemonset/${ds.name}`, `--timeout=${Math.round((options.timeoutMs ?? 300_000) / 1000)}s`],
-  ];
+  const applyArgs = ['apply', '-f', manifestPath];
+  // After the pods: with a changed manifest the old generation's pods are Running until the rollout replaces them.
+  const rolloutArgs = ['-n', ds.namespace, 'rollout', 'status', `daemonset/${ds.name}`, `--timeout=${Math.round((options.timeoutMs ?? 300_000) / 1000)}s`];
   if (options.dryRun) {
+    const steps = [applyArgs, ['get', 'nodes', '-o', 'json'], ['get', 'pods', '-n', ds.namespace, '-l', selector, '-o', 'json'], rolloutArgs];
     return { section: flannel, actions: steps.map((args) => ({ action: 'run', target: formatCommand('kubectl', [...base, ...args]) })) };
   }
   const kubectl = await findProgram('kubectl', { env: options.io.env, override: options.kubectl, hostRoot, ...programPathsFromDocument(document, 'kubectl') });
-  for (const args of steps) {
+  const hint = `kubectl -n ${ds.namespace} describe daemonset ${ds.name} and its pods' logs say why`;
+  const run = async (args: string[]): Promise<void> => {
     log.info(`running ${formatCommand('kubectl', [...base, ...args])}`);
-    await runProgram(kubectl, [...base, ...args], {
-      env: options.io.env,
-      stderr: options.io.stderr,
-      streamStdout: true,
-      hint: `kubectl -n ${ds.namespace} describe daemonset ${ds.name} and its pods' logs say why`,
-    });
-  }
-  const nodes = await pollUntil(
-    async (note) => {
-      const r = await runProgram(kubectl, [...base, 'get', 'nodes', '-o', 'json'], { env: options.io.env, stderr: options.io.stderr, streamStderr: false, allowFailure: true });
-      if (r.exitCode !== 0) {
-        note(r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`);
-        return undefined;
-      }
-      const list = nodeReadiness(JSON.parse(r.stdout) as NodeList);
-      const notReady = list.filter((n) => !n.ready).map((n) => n.name);
-      if (list.length > 0 && notReady.length === 0) return list;
-      note(list.length === 0 ? 'no nodes' : `not Ready: ${notReady.join(', ')}`);
-      return undefined;
-    },
-    {
-      what: 'every node to become Ready',
-      timeoutMs: options.timeoutMs ?? 300_000,
-      intervalMs: options.intervalMs ?? 2000,
-      hint: 'kubectl describe node NAME shows the condition; journalctl -u kubelet on that node says why',
-    },
-  );
-  log.info(`all ${nodes.length} node(s) are Ready: ${nodes.map((n) => n.name).join(', ')}`);
-  return { section: { ...flannel, daemonSet: ds, appliedAt: new Date().toISOString(), nodes }, actions: [] };
+    await runProgram(kubectl, [...base, ...args], { env: options.io.env, stderr: options.io.stderr, streamStdout: true, hint });
+  };
+  const capture = async (args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
+    runProgram(kubectl, [...base, ...args], { env: options.io.env, stderr: options.io.stderr, streamStderr: false, allowFailure: true });
+  const getJson: Kubectl = async (args) => {
+    const r = await capture(args);
+    if (r.exitCode !== 0) return { ok: false, why: r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}` };
+    try {
+      return { ok: true, json: JSON.parse(r.stdout) as unknown };
+    } catch {
+      return { ok: false, why: `kubectl ${args.join(' ')} printed no JSON` };
+    }
+  };
+  const logs = async (args: string[]): Promise<string | undefined> => {
+    const r = await capture(args);
+    return r.exitCode === 0 ? r.stdout : undefined;
+  };
+
+  await run(applyArgs);
+  const nodes = await waitForFlannelOnEveryNode({ kubectl: getJson, logs, namespace: ds.namespace, selector, timeoutMs: options.timeoutMs, intervalMs: options.intervalMs });
+  log.info(`flannel runs on all ${nodes.length} node(s), each Ready: ${nodes.map((n) => `${n.name} (${n.pod!.name})`).join(', ')}`);
+  await run(rolloutArgs);
+  return {
+    section: { ...flannel, daemonSet: ds, appliedAt: new Date().toISOString(), nodes: nodes.map((n) => ({ name: n.name, ready: n.ready, pod: n.pod!.name })) },
+    actions: [],
+  };
 }

@@ -12,6 +12,11 @@ const str = (context: Context, name: string): string | undefined => {
   return typeof value === 'string' ? value : undefined;
 };
 
+const strs = (context: Context, name: string): string[] | undefined => {
+  const value = context.args[name];
+  return Array.isArray(value) ? value.map(String) : undefined;
+};
+
 async function requireDocument(context: Context): Promise<AgDocument> {
   return (await readDocument(context.io, { required: true, inPath: context.args.in })) as AgDocument;
 }
@@ -23,13 +28,14 @@ function reportActions(context: Context, actions: Array<{ action: string; target
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async render(context) {
     const document = await requireDocument(context);
-    const ifaces = context.args['iface'];
     const dryRun = context.args['dry-run'] === true;
     const result = await renderFlannel(document, {
       manifest: str(context, 'manifest'),
       out: str(context, 'out'),
       backend: str(context, 'backend'),
-      interfaces: Array.isArray(ifaces) ? ifaces.map(String) : undefined,
+      interfaces: strs(context, 'iface'),
+      interfaceRegexes: strs(context, 'iface-regex'),
+      interfaceCanReach: str(context, 'iface-can-reach'),
       dir: str(context, 'dir'),
       cwd: context.io.cwd,
       dryRun,
@@ -69,21 +75,25 @@ function configure(parser: Argv): Argv {
         .option('manifest', { type: 'string', describe: "the upstream manifest (default: the bundle's kube-flannel.yml)", requiresArg: true })
         .option('out', { type: 'string', describe: 'where to write it (default <bundle>/rendered/kube-flannel.yml)', requiresArg: true })
         .option('backend', { type: 'string', default: 'vxlan', describe: 'net-conf.json Backend.Type: vxlan, host-gw, wireguard, …', requiresArg: true })
-        .option('iface', { type: 'string', array: true, describe: 'flanneld --iface: the interface (or address) between nodes (repeatable)', requiresArg: true })
+        .option('iface', { type: 'string', array: true, describe: 'flanneld --iface: an interface name every node has, tried first (repeatable; an address exists on one node only)', requiresArg: true })
+        .option('iface-regex', { type: 'string', array: true, describe: "flanneld --iface-regex: a Go regular expression matched against each interface's addresses and names, tried next (repeatable)", requiresArg: true })
+        .option('iface-can-reach', { type: 'string', describe: "flanneld --iface-can-reach: use the interface that routes to this address ('ip route get'), tried last", requiresArg: true })
         .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
         .option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }),
     )
-    .command('apply', 'apply the rendered manifest, wait for the rollout and for every node to be Ready', (y) =>
+    .command('apply', 'apply the rendered manifest, wait until every node is Ready with its flannel pod Running, and for the rollout', (y) =>
       y
         .option('kubeconfig', { type: 'string', describe: "the admin kubeconfig (default: the document's kubeadm.adminKubeconfig)", requiresArg: true })
         .option('kubectl', { type: 'string', describe: "kubectl to run (default: the bundle's, else PATH)", requiresArg: true })
         .option('host-root', { type: 'string', default: '/', describe: 'prefix for node paths (a chroot or a test directory)', requiresArg: true })
         .option('dir', { type: 'string', describe: "the bundle root (default: the document's root)", requiresArg: true })
-        .option('timeout', { type: 'string', default: '5m', describe: 'how long to wait for the rollout and the nodes', requiresArg: true })
+        .option('timeout', { type: 'string', default: '5m', describe: "how long to wait for the nodes, their flannel pods and the rollout", requiresArg: true })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the kubectl commands as JSON on stderr and run nothing' }),
     )
     .example('ag-flannel render < cluster.json > cluster.json.new', 'render the bundle\'s manifest with the cluster\'s pod subnet and pinned images')
     .example('ag-flannel render --backend host-gw --iface eth1 < cluster.json', 'host-gw between nodes on one L2 network, over eth1')
+    .example("ag-flannel render --iface-regex '^192\\.168\\.56\\.' < cluster.json", 'the interface holding an address of the node network, on every node')
+    .example('ag-flannel render --iface-can-reach 192.168.56.1 < cluster.json', 'the interface each node routes to the node network gateway through')
     .example('ag-kubeadm init < c.json | ag-flannel render | ag-flannel apply > cluster.json', 'the control plane, then the pod network');
 }
 

@@ -1,84 +1,35 @@
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestIo } from '@ag/core/testing';
-import { API_VERSION, type AgDocument, type StoredImage } from '@ag/core';
-import { createStandIns, generatedLayout, LINUX_AMD64, writeKubeadmLikeSet } from '@ag/fixtures';
-import { main } from './cli.js';
+import type { AgDocument, StoredImage } from '@ag/core';
+import { generatedLayout, LINUX_AMD64, writeKubeadmLikeSet } from '@ag/fixtures';
+import { containers, createTestBundle, FIXTURE_MANIFEST as FIXTURE, objects, UPSTREAM_IMAGES, type TestBundle } from './testing/bundle.js';
 
-const FIXTURE = new URL('./testdata/kube-flannel.yml', import.meta.url);
-const UPSTREAM_IMAGES = ['docker.io/flannel/flannel-cni-plugin:v1.1.2', 'docker.io/flannel/flannel:v0.22.0'];
-
+let bundle: TestBundle;
 let root: string;
 let stored: StoredImage[];
 
-/** A bundle as ag-fetch download and ag-images pull leave it: the manifest under files/, the images in an OCI layout. */
+/** The images pulled into a real OCI layout, as ag-images pull leaves them. */
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ag-flannel-bundle-'));
-  await mkdir(join(root, 'files'), { recursive: true });
-  await copyFile(FIXTURE, join(root, 'files/kube-flannel.yml'));
-  const layout = await generatedLayout(join(root, 'images'));
-  const images = await writeKubeadmLikeSet(layout, { uniqueBytes: 512, sharedBytes: 512, platforms: [LINUX_AMD64] });
-  stored = images.map((image) => ({
-    ref: image.ref,
-    digest: image.descriptor.digest,
-    mediaType: image.descriptor.mediaType,
-    upstreamDigest: image.descriptor.digest,
-    partial: false,
-    manifests: [],
-  }));
+  bundle = await createTestBundle(async (dir) => {
+    const images = await writeKubeadmLikeSet(await generatedLayout(dir), { uniqueBytes: 512, sharedBytes: 512, platforms: [LINUX_AMD64] });
+    return images.map((image) => ({
+      ref: image.ref,
+      digest: image.descriptor.digest,
+      mediaType: image.descriptor.mediaType,
+      upstreamDigest: image.descriptor.digest,
+      partial: false,
+      manifests: [],
+    }));
+  });
+  root = bundle.root;
+  stored = bundle.stored;
 });
 
-function bundleDocument(podSubnet = '10.32.0.0/12'): AgDocument {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Cluster',
-    root,
-    cluster: {
-      kubernetesVersion: 'v1.27.3',
-      architectures: ['amd64', 'arm64'],
-      os: 'debian-12',
-      cni: { name: 'flannel', version: 'v0.22.0' },
-      podSubnet,
-      serviceSubnet: '10.96.0.0/12',
-      dnsDomain: 'cluster.local',
-    },
-    fetch: {
-      components: { flannel: 'v0.22.0' },
-      imageList: { source: 'table', detail: 'test' },
-      files: [
-        {
-          name: 'kube-flannel.yml',
-          kind: 'manifest',
-          version: 'v0.22.0',
-          source: { url: 'https://github.com/flannel-io/flannel/releases/download/v0.22.0/kube-flannel.yml' },
-          path: 'files/kube-flannel.yml',
-        },
-      ],
-      images: [],
-    },
-    images: { layout: 'images', platforms: ['linux/amd64', 'linux/arm64'], images: stored },
-  };
-}
-
-async function render(argv: string[], document: AgDocument = bundleDocument()): Promise<{ code: number; out?: AgDocument; err: string }> {
-  const io = createTestIo({ stdin: JSON.stringify(document) });
-  const code = await main(['render', ...argv], io);
-  return { code, out: io.stdoutText() ? (JSON.parse(io.stdoutText()) as AgDocument) : undefined, err: io.stderrText() };
-}
+const bundleDocument = (podSubnet?: string): AgDocument => bundle.document(podSubnet);
+const render = (argv: string[], document?: AgDocument): ReturnType<TestBundle['render']> => bundle.render(argv, document);
 
 type Obj = Record<string, unknown>;
-const objects = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj);
-
-/** Every container of every workload, wherever its pod spec is. */
-function containers(docs: Obj[]): Obj[] {
-  return docs.flatMap((d) => {
-    const spec = ((d['spec'] as Obj | undefined)?.['template'] as Obj | undefined)?.['spec'] as Obj | undefined;
-    return [...((spec?.['initContainers'] as Obj[] | undefined) ?? []), ...((spec?.['containers'] as Obj[] | undefined) ?? [])];
-  });
-}
 
 function netConf(docs: Obj[]): Obj {
   const cm = docs.find((d) => d['kind'] === 'ConfigMap')!;
@@ -192,71 +143,57 @@ describe('ag-flannel render', () => {
   });
 });
 
-describe('ag-flannel apply', () => {
-  it('applies the rendered manifest with the admin kubeconfig, waits for the rollout and for every node, and records them', async () => {
-    const rendered = await render([]);
-    const hostRoot = await mkdtemp(join(tmpdir(), 'ag-flannel-node-'));
-    await mkdir(join(hostRoot, 'etc/kubernetes'), { recursive: true });
-    await writeFile(join(hostRoot, 'etc/kubernetes/admin.conf'), 'apiVersion: v1\n');
-    const standIns = await createStandIns();
-    const node = (name: string, ready: string): string => `{"metadata":{"name":"${name}"},"status":{"conditions":[{"type":"Ready","status":"${ready}"}]}}`;
-    await writeFile(join(standIns.dir, 'nodes-1.json'), `{"items":[${node('cp1', 'True')},${node('w1', 'False')}]}`);
-    await writeFile(join(standIns.dir, 'nodes-2.json'), `{"items":[${node('cp1', 'True')},${node('w1', 'True')}]}`);
-    await standIns.add(
-      'kubectl',
-      `case "$*" in
-  *" apply -f "*) cp "$5" "$STANDIN_DIR/applied.yml"; echo "daemonset.apps/kube-flannel-ds created" ;;
-  *"rollout status"*) echo 'daemon set "kube-flannel-ds" successfully rolled out' ;;
-  *"get nodes -o json"*) if [ -f "$STANDIN_DIR/seen" ]; then cat "$STANDIN_DIR/nodes-2.json"; else touch "$STANDIN_DIR/seen"; cat "$STANDIN_DIR/nodes-1.json"; fi ;;
-  *) exit 64 ;;
-esac`,
-    );
-    // What ag-kubeadm init leaves: the admin kubeconfig, on the node.
-    const withAdmin: AgDocument = {
-      ...rendered.out!,
-      kubeadm: {
-        configFile: '/etc/kubernetes/ag/kubeadm-config.yaml',
-        apiVersion: 'kubeadm.k8s.io/v1beta3',
-        kubernetesVersion: 'v1.27.3',
-        config: '# not read by ag-flannel\n',
-        imageRepository: 'registry.k8s.io',
-        imageSource: 'upstream',
-        sandboxImage: 'registry.k8s.io/pause:3.9',
-        images: [],
-        node: { name: 'cp1', advertiseAddress: '192.168.56.10', bindPort: 6443, criSocket: 'unix:///var/run/containerd/containerd.sock' },
-        singleNode: false,
-        adminKubeconfig: '/etc/kubernetes/admin.conf',
-      },
-    };
-    const io = createTestIo({ stdin: JSON.stringify(withAdmin), env: standIns.env({ AG_POLL_INTERVAL_MS: '10' }) });
-    const code = await main(['apply', '--host-root', hostRoot], io);
-    expect(io.stderrText()).not.toContain('error');
-    expect(code).toBe(0);
-    const admin = join(hostRoot, 'etc/kubernetes/admin.conf');
-    const manifest = join(root, 'rendered/kube-flannel.yml');
-    expect(await standIns.calls()).toEqual([
-      `kubectl --kubeconfig ${admin} apply -f ${manifest}`,
-      `kubectl --kubeconfig ${admin} -n kube-flannel rollout status daemonset/kube-flannel-ds --timeout=300s`,
-      `kubectl --kubeconfig ${admin} get nodes -o json`,
-      `kubectl --kubeconfig ${admin} get nodes -o json`,
+describe('ag-flannel render: the interface between nodes and the networks', () => {
+  it('sets --iface, --iface-regex and --iface-can-reach in the order flanneld tries them, quoting where YAML needs it', async () => {
+    const out = join(root, 'rendered/ifaces.yml');
+    const { code, out: document, err } = await render([
+      '--iface', 'eth1', '--iface', 'ens8', '--iface-regex', '^192\\.168\\.56\\.', '--iface-regex', 'enp0s[0-9]+: #x', '--iface-can-reach', '192.168.56.1', '--out', out,
     ]);
-    expect(await readFile(join(standIns.dir, 'applied.yml'), 'utf8')).toBe(await readFile(manifest, 'utf8'));
-    const out = JSON.parse(io.stdoutText()) as AgDocument;
-    expect(out.flannel).toMatchObject({
-      daemonSet: { namespace: 'kube-flannel', name: 'kube-flannel-ds' },
-      nodes: [
-        { name: 'cp1', ready: true },
-        { name: 'w1', ready: true },
-      ],
-    });
-    expect(io.stderrText()).toContain('successfully rolled out');
+    expect(err).not.toContain('warn');
+    expect(code).toBe(0);
+    const text = await readFile(out, 'utf8');
+    const flanneld = containers(objects(text)).find((c) => c['name'] === 'kube-flannel')!;
+    expect(flanneld['args']).toEqual([
+      '--ip-masq', '--kube-subnet-mgr', '--iface=eth1', '--iface=ens8', '--iface-regex=^192\\.168\\.56\\.', '--iface-regex=enp0s[0-9]+: #x', '--iface-can-reach=192.168.56.1',
+    ]);
+    expect(text).toContain('- "--iface-regex=enp0s[0-9]+: #x"');
+    expect(document!.flannel).toMatchObject({ interfaces: ['eth1', 'ens8'], interfaceRegexes: ['^192\\.168\\.56\\.', 'enp0s[0-9]+: #x'], interfaceCanReach: '192.168.56.1' });
+
+    // A second render replaces them rather than adding more.
+    await render(['--iface-can-reach', '192.168.56.254', '--manifest', out, '--out', out]);
+    expect(containers(objects(await readFile(out, 'utf8'))).find((c) => c['name'] === 'kube-flannel')!['args']).toEqual([
+      '--ip-masq', '--kube-subnet-mgr', '--iface-can-reach=192.168.56.254',
+    ]);
   });
 
-  it('refuses a rendered manifest changed after rendering (exit 3)', async () => {
-    const rendered = await render(['--out', join(root, 'rendered/tampered.yml')]);
-    await writeFile(join(root, 'rendered/tampered.yml'), (await readFile(join(root, 'rendered/tampered.yml'), 'utf8')).replace('10.32.0.0/12', '10.99.0.0/16'));
-    const io = createTestIo({ stdin: JSON.stringify(rendered.out), env: { PATH: '/nonexistent' } });
-    expect(await main(['apply', '--kubeconfig', '/nonexistent/admin.conf'], io)).toBe(3);
-    expect(io.stderrText()).toContain('run ag-flannel render again');
+  it('warns that an --iface address exists on one node only, and renders it as asked', async () => {
+    const { code, err } = await render(['--iface', '192.168.56.10', '--out', join(root, 'rendered/one-node.yml')]);
+    expect(code).toBe(0);
+    expect(err).toContain('--iface 192.168.56.10 is an address: it exists on one node only');
+  });
+
+  it('refuses what flanneld would exit on everywhere, and a node address inside the pod network (exit 2), writing nothing', async () => {
+    const out = join(root, 'rendered/refused.yml');
+    for (const [argv, message] of [
+      [['--iface-regex', '(?=eth)'], '--iface-regex "(?=eth)" uses look-around'],
+      [['--iface-regex', 'eth[0-9'], '--iface-regex "eth[0-9" does not compile'],
+      [['--iface-can-reach', 'gateway.site'], '--iface-can-reach "gateway.site" is not an IP address'],
+      [['--iface', 'eth1/0'], '--iface "eth1/0" is neither an address nor an interface name'],
+      [['--iface', 'a-very-long-interface'], 'is longer than an interface name can be (15 bytes)'],
+      [['--iface-can-reach', '10.32.0.1'], 'cluster.podSubnet "10.32.0.0/12" overlaps --iface-can-reach "10.32.0.1": 10.32.0.1/32 lies inside 10.32.0.0/12'],
+    ] as const) {
+      const { code, err } = await render([...argv, '--out', out]);
+      expect(code, argv.join(' ')).toBe(2);
+      expect(err).toContain(message);
+    }
+    await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("refuses a pod subnet that is not a network, from the document (its JSON path) and as a library call", async () => {
+    const { code, err } = await render([], bundleDocument('banana'));
+    expect(code).toBe(2);
+    expect(err).toContain('$.cluster.podSubnet "banana": not a CIDR');
+    const { renderFlannel } = await import('./render.js');
+    await expect(renderFlannel(bundleDocument('10.244.0.0/33'), { dryRun: true })).rejects.toThrow('cluster.podSubnet "10.244.0.0/33": the prefix length /33');
   });
 });

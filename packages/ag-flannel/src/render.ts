@@ -7,12 +7,14 @@ import {
   resolveInRoot,
   silentLogger,
   UsageError,
+  validateClusterNetworks,
   withContext,
   writeFileAtomic,
   type AgDocument,
   type FlannelSection,
   type Logger,
 } from '@ag/core';
+import { checkInterfaceChoice, flanneldInterfaceArgs, hasInterfaceChoice, INTERFACE_ARG, type InterfaceChoice } from './interface-flags.js';
 import { asMap, asScalar, asSeq, ManifestEdit } from './manifest-edit.js';
 import { renderNetConf } from './net-conf.js';
 import { assertInLayout, pinnedReference } from './pin-images.js';
@@ -27,8 +29,12 @@ export interface RenderOptions {
   out?: string;
   /** net-conf.json Backend.Type (default vxlan). */
   backend?: string;
-  /** flanneld --iface values (the interface or address flannel uses between nodes). */
+  /** flanneld --iface values (interface names, or an address: one node only), tried in order. */
   interfaces?: string[];
+  /** flanneld --iface-regex values, tried after --iface. */
+  interfaceRegexes?: string[];
+  /** flanneld --iface-can-reach: the interface that routes to this address, tried last. */
+  interfaceCanReach?: string;
   /** The bundle root (default: the document's root). */
   dir?: string;
   cwd?: string;
@@ -63,11 +69,12 @@ function displayPath(root: string, path: string): string {
 /**
  * Renders the bundle's flannel manifest for this cluster: net-conf.json's
  * Network is the document's cluster.podSubnet (the single source kubeadm
- * also uses), Backend.Type the chosen backend, flanneld gets `--iface` when
- * asked, and every container image is pinned by the digest the layout
- * holds. Nothing else changes, byte for byte. A manifest it does not
- * understand (no ConfigMap with net-conf.json, an image the document lacks)
- * is an error, never a guess.
+ * also uses, checked as kubeadm checks it), Backend.Type the chosen
+ * backend, flanneld gets `--iface`, `--iface-regex` and `--iface-can-reach`
+ * when asked (replacing upstream's), and every container image is pinned by
+ * the digest the layout holds. Nothing else changes, byte for byte. A
+ * manifest it does not understand (no ConfigMap with net-conf.json, an image
+ * the document lacks) is an error, never a guess.
  */
 export async function renderFlannel(document: AgDocument, options: RenderOptions = {}): Promise<RenderResult> {
   const log = options.log ?? silentLogger;
@@ -76,6 +83,9 @@ export async function renderFlannel(document: AgDocument, options: RenderOptions
   if (podSubnet === undefined) {
     throw new UsageError('the document has no cluster.podSubnet', { hint: 'start the pipeline with ag-fetch plan, which records the cluster' });
   }
+  const choice: InterfaceChoice = { interfaces: options.interfaces ?? [], regexes: options.interfaceRegexes ?? [], canReach: options.interfaceCanReach };
+  const interfaceAddresses = checkInterfaceChoice(choice, log);
+  validateClusterNetworks({ podSubnet, serviceSubnet: document.cluster?.serviceSubnet, nodeNetworks: interfaceAddresses });
   const root = bundleRoot(document, options.dir, cwd);
   let sourcePath: string;
   if (options.manifest !== undefined) sourcePath = resolve(cwd, options.manifest);
@@ -117,12 +127,12 @@ export async function renderFlannel(document: AgDocument, options: RenderOptions
         if (!images.some((i) => i.upstream === image.value)) images.push({ upstream: image.value, pinned });
         edit.setScalar(image, pinned);
         const command = asSeq(map?.get('command', true))?.items.map((i) => asScalar(i)?.value);
-        if (options.interfaces !== undefined && options.interfaces.length > 0 && command?.some((c) => typeof c === 'string' && c.endsWith('flanneld'))) {
+        if (hasInterfaceChoice(choice) && command?.some((c) => typeof c === 'string' && c.endsWith('flanneld'))) {
           const args = asSeq(map!.get('args', true));
           if (args === undefined) throw new UsageError('the flanneld container has no args list to add --iface to');
           const existing = args.items.map((i) => String(asScalar(i)?.value ?? ''));
-          for (let i = existing.length - 1; i >= 0; i--) if (/^--iface(-regex)?(=|$)/.test(existing[i]!)) edit.removeFromSeq(args, i);
-          for (const iface of options.interfaces) edit.appendToSeq(args, `--iface=${iface}`);
+          for (let i = existing.length - 1; i >= 0; i--) if (INTERFACE_ARG.test(existing[i]!)) edit.removeFromSeq(args, i);
+          for (const arg of flanneldInterfaceArgs(choice)) edit.appendToSeq(args, arg);
         }
       }
     }
@@ -153,6 +163,8 @@ export async function renderFlannel(document: AgDocument, options: RenderOptions
     backend,
     images,
   };
-  if (options.interfaces !== undefined && options.interfaces.length > 0) section.interfaces = options.interfaces;
+  if (choice.interfaces.length > 0) section.interfaces = choice.interfaces;
+  if (choice.regexes.length > 0) section.interfaceRegexes = choice.regexes;
+  if (choice.canReach !== undefined) section.interfaceCanReach = choice.canReach;
   return { section, text, path, changed };
 }

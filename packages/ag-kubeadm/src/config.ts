@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError, withContext, writeFileAtomic, type AgDocument, type KubeadmSection, type Logger, silentLogger } from '@ag/core';
+import { UsageError, validateClusterNetworks, withContext, writeFileAtomic, type AgDocument, type KubeadmSection, type Logger, silentLogger } from '@ag/core';
 import { DEFAULT_CRI_SOCKET, defaultNodeName, detectAdvertiseAddress, hostPath, PATHS, type HostNetwork } from './host.js';
 import { chooseImageRepository, componentTags, kubeadmImages, sandboxImageFor } from './images.js';
 import { initConfigurationObjects, renderYaml, type KubeadmConfigInput } from './kubeadm-config.js';
@@ -86,6 +86,7 @@ export async function configureKubeadm(document: AgDocument, options: ConfigOpti
   const singleNode = options.singleNode ?? previous?.singleNode ?? false;
   if (singleNode && controlPlaneEndpoint !== undefined) log.warn('--single-node with a control-plane endpoint: the control-plane taint is removed on every control-plane node');
   const advertiseAddress = options.advertiseAddress ?? detectAdvertiseAddress(options.network);
+  validateClusterNetworks({ ...cluster, nodeNetworks: [{ field: 'kubeadm.node.advertiseAddress', value: advertiseAddress }] });
   const node = {
     name: options.nodeName ?? defaultNodeName(options.hostname),
     advertiseAddress,

@@ -79,7 +79,8 @@ config_path = "/etc/containerd/certs.d"
 
 `,
       'etc/fstab': '644 UUID=1111-aaaa /     xfs  defaults 0 0\nUUID=2222-bbbb /boot xfs  defaults 0 0\n# ag-nodeprep (swap off): UUID=3333-cccc none  swap defaults 0 0\n',
-      'etc/resolv.conf': `644 ${HEAD('dns', 'a plain resolv.conf for the kubelet and CoreDNS (nameservers from --nameserver)')}nameserver 10.0.0.53\n`,
+      'etc/resolv.conf': `644 ${HEAD('dns', 'a plain resolv.conf for this host (nameservers from --nameserver)')}nameserver 10.0.0.53\n`,
+      'etc/kubernetes/resolv.conf': `644 ${HEAD('dns', "the kubelet's resolv.conf: the site's nameservers for pods and CoreDNS (nameservers from --nameserver)")}nameserver 10.0.0.53\n`,
       'etc/selinux/config': '644 # This file controls the state of SELinux on the system.\nSELINUX=permissive\nSELINUXTYPE=targeted\n',
       'etc/systemd/system/multi-user.target.wants/containerd.service': '-> /usr/lib/systemd/system/containerd.service',
       'etc/systemd/zram-generator.conf': `644 ${HEAD('swap', 'no [zram0] section, so zram-generator creates no swap device')}`,
@@ -89,6 +90,7 @@ config_path = "/etc/containerd/certs.d"
     const section = first.document!.nodeprep!;
     expect(section.os).toMatchObject({ id: 'fedora', version: '37', family: 'fedora', init: 'systemd' });
     expect(section.containerd).toMatchObject({ configVersion: 2, sandboxImage: 'registry.k8s.io/pause:3.9', cgroupDriver: 'systemd', registryConfigPath: '/etc/containerd/certs.d' });
+    expect(section.dns).toEqual({ resolvConf: '/etc/kubernetes/resolv.conf', nameservers: ['10.0.0.53'], source: '--nameserver' });
     // Every host command is recorded, and none ran.
     const commands = section.actions.filter((a) => a.action === 'run');
     expect(commands.map((a) => a.target)).toEqual([
@@ -113,7 +115,7 @@ config_path = "/etc/containerd/certs.d"
     const resolvBackup = section.actions.find((a) => a.target === '/etc/resolv.conf')!.backup!;
     expect((await listTree(join(root, resolvBackup, '..')))['resolv.conf']).toBe('-> ../run/systemd/resolve/stub-resolv.conf');
     expect(section.changes).toBe(section.actions.filter((a) => a.status === 'changed').length);
-    expect(section.changes).toBe(21);
+    expect(section.changes).toBe(22);
 
     const after = await listTree(root);
     const second = await run(['apply', '--root', root, '--nameserver', '10.0.0.53'], document);
@@ -161,8 +163,9 @@ path = "/var/lib/containerd/opt"
 
 `,
       'etc/fstab': '644 # /etc/fstab: static file system information.\nUUID=4444-dddd /    ext4 errors=remount-ro 0 1\n# ag-nodeprep (swap off): /dev/sda3      none swap sw                0 0\n',
-      // Debian's plain resolv.conf is left as it is.
+      // Debian's plain resolv.conf is left as it is, and the kubelet gets the same nameserver.
       'etc/resolv.conf': '644 nameserver 192.0.2.53\n',
+      'etc/kubernetes/resolv.conf': `644 ${HEAD('dns', "the kubelet's resolv.conf: the site's nameservers for pods and CoreDNS (nameservers from /etc/resolv.conf)")}nameserver 192.0.2.53\n`,
       'etc/systemd/system/multi-user.target.wants/containerd.service': '-> /lib/systemd/system/containerd.service',
     });
     const section = out!.nodeprep!;

@@ -40,13 +40,14 @@ describe('ag-nodeprep check', () => {
       'dns: /etc/resolv.conf is a symlink to ../run/systemd/resolve/stub-resolv.conf; a plain file is wanted',
       'dns: systemd-resolved.service is enabled (/etc/systemd/system/dbus-org.freedesktop.resolve1.service)',
       'dns: systemd-resolved.service is enabled (/etc/systemd/system/multi-user.target.wants/systemd-resolved.service)',
+      'dns: /etc/kubernetes/resolv.conf is missing',
       'binaries: /usr/local/bin/kubectl has sha256 <sha>, wanted <sha>',
       'binaries: /opt/cni/bin/bridge has mode 0644, wanted 0755',
       'binaries: /usr/local/bin/helm is missing',
       'kubelet: kubelet.service is not enabled: /etc/systemd/system/multi-user.target.wants/kubelet.service is missing',
       'containerd: containerd config has inline registry mirrors (refused together with config_path)',
     ]);
-    expect(stderr).toContain('ag-nodeprep: error: 12 thing(s) not ready for kubeadm (listed above)');
+    expect(stderr).toContain('ag-nodeprep: error: 13 thing(s) not ready for kubeadm (listed above)');
     expect(stderr).toContain('next: run ag-nodeprep apply');
 
     // apply fixes all of it; check then passes and writes the document.

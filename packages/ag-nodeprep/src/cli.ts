@@ -37,8 +37,8 @@ function configure(parser: Argv): Argv {
     .option('selinux', { choices: ['permissive', 'enforcing'] as const, default: 'permissive' as const, describe: 'SELinux: permissive, or left enforcing (needs container-selinux)' })
     .option('firewall', { choices: ['disable', 'open'] as const, default: 'disable' as const, describe: 'firewalld: disable it, or open the Kubernetes ports' })
     .option('iptables-backend', { choices: ['legacy', 'nft'] as const, describe: 'the iptables backend (default: legacy; nft on RHEL)' })
-    .option('resolved', { choices: ['disable', 'keep'] as const, default: 'disable' as const, describe: 'systemd-resolved: disable it with a plain resolv.conf, or keep it' })
-    .option('nameserver', { type: 'string', array: true, default: [] as string[], describe: 'a nameserver for a plain /etc/resolv.conf (repeatable)' })
+    .option('resolved', { choices: ['disable', 'keep'] as const, default: 'disable' as const, describe: "systemd-resolved: disable it with a plain /etc/resolv.conf, or keep it (the kubelet gets its own file either way)" })
+    .option('nameserver', { type: 'string', array: true, default: [] as string[], describe: "a site DNS server, by address (repeatable): for the kubelet's /etc/kubernetes/resolv.conf and a plain /etc/resolv.conf" })
     .option('containerd-version', { type: 'string', describe: 'write the config for this containerd (default: detected)', requiresArg: true })
     .option('sandbox-image', { type: 'string', describe: 'the CRI sandbox image (default: registry.k8s.io/pause:<plan\'s pause>)', requiresArg: true })
     .option('cgroup-driver', { choices: ['systemd', 'cgroupfs'] as const, default: 'systemd' as const, describe: 'runc cgroup driver; cgroupfs only for hosts without systemd' })
@@ -48,7 +48,8 @@ function configure(parser: Argv): Argv {
     .example('ag-nodeprep plan < bundle/bundle.json | jq \'.nodeprep.actions[] | {step, action, target}\'', 'see what apply would do on this host')
     .example('ag-nodeprep apply < bundle/bundle.json > node.json', 'prepare this host; run again: 0 changes')
     .example('ag-nodeprep apply --root /mnt/image --skip preload < bundle.json > image.json', 'prepare an image being built; no host commands')
-    .example('ag-nodeprep apply --skip firewall --nameserver 10.0.0.53 < bundle.json', 'leave firewalld alone, write a plain resolv.conf')
+    .example('ag-nodeprep apply --skip firewall --nameserver 10.0.0.53 < bundle.json', "leave firewalld alone; pods and this host resolve through the site's 10.0.0.53")
+    .example('ag-nodeprep apply --resolved keep --nameserver 10.0.0.53 < bundle.json', 'keep systemd-resolved for this host; the kubelet still gets a file naming 10.0.0.53')
     .example('ag-nodeprep check < node.json > /dev/null', 'list everything not ready, exit 5 if anything is')
     .example('ag-nodeprep inventory > inventory.json', "carry this back: ag-fetch download --inventory inventory.json leaves out what the node has");
 }

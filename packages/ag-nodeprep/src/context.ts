@@ -25,9 +25,9 @@ export interface NodeprepOptions {
   firewall: FirewallMode;
   /** The iptables backend (default: legacy where the OS ships it, nft on RHEL, which has no legacy). */
   iptablesBackend?: IptablesBackend | undefined;
-  /** systemd-resolved: disable it with a plain resolv.conf (default), or keep it. */
+  /** systemd-resolved: disable it with a plain /etc/resolv.conf (default), or keep it; the kubelet gets its own file either way. */
   resolved: ResolvedMode;
-  /** Nameservers for a plain resolv.conf (default: the ones systemd-resolved uses now). */
+  /** The site's nameservers (default: a plain /etc/resolv.conf's, else resolved.conf's DNS=, else what systemd-resolved uses now). */
   nameservers: string[];
   /** The containerd version to write the config for (default: detected). */
   containerdVersion?: string | undefined;
@@ -81,6 +81,8 @@ export interface StepContext {
   log: Logger;
   /** Set by the containerd step. */
   containerd?: ContainerdFacts;
+  /** Set by the dns step: the kubelet's resolv.conf and the site nameservers in it. */
+  dns?: { resolvConf: string; nameservers: string[]; source: string };
 }
 
 /**

@@ -97,6 +97,7 @@ export function sectionOf(plan: NodePlan, mode: 'plan' | 'apply' | 'check'): Nod
     actions,
     changes: actions.filter((a) => a.changed === true).length,
     ...(context.containerd ? { containerd: context.containerd } : {}),
+    ...(context.dns ? { dns: context.dns } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ export * from './reference.js';
 export * from './cli.js';
 export * from './cli-args.js';
 export * from './document/index.js';
+export * from './network/index.js';
 export * from './program.js';
 export * from './download/index.js';
 export * from './oci/index.js';

@@ -1,70 +1,77 @@
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { validateClusterNetworks } from '@ag/core';
 import { requireAction } from '../actions/run-command.js';
 import type { Action } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step, StepContext } from '../context.js';
-import { inRoot, lstatNode, nodeExists, readNodeText } from '../root-fs.js';
-import { disableAndStopActions, findUnit, unitIsActive } from '../systemd.js';
+import type { Step } from '../context.js';
+import { disableAndStopActions, unitIsActive } from '../systemd.js';
+import { chooseSiteDns, KUBELET_RESOLV_CONF, noSiteDnsReason, parseResolvConf, readNodeDns, RESOLV_CONF, RESOLVED_UPSTREAM, type SiteDns } from './dns-sources.js';
 import { generatedHeader } from './header.js';
 
-export const RESOLV_CONF = '/etc/resolv.conf';
-/** systemd-resolved's list of the real upstream servers (the stub file names only 127.0.0.53). */
-export const RESOLVED_UPSTREAM = '/run/systemd/resolve/resolv.conf';
+export { KUBELET_RESOLV_CONF, RESOLV_CONF, RESOLVED_UPSTREAM } from './dns-sources.js';
 
 /** `nameserver` lines of a resolv.conf. */
 export function nameserversOf(text: string): string[] {
-  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
+  return parseResolvConf(text).nameservers;
 }
 
-/** `DNS=` servers of resolved.conf and its drop-ins. */
-async function resolvedConfServers(root: string): Promise<string[]> {
-  const files = ['/etc/systemd/resolved.conf'];
-  const dropins = await readdir(inRoot(root, '/etc/systemd/resolved.conf.d')).catch(() => [] as string[]);
-  files.push(...dropins.filter((f) => f.endsWith('.conf')).sort().map((f) => `/etc/systemd/resolved.conf.d/${f}`));
-  const servers: string[] = [];
-  for (const file of files) {
-    const text = (await readNodeText(root, file)) ?? '';
-    for (const m of text.matchAll(/^\s*DNS\s*=\s*(.*)$/gm)) servers.push(...m[1]!.split(/\s+/).filter(Boolean).map((s) => s.replace(/#.*$/, '')));
-  }
-  return servers;
+/** A resolv.conf naming the site's nameservers (and the node's search domains and options). */
+export function resolvConf(dns: SiteDns, purpose: string): string {
+  return (
+    generatedHeader('dns', `${purpose} (nameservers from ${dns.source})`) +
+    dns.nameservers.map((s) => `nameserver ${s}\n`).join('') +
+    (dns.search.length > 0 ? `search ${dns.search.join(' ')}\n` : '') +
+    (dns.options.length > 0 ? `options ${dns.options.join(' ')}\n` : '')
+  );
 }
 
-/** Nameservers for a plain resolv.conf: --nameserver, else what systemd-resolved uses now (host), else resolved.conf's DNS=. */
-async function chooseNameservers(context: StepContext): Promise<{ servers: string[]; source: string }> {
-  if (context.options.nameservers.length > 0) return { servers: context.options.nameservers, source: '--nameserver' };
-  if (context.hostMode) {
-    const upstream = nameserversOf(await readFile(RESOLVED_UPSTREAM, 'utf8').catch(() => ''));
-    if (upstream.length > 0) return { servers: upstream, source: RESOLVED_UPSTREAM };
-  }
-  const configured = await resolvedConfServers(context.root);
-  return { servers: configured, source: 'DNS= in resolved.conf' };
-}
-
-export function resolvConf(servers: readonly string[], source: string): string {
-  return `${generatedHeader('dns', `a plain resolv.conf for the kubelet and CoreDNS (nameservers from ${source})`)}${servers.map((s) => `nameserver ${s}\n`).join('')}`;
-}
-
+/**
+ * Name resolution for the kubelet and the host. The kubelet always gets
+ * KUBELET_RESOLV_CONF, a plain file naming the site's nameservers, recorded in
+ * nodeprep.dns for ag-kubeadm's KubeletConfiguration `resolvConf`: left to
+ * itself, kubeadm points the kubelet at systemd-resolved's upstream list
+ * whenever resolved runs, even when /etc/resolv.conf is a plain file
+ * (cmd/kubeadm/app/componentconfigs/kubelet.go, kubeletConfig.Default), and
+ * that list can name a resolver outside the site. The host's own
+ * /etc/resolv.conf: a link to resolved's stub is replaced by a plain file and
+ * resolved disabled (--resolved disable, the default) or left to resolved
+ * (--resolved keep); a file of its own is left alone unless --nameserver is given.
+ */
 export const dnsStep: Step = {
   name: 'dns',
-  summary: 'a real /etc/resolv.conf for the kubelet and CoreDNS; systemd-resolved disabled (default) or kept with its upstream list',
+  summary: "the kubelet's resolv.conf with the site's nameservers (/etc/kubernetes/resolv.conf); a plain /etc/resolv.conf; systemd-resolved disabled (default) or kept",
   async plan(context) {
-    const { root } = context;
-    const info = await lstatNode(root, RESOLV_CONF);
-    const link = info?.isSymbolicLink() ? await readlink(inRoot(root, RESOLV_CONF)) : undefined;
-    const toResolved = link !== undefined && /\/run\/systemd\/resolve\//.test(link.startsWith('/') ? link : `/etc/${link}`);
-    const resolvedInstalled = (await findUnit(root, 'systemd-resolved.service')) !== undefined;
-    const usable = info !== undefined && (await nodeExists(root, RESOLV_CONF));
-    const ours = (await readNodeText(root, RESOLV_CONF))?.includes('Written by ag-nodeprep (step dns)') === true;
+    const node = await readNodeDns(context);
+    const keep = context.options.resolved === 'keep';
+    const given = context.options.nameservers;
+    const site = chooseSiteDns(node, given);
     const actions: Action[] = [];
+    if (site === undefined) {
+      actions.push(
+        requireAction({
+          step: 'dns',
+          target: RESOLV_CONF,
+          why: "the kubelet gives pods the site's nameservers, and CoreDNS forwards to them",
+          problems: async () => [noSiteDnsReason(node)],
+          hint: "pass --nameserver IP (the site's DNS server), or set DNS= in /etc/systemd/resolved.conf",
+        }),
+      );
+      return actions;
+    }
+    for (const warning of site.warnings) context.log.warn(warning);
+    // A site resolver inside the pod or service network would be shadowed there (and the next stage refuses the document).
+    const cluster = context.document?.cluster;
+    if (cluster !== undefined) {
+      validateClusterNetworks({ ...cluster, nodeNetworks: site.nameservers.map((value) => ({ field: `nameserver (from ${site.source})`, value })) });
+    }
 
-    if (toResolved && context.options.resolved === 'keep') {
-      // kubeadm points the kubelet at systemd-resolved's upstream list when resolved is active.
-      return [
+    if (keep && node.kind === 'resolved') {
+      actions.push(
         requireAction({
           step: 'dns',
           target: RESOLVED_UPSTREAM,
           hostOnly: true,
-          why: 'systemd-resolved stays: the kubelet must read the upstream list, not the 127.0.0.53 stub (CoreDNS would loop)',
+          why: "systemd-resolved stays, and this host's own lookups go through its 127.0.0.53 stub",
           async problems(env) {
             return (await unitIsActive(env, 'systemd-resolved.service')) && nameserversOf(await readFile(RESOLVED_UPSTREAM, 'utf8').catch(() => '')).length > 0
               ? []
@@ -72,55 +79,43 @@ export const dnsStep: Step = {
           },
           hint: 'start systemd-resolved with a DNS= server, or run with --resolved disable --nameserver IP',
         }),
-      ];
-    }
-    const replace = toResolved || !usable || context.options.nameservers.length > 0;
-    if (replace) {
-      const { servers, source } = await chooseNameservers(context);
-      if (servers.length === 0) {
-        actions.push(
-          requireAction({
-            step: 'dns',
-            target: RESOLV_CONF,
-            why: 'the kubelet and CoreDNS need a resolv.conf naming a real nameserver',
-            problems: async () => [`no nameserver is known for ${RESOLV_CONF} (${link ? `it links to ${link}` : 'it is missing'}, and resolved.conf names no DNS=)`],
-            hint: 'pass --nameserver IP (the site\'s DNS server), or --resolved keep on a host where systemd-resolved runs',
-          }),
-        );
-      } else {
-        actions.push(
-          await writeFileAction(
-            {
-              step: 'dns',
-              path: RESOLV_CONF,
-              why: toResolved
-                ? 'replace the link to systemd-resolved\'s 127.0.0.53 stub (CoreDNS would forward to itself) with the upstream servers'
-                : 'the kubelet needs a resolv.conf that exists',
-              mode: 0o644,
-              content: resolvConf(servers, source),
-            },
-            root,
-          ),
-        );
-      }
-    }
-    // Also once our own resolv.conf is in place, so check keeps verifying that resolved stays off.
-    if (resolvedInstalled && context.options.resolved === 'disable' && (toResolved || !usable || ours)) {
-      actions.push(...disableAndStopActions('dns', 'systemd-resolved.service', 'systemd-resolved would put its stub back'));
-    }
-    if (actions.length === 0) {
+      );
+    } else if (node.kind !== 'file' || given.length > 0) {
       actions.push(
-        requireAction({
-          step: 'dns',
-          target: RESOLV_CONF,
-          why: 'the kubelet and CoreDNS read it',
-          async problems(env) {
-            return nameserversOf((await readNodeText(env.root, RESOLV_CONF)) ?? '').length > 0 ? [] : [`${RESOLV_CONF} names no nameserver`];
+        await writeFileAction(
+          {
+            step: 'dns',
+            path: RESOLV_CONF,
+            why:
+              node.kind === 'resolved'
+                ? `replace the link to systemd-resolved's ${node.link} with a plain file naming the site's nameservers`
+                : node.kind === 'missing'
+                  ? 'this host needs a resolv.conf that exists'
+                  : "name the site's nameservers (--nameserver)",
+            mode: 0o644,
+            content: resolvConf(site, 'a plain resolv.conf for this host'),
           },
-          hint: 'pass --nameserver IP to write one',
-        }),
+          context.root,
+        ),
       );
     }
+    // Whenever ag writes /etc/resolv.conf, and also once its file is in place, so that a re-run changes nothing and check keeps verifying it.
+    if (node.resolved.installed && !keep && (node.kind !== 'file' || node.ours || given.length > 0)) {
+      actions.push(...disableAndStopActions('dns', 'systemd-resolved.service', 'systemd-resolved would put its stub back'));
+    }
+    actions.push(
+      await writeFileAction(
+        {
+          step: 'dns',
+          path: KUBELET_RESOLV_CONF,
+          why: "the nameservers the kubelet gives pods and CoreDNS forwards to (KubeletConfiguration resolvConf): the site's, whatever systemd-resolved does",
+          mode: 0o644,
+          content: resolvConf(site, "the kubelet's resolv.conf: the site's nameservers for pods and CoreDNS"),
+        },
+        context.root,
+      ),
+    );
+    context.dns = { resolvConf: KUBELET_RESOLV_CONF, nameservers: site.nameservers, source: site.source };
     return actions;
   },
 };

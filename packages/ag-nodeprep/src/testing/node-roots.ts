@@ -47,6 +47,30 @@ export const FEDORA_37: Tree = {
   'usr/sbin/ip6tables-legacy': '',
 };
 
+const RESOLVED_HEADER = (file: string): string =>
+  `# This is ${file} managed by man:systemd-resolved(8).\n# Do not edit.\n#\n` +
+  '# Third party programs should typically not access this file directly, but only\n' +
+  '# through the symlink at /etc/resolv.conf. To manage man:resolv.conf(5) in a\n' +
+  '# different way, replace this symlink by a static file or a different symlink.\n\n';
+
+/**
+ * systemd-resolved at work: the files it keeps in /run (a tmpfs that only a
+ * running resolved fills). Its upstream list names the site's resolver and
+ * one outside the site, as DHCP on a second interface (a NAT, a laptop's
+ * Wi-Fi) hands them out.
+ */
+export const RESOLVED_RUNNING: Tree = {
+  'run/systemd/resolve/stub-resolv.conf': `${RESOLVED_HEADER('/run/systemd/resolve/stub-resolv.conf')}nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch site.internal\n`,
+  'run/systemd/resolve/resolv.conf': `${RESOLVED_HEADER('/run/systemd/resolve/resolv.conf')}nameserver 192.0.2.53\nnameserver 203.0.113.53\nsearch site.internal\n`,
+};
+
+/** What /etc/resolv.conf can be: a link to resolved's stub (Fedora, Ubuntu), a link to its upstream list, or a plain file naming the site's resolver. */
+export const RESOLV_CONF_STATES = {
+  stub: { link: '../run/systemd/resolve/stub-resolv.conf' },
+  upstream: { link: '../run/systemd/resolve/resolv.conf' },
+  plain: 'nameserver 192.0.2.10\nsearch site.internal\n',
+} as const;
+
 /** Debian 12 as installed: swap in fstab, a plain resolv.conf, Debian's containerd 1.6 with CNI in /usr/lib/cni. */
 export const DEBIAN_12: Tree = {
   'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',

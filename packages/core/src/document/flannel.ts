@@ -19,12 +19,25 @@ export const FlannelSection = Type.Object({
   podSubnet: Type.String(),
   /** net-conf.json `Backend.Type`: vxlan, host-gw, wireguard, … */
   backend: Type.String(),
-  /** flanneld `--iface` values, when set. */
+  /** flanneld `--iface` values, when set: interface names (an address exists on one node only). */
   interfaces: Type.Optional(Type.Array(Type.String())),
+  /** flanneld `--iface-regex` values, when set: tried after `--iface`. */
+  interfaceRegexes: Type.Optional(Type.Array(Type.String())),
+  /** flanneld `--iface-can-reach`, when set: the interface that routes to this address, tried last. */
+  interfaceCanReach: Type.Optional(Type.String()),
   images: Type.Array(FlannelImage),
   /** Set by apply. */
   daemonSet: Type.Optional(Type.Object({ namespace: Type.String(), name: Type.String() })),
   appliedAt: Type.Optional(Timestamp),
-  nodes: Type.Optional(Type.Array(Type.Object({ name: Type.String(), ready: Type.Boolean() }))),
+  /** Every node apply waited for: Ready, with its flannel pod Running. */
+  nodes: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        ready: Type.Boolean(),
+        pod: Type.Optional(Type.String({ description: "the node's flannel pod, Running when apply finished" })),
+      }),
+    ),
+  ),
 });
 export type FlannelSection = Static<typeof FlannelSection>;

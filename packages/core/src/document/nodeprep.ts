@@ -84,6 +84,9 @@ export const NodeprepSection = Type.Object({
     Type.Object({
       resolvConf: Type.String({ description: 'absolute path on the node of the resolv.conf the kubelet uses' }),
       nameservers: Type.Optional(Type.Array(Type.String(), { description: 'the site resolvers that file names' })),
+      source: Type.Optional(
+        Type.String({ description: 'where the nameservers came from: --nameserver, /etc/resolv.conf, DNS= in resolved.conf, or systemd-resolved\'s current list' }),
+      ),
     }),
   ),
   plannedAt: Type.Optional(Timestamp),
