@@ -1,17 +1,13 @@
-import { MissingError, normalizeReference, VerificationError, type AgDocument, type KubeadmPreflightCheck, type KubeadmSection } from '@ag/core';
+import { MissingError, VerificationError, type AgDocument, type KubeadmPreflightCheck, type KubeadmSection } from '@ag/core';
 import type { Runner } from './context.js';
 import { readSandboxSetting } from './containerd-sandbox.js';
 import { PATHS } from './host.js';
 import { cgroupVersion, containerdRelease, versionSkew } from './node-checks.js';
-import { internalRegistry } from './registry-check.js';
+import { locateImages, safeNormalize } from './image-locations.js';
 import { parseKubernetesVersion } from './version.js';
 
 export type PreflightResult = NonNullable<KubeadmSection['preflight']>;
 
-/** `unix:///var/run/containerd/containerd.sock` -> `/var/run/containerd/containerd.sock` */
-function socketPath(criSocket: string): string {
-  return criSocket.replace(/^unix:\/\//, '');
-}
 
 /** The installed kubeadm's version (`kubeadm version -o short`), or undefined when kubeadm is not installed yet. */
 export async function installedKubeadmVersion(runner: Runner): Promise<string | undefined> {
@@ -81,30 +77,7 @@ async function nodeChecks(document: AgDocument, section: KubeadmSection, runner:
   return checks;
 }
 
-async function containerdImages(runner: Runner, criSocket: string): Promise<Set<string> | undefined> {
-  try {
-    const result = await runner.run('ctr', ['-a', runner.path(socketPath(criSocket)), '-n', 'k8s.io', 'images', 'ls', '-q'], {
-      allowFailure: true,
-      streamStderr: false,
-    });
-    if (result.exitCode !== 0) {
-      runner.log.debug(`containerd did not list its images: ${result.stderr.trim()}`);
-      return undefined;
-    }
-    return new Set(result.stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((r) => safeNormalize(r)));
-  } catch (error) {
-    if (error instanceof MissingError) return undefined;
-    throw error;
-  }
-}
 
-function safeNormalize(ref: string): string {
-  try {
-    return normalizeReference(ref);
-  } catch {
-    return ref;
-  }
-}
 
 /**
  * Before kubeadm runs: the bundle's kubeadm, kubelet and kubectl fit the
@@ -137,29 +110,9 @@ export async function preflight(document: AgDocument, section: KubeadmSection, r
     });
   }
 
-  const inContainerd = await containerdImages(runner, section.node.criSocket);
-  const registry = await internalRegistry(document.registry, (p) => runner.path(p), runner.env);
-  const found: PreflightResult['images'] = [];
-  const missing: string[] = [];
-  try {
-    for (const ref of wanted) {
-      if (inContainerd?.has(safeNormalize(ref))) {
-        found.push({ ref, foundIn: 'containerd' });
-      } else if (registry !== undefined && (await registry.has(ref))) {
-        found.push({ ref, foundIn: 'registry' });
-      } else missing.push(ref);
-    }
-  } finally {
-    await registry?.close();
-  }
-  if (missing.length > 0) {
-    const where = [inContainerd ? "containerd's k8s.io namespace" : undefined, registry ? `the internal registry ${registry.endpoint}` : undefined]
-      .filter(Boolean)
-      .join(' or ');
-    throw new MissingError(`kubeadm will ask for ${missing.length} image(s) that are not in ${where || 'any place this node can see'}: ${missing.join(', ')}`, {
-      hint: 'carry them (ag-fetch plan must list them), then ag-images push; or fix fetch.components if the versions are wrong',
-      details: { missing },
-    });
-  }
+  const found = await locateImages(document, runner, section.node.criSocket, wanted, {
+    what: 'kubeadm will ask for',
+    hint: 'carry them (ag-fetch plan must list them), then ag-images push; or fix fetch.components if the versions are wrong',
+  });
   return { checkedAt: new Date().toISOString(), images: found, containerdSandboxImage: sandbox!.image, checks };
 }
