@@ -1,6 +1,6 @@
 import { MissingError, normalizeReference, type AgDocument } from '@ag/core';
 import type { Runner } from './context.js';
-import { internalRegistry } from './registry-check.js';
+import { internalRegistry, type InternalRegistry } from './registry-check.js';
 
 /** `unix:///var/run/containerd/containerd.sock` -> `/var/run/containerd/containerd.sock` */
 function socketPath(criSocket: string): string {
@@ -39,7 +39,8 @@ export interface LocatedImage {
 
 /**
  * Where each image is: containerd's k8s.io namespace on this node (ctr), else
- * the internal registry the document names (under its upstream host prefix).
+ * the internal registry the document names (under its upstream host prefix),
+ * opened only when containerd lacks an image.
  * Every image found nowhere is named in one MissingError (exit 5) saying
  * `what` needs them.
  */
@@ -51,13 +52,20 @@ export async function locateImages(
   message: { what: string; hint: string },
 ): Promise<LocatedImage[]> {
   const inContainerd = await containerdImages(runner, criSocket);
-  const registry = await internalRegistry(document.registry, (p) => runner.path(p), runner.env);
+  // The registry is opened only for an image containerd lacks: a node that has them all needs neither its CA nor its credentials.
+  let registry: InternalRegistry | undefined;
+  let opened = false;
+  const open = async (): Promise<InternalRegistry | undefined> => {
+    if (!opened) registry = await internalRegistry(document.registry, (p) => runner.path(p), runner.env);
+    opened = true;
+    return registry;
+  };
   const found: LocatedImage[] = [];
   const missing: string[] = [];
   try {
     for (const ref of refs) {
       if (inContainerd?.has(safeNormalize(ref))) found.push({ ref, foundIn: 'containerd' });
-      else if (registry !== undefined && (await registry.has(ref))) found.push({ ref, foundIn: 'registry' });
+      else if ((await open()) !== undefined && (await registry!.has(ref))) found.push({ ref, foundIn: 'registry' });
       else missing.push(ref);
     }
   } finally {
