@@ -10,6 +10,7 @@ import type { Stages } from './stages.js';
 import { CLUSTER } from './connected-side.js';
 import { NODE_TARBALL } from './upstream/node-stand-in.js';
 import { STEP_SCRIPTS } from './tools.js';
+import { runFarKubeadm, type FarKubeadm } from './far-kubeadm.js';
 
 /** The bundle and the trust anchor, as the far side finds them (paths relative to the far side's directory). */
 export const CARRIED_BUNDLE = 'carry/bundle.tar';
@@ -34,6 +35,8 @@ export interface FarResult {
   repositories: number | undefined;
   /** The containerd config the node got from ag-nodeprep (as written under the node's root). */
   containerdConfig: string;
+  /** ag-kubeadm preflight, init and join against the kit's kubeadm double. */
+  kubeadmRun: FarKubeadm;
 }
 
 /** Things to undo at the end, last first. */
@@ -90,7 +93,9 @@ export const json = async (shell: Shell, file: string): Promise<AgDocument> => J
  * 4. containerd, configured as ag-nodeprep configured it, pulls and runs by
  *    upstream names through the certs.d mirrors;
  * 5. ag-kubeadm config and ag-flannel render, and containerd pulls every
- *    image they name.
+ *    image they name;
+ * 6. ag-kubeadm preflight, init and join (far-kubeadm.ts: kubeadm is the
+ *    test kit's kubeadm double).
  */
 export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, farNamespace: string): Promise<FarResult> {
 
@@ -156,6 +161,7 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
   await stages.run('far', 'containerd: pull the cluster images', async () => {
     for (const ref of clusterImages) await pullByUpstreamName(shell, ref);
   });
+  const kubeadmRun = await runFarKubeadm(shell, stages, farTool, join(dir, 'containerd.sock'));
   await stages.run('far', 'ag-registry status', () => shell.run(farTool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })));
   return {
     unpacked: await json(shell, 'doc/unpacked.json'),
@@ -166,5 +172,6 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
     clusterImages,
     repositories: (await json(shell, 'doc/status.json')).registry?.status?.repositories,
     containerdConfig,
+    kubeadmRun,
   };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { lstat, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +132,20 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     }
     // And containerd pulled each of them by that name (a failed pull fails the run).
     expect(result.far.clusterImages.sort()).toEqual([...kubeadmImages, ...pinned.map((i) => i.pinned)].sort());
+  });
+
+  it('runs ag-kubeadm preflight, init and join against the kubeadm double: kubeadm reads the configuration, the worker joins with the CA pin', async () => {
+    const { preflight, initialised, joined } = result.far.kubeadmRun;
+    const checks = preflight.kubeadm!.preflight!.checks!;
+    expect(checks.find((c) => c.name === 'kubeadm-config')).toMatchObject({ result: 'ok' });
+    expect(checks.find((c) => c.name === 'version-skew')).toMatchObject({ result: 'ok' });
+    expect(preflight.kubeadm!.preflight!.images.map((i) => i.foundIn)).toEqual(Array(7).fill('containerd'));
+    const caPem = await readFile(far('root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8');
+    expect(initialised.kubeadm!.join!.caCertHashes).toEqual([`sha256:${createHash('sha256').update(new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}`]);
+    expect(joined.kubeadm!.joined).toMatchObject({ node: 'ag-far-w1', controlPlane: false, apiServerEndpoint: '127.0.0.1:6443' });
+    // The worker's kubelet got the cluster's KubeletConfiguration: ag-nodeprep's cgroupfs, as containerd runs.
+    expect(await readFile(far('worker-root', 'var', 'lib', 'kubelet', 'config.yaml'), 'utf8')).toMatch(/cgroupDriver: cgroupfs/);
+    expect(await readFile(far('worker-root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8')).toBe(caPem);
   });
 
   it('carries only the difference on the next trip: a delta for v1.27.4 against the far side\'s inventory', async () => {

@@ -20,6 +20,7 @@ import { initCluster } from './init.js';
 import { joinNode } from './join.js';
 import { preflight } from './preflight.js';
 import { resetNode } from './reset.js';
+import { applyUpgrade, planUpgrade, upgradeNode } from './upgrade.js';
 
 export const VERSION = '0.1.0';
 
@@ -166,6 +167,19 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
     emit(context, document, result.section);
   },
 
+  async upgrade(context) {
+    const document = await requireDocument(context);
+    const { args } = context;
+    const options = { ...runContext(context), nodeName: str(args, 'node-name'), adminKubeconfig: str(args, 'admin-kubeconfig') };
+    const step = str(args, 'step');
+    const run = step === 'apply' ? applyUpgrade : step === 'node' ? upgradeNode : planUpgrade;
+    const result = await run(document, options);
+    reportActions(context, result.actions);
+    const upgrade = result.section.upgrade!;
+    if (step !== 'plan' && args['dry-run'] !== true) context.log.info(`${upgrade.steps[0]?.node ?? 'this node'} now runs ${upgrade.to}: ${upgrade.steps.map((s) => `${s.step} ${s.status}`).join(', ')}`);
+    emit(context, document, result.section);
+  },
+
   async reset(context) {
     const document = (await readDocument(context.io, { required: false, inPath: context.args.in })) ?? newDocument();
     const result = await resetNode(document, { ...runContext(context), keepIptables: context.args['keep-iptables'] === true });
@@ -176,7 +190,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
 
 function configure(parser: Argv): Argv {
   return parser
-    .usage('$0 <command> [options] < document.json > document.json\n\nkubeadm for an air-gapped cluster: the configuration for the exact version, init, join, reset.')
+    .usage('$0 <command> [options] < document.json > document.json\n\nkubeadm for an air-gapped cluster: the configuration for the exact version, preflight, init, join, upgrade, reset.')
     .command('config', 'write the kubeadm configuration for the document\'s Kubernetes version', (y) => configOptions(y).option('host-root', { type: 'string', default: '/', describe: 'prefix for every host path', requiresArg: true }).option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }))
     .command('preflight', 'check that every image kubeadm asks for is here and that containerd\'s sandbox image matches', (y) => hostOptions(y))
     .command('init', 'initialise the first control-plane node and emit the join information', (y) =>
@@ -195,6 +209,12 @@ function configure(parser: Argv): Argv {
         .option('kubelet-arg', { type: 'string', array: true, describe: 'name=value for the kubelet (repeatable)', requiresArg: true })
         .option('skip-preflight', { type: 'boolean', default: false, describe: 'do not check images and the sandbox image first' }),
     )
+    .command('upgrade <step>', 'upgrade to the unpacked bundle\'s version: plan (check, change nothing), apply (first control-plane node), node (every other node)', (y) =>
+      hostOptions(y)
+        .positional('step', { choices: ['plan', 'apply', 'node'] as const, describe: 'plan, apply or node' })
+        .option('node-name', { type: 'string', describe: 'this node\'s name, to drain and uncordon (default: the document\'s, else the hostname)', requiresArg: true })
+        .option('admin-kubeconfig', { type: 'string', describe: 'an admin kubeconfig for drain and uncordon where /etc/kubernetes/admin.conf is missing (workers)', requiresArg: true }),
+    )
     .command('reset', 'tear this node down: kubeadm reset, flannel\'s CNI config and interfaces, the iptables rules the cluster owns', (y) =>
       hostOptions(y).option('keep-iptables', { type: 'boolean', default: false, describe: 'leave iptables alone' }),
     )
@@ -202,6 +222,9 @@ function configure(parser: Argv): Argv {
     .example('ag-kubeadm init < cluster.json > cluster.json.new', 'initialise this node; the output carries the join information')
     .example('ag-kubeadm init --control-plane-endpoint k8s.example:6443 < cluster.json', 'the first node of an HA control plane')
     .example('ssh cp1 cat cluster.json | ag-kubeadm join --token-file ./join-token', 'join a worker with the token copied from cp1')
+    .example('ag-kubeadm upgrade plan < unpacked.json > plan.json', 'after ag-bundle unpack and ag-images push of the next release: what changes, checked')
+    .example('ag-kubeadm upgrade apply < plan.json > cluster.json', 'on the first control-plane node: kubeadm, upgrade apply, drain, kubelet, uncordon')
+    .example('ag-kubeadm upgrade node --admin-kubeconfig ./admin.conf < cluster.json', 'on every other node, once the control plane runs the new version')
     .example('ag-kubeadm reset --dry-run < cluster.json > /dev/null', 'show what reset would remove');
 }
 

@@ -3,14 +3,14 @@ import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
 import type { AgDocument } from '@ag/core';
-import { createStandIns, type StandIns } from '@ag/fixtures';
+import { createStandIns, kubeadmDoubleBody, kubectlStandIn, type StandIns } from '@ag/fixtures';
 import { main } from './cli.js';
 import { caCertHashes } from './discovery-hash.js';
 import { clusterDocument } from './testdata/documents.js';
-import { addKubeadmStandIns } from './testdata/stand-ins.js';
+import { addNodeStandIns } from './testdata/stand-ins.js';
 
 const IMAGES_1_27 = [
   'registry.k8s.io/kube-apiserver:v1.27.3',
@@ -22,34 +22,28 @@ const IMAGES_1_27 = [
   'registry.k8s.io/coredns/coredns:v1.10.1',
 ];
 
-let caPem: string;
-let caDir: string;
-
-beforeAll(async () => {
-  caDir = await mkdtemp(join(tmpdir(), 'ag-kubeadm-ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.crt'), '-subj', '/CN=kubernetes', '-days', '2'], {
-    stdio: 'ignore',
-  });
-  caPem = await readFile(join(caDir, 'ca.crt'), 'utf8');
-});
-
 interface Node {
   root: string;
+  cluster: string;
   standIns: StandIns;
   env: Record<string, string>;
 }
 
-/** A host root with containerd configured as ag-nodeprep leaves it, and stand-ins steered for a healthy run. */
-async function node(sandbox = 'registry.k8s.io/pause:3.9', containerdImages = IMAGES_1_27): Promise<Node> {
+/**
+ * A host root with containerd configured as ag-nodeprep leaves it; kubeadm is
+ * the kit's double of `version` on this node, in `cluster` (shared by the
+ * nodes of one test), kubectl answers from that cluster.
+ */
+async function node(options: { version?: string; name?: string; cluster?: string; sandbox?: string; containerdImages?: string[] } = {}): Promise<Node> {
   const root = await mkdtemp(join(tmpdir(), 'ag-kubeadm-node-'));
+  const cluster = options.cluster ?? (await mkdtemp(join(tmpdir(), 'ag-kubeadm-cluster-')));
   await mkdir(join(root, 'etc/containerd'), { recursive: true });
-  await writeFile(join(root, 'etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "${sandbox}"\n`);
-  const standIns = await addKubeadmStandIns(await createStandIns());
-  await writeFile(join(standIns.dir, 'ca.crt'), caPem);
-  await writeFile(join(standIns.dir, 'images.txt'), `${IMAGES_1_27.join('\n')}\n`);
-  await writeFile(join(standIns.dir, 'ctr-images.txt'), `${containerdImages.join('\n')}\n`);
+  await writeFile(join(root, 'etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "${options.sandbox ?? 'registry.k8s.io/pause:3.9'}"\n`);
+  const kubeadm = await kubeadmDoubleBody({ version: options.version ?? 'v1.27.3', root, cluster, hostname: options.name ?? 'cp1' });
+  const standIns = await addNodeStandIns(await createStandIns(), { kubeadm, kubectl: kubectlStandIn(cluster) });
+  await writeFile(join(standIns.dir, 'ctr-images.txt'), `${(options.containerdImages ?? IMAGES_1_27).join('\n')}\n`);
   await writeFile(join(standIns.dir, 'readyz-failures'), '2');
-  return { root, standIns, env: standIns.env({ AG_TEST_ROOT: root, AG_POLL_INTERVAL_MS: '10' }) };
+  return { root, cluster, standIns, env: standIns.env({ AG_POLL_INTERVAL_MS: '10' }) };
 }
 
 async function run(n: Node, argv: string[], document: AgDocument): Promise<{ code: number; out: AgDocument | undefined; err: string }> {
@@ -62,22 +56,25 @@ async function run(n: Node, argv: string[], document: AgDocument): Promise<{ cod
 const cpFlags = ['--advertise-address', '192.168.56.10', '--node-name', 'cp1'];
 
 describe('discovery-token-ca-cert-hash', () => {
-  it('equals what openssl computes from the CA', () => {
-    const openssl = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in '${join(caDir, 'ca.crt')}' | openssl pkey -pubin -outform der | sha256sum`]).toString();
-    expect(caCertHashes(caPem)).toEqual([`sha256:${openssl.split(' ')[0]}`]);
+  it('equals what openssl computes from the CA', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ag-kubeadm-ca-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kubernetes', '-days', '2'], { stdio: 'ignore' });
+    const openssl = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in '${join(dir, 'ca.crt')}' | openssl pkey -pubin -outform der | sha256sum`]).toString();
+    expect(caCertHashes(await readFile(join(dir, 'ca.crt'), 'utf8'))).toEqual([`sha256:${openssl.split(' ')[0]}`]);
   });
 });
 
-describe('ag-kubeadm init', () => {
-  it('writes the config, checks images, runs kubeadm init with that exact file, waits, and emits join information', async () => {
+describe('ag-kubeadm init (against the kubeadm double)', () => {
+  it('writes the config, checks it and the images, runs kubeadm init with that exact file, waits, and emits join information', async () => {
     const n = await node();
     const { code, out, err } = await run(n, ['init', ...cpFlags], clusterDocument('v1.27.3'));
-    expect(err).not.toContain('error');
+    expect(err).not.toMatch(/error|W\d{4} /);
     expect(code).toBe(0);
     const configPath = join(n.root, 'etc/kubernetes/ag/kubeadm-config.yaml');
     const admin = join(n.root, 'etc/kubernetes/admin.conf');
     const readyz = `kubectl --kubeconfig ${admin} get --raw /readyz`;
     expect(await n.standIns.calls()).toEqual([
+      'kubeadm version -o short',
       `kubeadm config images list --config ${configPath}`,
       `ctr -a ${n.root}/var/run/containerd/containerd.sock -n k8s.io images ls -q`,
       `kubeadm init --config ${configPath}`,
@@ -87,18 +84,22 @@ describe('ag-kubeadm init', () => {
       `kubectl --kubeconfig ${admin} get node cp1 -o name`,
       `kubeadm token create --kubeconfig ${admin} --ttl 24h0m0s`,
     ]);
-    // The file kubeadm was given is the file the document holds.
-    expect(await readFile(join(n.standIns.dir, 'init-config.yaml'), 'utf8')).toBe(out!.kubeadm!.config);
     expect(err).toContain('Your Kubernetes control-plane has initialized successfully!');
     const k = out!.kubeadm!;
     expect(k.adminKubeconfig).toBe('/etc/kubernetes/admin.conf');
     expect(k.preflight?.images.map((i) => i.foundIn)).toEqual(Array(7).fill('containerd'));
+    expect(k.preflight?.checks?.find((c) => c.name === 'kubeadm-config')).toMatchObject({ result: 'ok' });
+    // The CA kubeadm made is the one the discovery hash pins.
+    const caPem = await readFile(join(n.root, 'etc/kubernetes/pki/ca.crt'), 'utf8');
     expect(k.join).toMatchObject({ apiServerEndpoint: '192.168.56.10:6443', tokenFile: '/etc/kubernetes/ag/join-token', caCertHashes: caCertHashes(caPem) });
     expect(k.join?.certificateKeyFile).toBeUndefined();
-    const token = join(n.root, 'etc/kubernetes/ag/join-token');
-    expect(await readFile(token, 'utf8')).toBe('abcdef.0123456789abcdef\n');
-    expect((await stat(token)).mode & 0o777).toBe(0o600);
-    expect(JSON.stringify(out)).not.toContain('0123456789abcdef');
+    const tokenFile = join(n.root, 'etc/kubernetes/ag/join-token');
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+    expect(JSON.stringify(out)).not.toContain(token);
+    // The kubelet got the configuration's KubeletConfiguration.
+    expect(parse(await readFile(join(n.root, 'var/lib/kubelet/config.yaml'), 'utf8'))).toMatchObject({ cgroupDriver: 'systemd' });
   });
 
   it('with a control-plane endpoint: --upload-certs, and a fresh certificate key in a 0600 file', async () => {
@@ -108,9 +109,7 @@ describe('ag-kubeadm init', () => {
     const calls = await n.standIns.calls();
     const configPath = join(n.root, 'etc/kubernetes/ag/kubeadm-config.yaml');
     expect(calls).toContain(`kubeadm init --config ${configPath} --upload-certs`);
-    expect(calls.at(-1)).toBe(
-      `kubeadm init phase upload-certs --upload-certs --config ${configPath} --kubeconfig ${join(n.root, 'etc/kubernetes/admin.conf')}`,
-    );
+    expect(calls.at(-1)).toBe(`kubeadm init phase upload-certs --upload-certs --config ${configPath} --kubeconfig ${join(n.root, 'etc/kubernetes/admin.conf')}`);
     expect(out!.kubeadm!.join).toMatchObject({ apiServerEndpoint: 'k8s-api.site.internal:6443', certificateKeyFile: '/etc/kubernetes/ag/certificate-key' });
     const keyFile = join(n.root, 'etc/kubernetes/ag/certificate-key');
     expect((await readFile(keyFile, 'utf8')).trim()).toMatch(/^[a-f0-9]{64}$/);
@@ -121,11 +120,6 @@ describe('ag-kubeadm init', () => {
     const n = await node();
     const first = await run(n, ['init', ...cpFlags], clusterDocument('v1.27.3'));
     expect(first.code).toBe(0);
-    // What kubeadm stores in the kubeadm-config ConfigMap: the same cluster, with defaults filled in.
-    await writeFile(
-      join(n.standIns.dir, 'cluster-configuration.yaml'),
-      'apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta3\nclusterName: kubernetes\nimageRepository: registry.k8s.io\nkind: ClusterConfiguration\nkubernetesVersion: v1.27.3\nnetworking:\n  dnsDomain: cluster.local\n  podSubnet: 10.244.0.0/16\n  serviceSubnet: 10.96.0.0/12\n',
-    );
     const before = (await n.standIns.calls()).length;
     const second = await run(n, ['init'], first.out!);
     expect(second.code).toBe(0);
@@ -137,8 +131,9 @@ describe('ag-kubeadm init', () => {
     expect(second.out!.kubeadm!.initializedAt).toBe(first.out!.kubeadm!.initializedAt);
     expect(second.out!.kubeadm!.join!.createdAt >= first.out!.kubeadm!.join!.createdAt).toBe(true);
 
-    // A different pod subnet is another cluster: refuse, and say how to start over.
-    await writeFile(join(n.standIns.dir, 'cluster-configuration.yaml'), 'kubernetesVersion: v1.27.3\nimageRepository: registry.k8s.io\nnetworking:\n  dnsDomain: cluster.local\n  podSubnet: 10.32.0.0/12\n  serviceSubnet: 10.96.0.0/12\n');
+    // A running cluster with another pod subnet is another cluster: refuse, and say how to start over.
+    const stored = join(n.cluster, 'kubeadm-config.yaml');
+    await writeFile(stored, (await readFile(stored, 'utf8')).replace('10.244.0.0/16', '10.32.0.0/12'));
     const third = await run(n, ['init'], first.out!);
     expect(third.code).toBe(2);
     expect(third.err).toContain('podSubnet is "10.32.0.0/12", the document wants "10.244.0.0/16"');
@@ -146,7 +141,7 @@ describe('ag-kubeadm init', () => {
   });
 
   it('names every missing image before kubeadm starts (exit 5)', async () => {
-    const n = await node(undefined, IMAGES_1_27.filter((i) => !i.includes('coredns') && !i.includes('etcd')));
+    const n = await node({ containerdImages: IMAGES_1_27.filter((i) => !i.includes('coredns') && !i.includes('etcd')) });
     const { code, out, err } = await run(n, ['init', ...cpFlags], clusterDocument('v1.27.3'));
     expect(code).toBe(5);
     expect(out).toBeUndefined();
@@ -155,7 +150,7 @@ describe('ag-kubeadm init', () => {
   });
 
   it("refuses a containerd sandbox image that differs from kubeadm's pause image (exit 3)", async () => {
-    const n = await node('registry.k8s.io/pause:3.8');
+    const n = await node({ sandbox: 'registry.k8s.io/pause:3.8' });
     const { code, err } = await run(n, ['init', ...cpFlags], clusterDocument('v1.27.3'));
     expect(code).toBe(3);
     expect(err).toContain("sandbox_image is registry.k8s.io/pause:3.8, but kubeadm's pause image is registry.k8s.io/pause:3.9");
@@ -174,27 +169,26 @@ describe('ag-kubeadm init', () => {
   });
 });
 
-describe('ag-kubeadm join', () => {
-  async function initialised(version: string, extra: string[] = []): Promise<AgDocument> {
-    const cp = await node();
-    await writeFile(join(cp.standIns.dir, 'images.txt'), '');
-    const { code, out } = await run(cp, ['init', ...cpFlags, '--skip-preflight', ...extra], clusterDocument(version));
-    expect(code).toBe(0);
+describe('ag-kubeadm join (against the kubeadm double)', () => {
+  async function initialised(version: string, extra: string[] = []): Promise<{ document: AgDocument; cp: Node; token: string; key: string }> {
+    const cp = await node({ version, sandbox: version === 'v1.27.3' ? undefined : 'registry.k8s.io/pause:3.10' });
+    const { code, out, err } = await run(cp, ['init', ...cpFlags, '--skip-preflight', ...extra], clusterDocument(version));
+    expect(code, err).toBe(0);
     const tokenCopy = join(await mkdtemp(join(tmpdir(), 'ag-token-')), 'join-token');
     await writeFile(tokenCopy, await readFile(join(cp.root, 'etc/kubernetes/ag/join-token')));
-    return { ...out!, x_token: tokenCopy, x_key: join(cp.root, 'etc/kubernetes/ag/certificate-key') } as AgDocument;
+    return { document: out!, cp, token: tokenCopy, key: join(cp.root, 'etc/kubernetes/ag/certificate-key') };
   }
 
-  it('joins a worker with the copied token: a 0600 JoinConfiguration of the same API version, removed afterwards', async () => {
-    const document = await initialised('v1.27.3');
-    const w = await node();
-    const tokenCopy = (document as Record<string, unknown>)['x_token'] as string;
-    const { code, out, err } = await run(w, ['join', '--token-file', tokenCopy, '--advertise-address', '192.168.56.21', '--node-name', 'w1'], document);
-    expect(err).not.toContain('error');
+  it('joins a worker with the copied token: kubeadm accepts the 0600 JoinConfiguration (token, CA pin), which is removed afterwards', async () => {
+    const { document, cp, token } = await initialised('v1.27.3');
+    const w = await node({ cluster: cp.cluster, name: 'w1' });
+    const { code, out, err } = await run(w, ['join', '--token-file', token, '--advertise-address', '192.168.56.21', '--node-name', 'w1'], document);
+    expect(err).not.toMatch(/error|W\d{4} /);
     expect(code).toBe(0);
     const joinConfig = join(w.root, 'etc/kubernetes/ag/kubeadm-join.yaml');
     const kubelet = join(w.root, 'etc/kubernetes/kubelet.conf');
     expect(await w.standIns.calls()).toEqual([
+      'kubeadm version -o short',
       `ctr -a ${w.root}/var/run/containerd/containerd.sock -n k8s.io images ls -q`,
       `kubeadm join --config ${joinConfig}`,
       `kubectl --kubeconfig ${kubelet} get --raw /readyz`,
@@ -207,42 +201,41 @@ describe('ag-kubeadm join', () => {
       apiVersion: 'kubeadm.k8s.io/v1beta3',
       kind: 'JoinConfiguration',
       nodeRegistration: { name: 'w1', criSocket: 'unix:///var/run/containerd/containerd.sock', kubeletExtraArgs: { 'node-ip': '192.168.56.21' } },
-      discovery: { bootstrapToken: { apiServerEndpoint: '192.168.56.10:6443', token: 'abcdef.0123456789abcdef', caCertHashes: caCertHashes(caPem) } },
+      discovery: { bootstrapToken: { apiServerEndpoint: '192.168.56.10:6443', token: (await readFile(token, 'utf8')).trim(), caCertHashes: document.kubeadm!.join!.caCertHashes } },
     });
     expect((await readFile(join(w.standIns.dir, 'join-config.mode'), 'utf8')).trim()).toBe('600');
     await expect(stat(joinConfig)).rejects.toMatchObject({ code: 'ENOENT' });
+    // kubeadm downloaded the cluster's CA and kubelet configuration.
+    expect(await readFile(join(w.root, 'etc/kubernetes/pki/ca.crt'), 'utf8')).toBe(await readFile(join(cp.root, 'etc/kubernetes/pki/ca.crt'), 'utf8'));
     expect(out!.kubeadm!.joined).toMatchObject({ node: 'w1', controlPlane: false, apiServerEndpoint: '192.168.56.10:6443' });
     // Again: the node is in a cluster already; nothing runs.
     const before = (await w.standIns.calls()).length;
-    const again = await run(w, ['join', '--token-file', tokenCopy, '--advertise-address', '192.168.56.21', '--node-name', 'w1'], out!);
+    const again = await run(w, ['join', '--token-file', token, '--advertise-address', '192.168.56.21', '--node-name', 'w1'], out!);
     expect(again.code).toBe(0);
     expect((await w.standIns.calls()).length).toBe(before);
   });
 
-  it('joins another control plane on v1.31 with the certificate key (v1beta4 shapes)', async () => {
-    const document = await initialised('v1.31.1', ['--control-plane-endpoint', 'k8s-api.site.internal']);
-    const n = await node('registry.k8s.io/pause:3.10');
-    await writeFile(join(n.standIns.dir, 'images.txt'), '');
-    const extra = document as Record<string, unknown>;
-    const { code } = await run(
+  it('joins another control plane on v1.31 with the certificate key (v1beta4 shapes), which kubeadm checks against the uploaded one', async () => {
+    const { document, cp, token, key } = await initialised('v1.31.1', ['--control-plane-endpoint', 'k8s-api.site.internal']);
+    const n = await node({ version: 'v1.31.1', cluster: cp.cluster, name: 'cp2', sandbox: 'registry.k8s.io/pause:3.10' });
+    const { code, err } = await run(
       n,
-      ['join', '--control-plane', '--skip-preflight', '--token-file', extra['x_token'] as string, '--certificate-key-file', extra['x_key'] as string, '--advertise-address', '192.168.56.11', '--node-name', 'cp2'],
+      ['join', '--control-plane', '--skip-preflight', '--token-file', token, '--certificate-key-file', key, '--advertise-address', '192.168.56.11', '--node-name', 'cp2'],
       document,
     );
-    expect(code).toBe(0);
+    expect(code, err).toBe(0);
     const given = parse(await readFile(join(n.standIns.dir, 'join-config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(given['apiVersion']).toBe('kubeadm.k8s.io/v1beta4');
     expect(given['nodeRegistration']!['kubeletExtraArgs']).toEqual([{ name: 'node-ip', value: '192.168.56.11' }]);
     expect(given['discovery']).toMatchObject({ bootstrapToken: { apiServerEndpoint: 'k8s-api.site.internal:6443' } });
-    expect(given['controlPlane']).toEqual({
-      localAPIEndpoint: { advertiseAddress: '192.168.56.11', bindPort: 6443 },
-      certificateKey: '3c9b2d1f0e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c',
-    });
+    expect(given['controlPlane']).toEqual({ localAPIEndpoint: { advertiseAddress: '192.168.56.11', bindPort: 6443 }, certificateKey: (await readFile(key, 'utf8')).trim() });
+    // The control-plane certificates came from the cluster.
+    expect(await readFile(join(n.root, 'etc/kubernetes/pki/ca.key'), 'utf8')).toBe(await readFile(join(cp.root, 'etc/kubernetes/pki/ca.key'), 'utf8'));
   });
 
-  it('says where the token is when it was not copied (exit 5), and refuses a document without join information (exit 2)', async () => {
-    const document = await initialised('v1.27.3');
-    const w = await node();
+  it('says where the token is when it was not copied (exit 5), refuses a document without join information (exit 2), and reports kubeadm refusing a stale token (exit 7)', async () => {
+    const { document, cp, token } = await initialised('v1.27.3');
+    const w = await node({ cluster: cp.cluster, name: 'w1' });
     const missing = await run(w, ['join', '--advertise-address', '192.168.56.21', '--node-name', 'w1'], document);
     expect(missing.code).toBe(5);
     expect(missing.err).toContain(`the bootstrap token file ${join(w.root, 'etc/kubernetes/ag/join-token')} is not on this node`);
@@ -250,5 +243,9 @@ describe('ag-kubeadm join', () => {
     const none = await run(w, ['join'], clusterDocument('v1.27.3'));
     expect(none.code).toBe(2);
     expect(none.err).toContain('no kubeadm.join information');
+    await writeFile(token, 'zzzzzz.0123456789abcdef\n');
+    const stale = await run(w, ['join', '--skip-preflight', '--token-file', token, '--advertise-address', '192.168.56.21', '--node-name', 'w1'], document);
+    expect(stale.code).toBe(7);
+    expect(stale.err).toContain('could not find a JWS signature in the cluster-info ConfigMap for token ID "zzzzzz"');
   });
 });

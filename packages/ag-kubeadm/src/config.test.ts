@@ -1,15 +1,33 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
 import { validateDocument, type AgDocument } from '@ag/core';
 import { main } from './cli.js';
 import { configureKubeadm, type ConfigOptions } from './config.js';
 import { detectAdvertiseAddress } from './host.js';
-import { checkAgainstTypes } from './testdata/kubeadm-api-fields.js';
-import { clusterDocument, REGISTRY } from './testdata/documents.js';
+import { execa } from 'execa';
+import { writeKubeadmDouble } from '@ag/fixtures';
+import { clusterDocument, nodeprepSection, REGISTRY } from './testdata/documents.js';
+
+/** Asks the kubeadm double of `version` to read `configFile` as kubeadm does: it prints the images, or fails. */
+async function kubeadmReads(version: string, configFile: string): Promise<{ images: string[]; stderr: string; validated: boolean }> {
+  const dir = await tempRoot();
+  const kubeadm = await writeKubeadmDouble(join(dir, 'kubeadm'), { version, root: join(dir, 'root'), cluster: join(dir, 'cluster') });
+  const listed = await execa(kubeadm, ['config', 'images', 'list', '--config', configFile], { reject: false });
+  expect(listed.stderr).toBe('');
+  expect(listed.exitCode).toBe(0);
+  // config validate (1.28+) decodes strictly: an unknown field or kind is an error there.
+  const minor = Number(version.split('.')[1]);
+  if (minor >= 28) {
+    const validated = await execa(kubeadm, ['config', 'validate', '--config', configFile], { reject: false });
+    expect(validated.stderr).toBe('');
+    expect(validated.exitCode).toBe(0);
+  }
+  return { images: listed.stdout.split('\n'), stderr: listed.stderr, validated: minor >= 28 };
+}
 
 const golden = (name: string): Promise<string> => readFile(new URL(`./testdata/golden/${name}.yaml`, import.meta.url), 'utf8');
 const node: ConfigOptions = { advertiseAddress: '192.168.56.10', nodeName: 'cp1' };
@@ -81,7 +99,7 @@ const cases: Case[] = [
 
 describe('ag-kubeadm config: golden configurations', () => {
   for (const c of cases) {
-    it(`${c.name}: the exact file, every field known to ${c.apiVersion}, and the image references`, async () => {
+    it(`${c.name}: the exact file, read by kubeadm ${c.version} without a warning, and the image references it computes`, async () => {
       const root = await tempRoot();
       const document = clusterDocument(c.version, c.document);
       const result = await configureKubeadm(document, { ...c.options, hostRoot: root });
@@ -91,12 +109,14 @@ describe('ag-kubeadm config: golden configurations', () => {
       expect(result.section.configFile).toBe('/etc/kubernetes/ag/kubeadm-config.yaml');
       expect(result.section.apiVersion).toBe(c.apiVersion);
 
-      const [init, cluster, ...rest] = parseAllDocuments(expected).map((d) => d.toJS() as Record<string, unknown>);
+      const [init, cluster, kubelet, ...rest] = parseAllDocuments(expected).map((d) => d.toJS() as Record<string, unknown>);
       expect(rest).toEqual([]);
       expect(init).toMatchObject({ apiVersion: c.apiVersion, kind: 'InitConfiguration' });
       expect(cluster).toMatchObject({ apiVersion: c.apiVersion, kind: 'ClusterConfiguration', kubernetesVersion: c.version });
-      expect(checkAgainstTypes(c.apiVersion, 'InitConfiguration', init)).toEqual([]);
-      expect(checkAgainstTypes(c.apiVersion, 'ClusterConfiguration', cluster)).toEqual([]);
+      expect(kubelet).toEqual({ apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' });
+      // kubeadm of that release reads it, and asks for exactly the images the document records.
+      const read = await kubeadmReads(c.version, join(root, 'etc/kubernetes/ag/kubeadm-config.yaml'));
+      expect(read.images).toEqual(result.section.images.map((i) => i.ref));
 
       const images = Object.fromEntries(result.section.images.map((i) => [i.component, i.ref]));
       expect(images['pause']).toBe(c.pause);
@@ -112,17 +132,6 @@ describe('ag-kubeadm config: golden configurations', () => {
       expect(() => validateDocument({ ...document, kubeadm: result.section }, 'test')).not.toThrow();
     });
   }
-
-  it('refuses fields a version lacks: the v1beta4 checker rejects a v1beta3 file and vice versa', async () => {
-    const v1beta3 = parseAllDocuments(await golden('v1.30.2')).map((d) => d.toJS() as Record<string, unknown>);
-    const asV1beta4 = checkAgainstTypes('kubeadm.k8s.io/v1beta4', 'ClusterConfiguration', v1beta3[1]);
-    expect(asV1beta4).toContain('ClusterConfiguration.apiServer.extraArgs: v1beta4 extra arguments are a list of {name, value}');
-    expect(asV1beta4.some((p) => p.includes('has no field timeoutForControlPlane'))).toBe(true);
-    const v1beta4 = parseAllDocuments(await golden('v1.31.1')).map((d) => d.toJS() as Record<string, unknown>);
-    expect(checkAgainstTypes('kubeadm.k8s.io/v1beta3', 'InitConfiguration', v1beta4[0])).toContain(
-      'InitConfiguration.timeouts: kubeadm.k8s.io/v1beta3 InitConfiguration has no field timeouts',
-    );
-  });
 
   it('pins the etcd and coredns tags only when asked', async () => {
     const result = await configureKubeadm(clusterDocument('v1.27.3'), { ...node, pinImageTags: true, hostRoot: await tempRoot() });
@@ -161,6 +170,63 @@ describe('ag-kubeadm config: golden configurations', () => {
     const dry = await tempRoot();
     await configureKubeadm(clusterDocument('v1.27.3'), { ...node, hostRoot: dry, dryRun: true });
     await expect(stat(join(dry, 'etc/kubernetes/ag/kubeadm-config.yaml'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('ag-kubeadm config: the KubeletConfiguration', () => {
+  const cli = async (root: string, document: AgDocument, extra: string[] = []): Promise<{ code: number; out?: AgDocument; err: string }> => {
+    const io = createTestIo({ stdin: JSON.stringify(document) });
+    const code = await main(['config', '--host-root', root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1', ...extra], io);
+    return { code, out: io.stdoutText() === '' ? undefined : (JSON.parse(io.stdoutText()) as AgDocument), err: io.stderrText() };
+  };
+
+  it("tells the kubelet ag-nodeprep's cgroup driver and nameserver file, and kubeadm hands both to the kubelet", async () => {
+    const root = await tempRoot();
+    const document = clusterDocument('v1.27.3', { nodeprep: nodeprepSection('cgroupfs', '/etc/ag/resolv.conf') });
+    // systemd-resolved runs on this node: without resolvConf kubeadm would choose resolved's own file.
+    await mkdir(join(root, 'run/systemd/resolve'), { recursive: true });
+    await writeFile(join(root, 'run/systemd/resolve/resolv.conf'), 'nameserver 1.1.1.1\n');
+    const { code, out, err } = await cli(root, document, ['--kubelet-arg', 'node-ip=192.168.56.10']);
+    expect(err).not.toContain('error');
+    expect(code).toBe(0);
+    expect(out!.kubeadm!.kubelet).toEqual({ cgroupDriver: 'cgroupfs', cgroupDriverFrom: 'nodeprep', resolvConf: '/etc/ag/resolv.conf' });
+    const kubelet = parseAllDocuments(out!.kubeadm!.config).map((d) => d.toJS() as Record<string, unknown>)[2];
+    expect(kubelet).toEqual({ apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'cgroupfs', resolvConf: '/etc/ag/resolv.conf' });
+    const kubeadm = await writeKubeadmDouble(join(root, 'kubeadm'), { version: 'v1.27.3', root, cluster: join(root, 'cluster'), hostname: 'cp1' });
+    const init = await execa(kubeadm, ['init', '--config', join(root, 'etc/kubernetes/ag/kubeadm-config.yaml')], { reject: false });
+    expect(init.exitCode, init.stderr).toBe(0);
+    expect(parse(await readFile(join(root, 'var/lib/kubelet/config.yaml'), 'utf8'))).toMatchObject({ cgroupDriver: 'cgroupfs', resolvConf: '/etc/ag/resolv.conf' });
+  });
+
+  it('refuses (exit 2, naming both, writing nothing) when a flag, containerd or the kubelet already on the node says another driver', async () => {
+    const nodeprep = clusterDocument('v1.27.3', { nodeprep: nodeprepSection('systemd') });
+    const flag = await tempRoot();
+    const byFlag = await cli(flag, nodeprep, ['--kubelet-arg', 'cgroup-driver=cgroupfs']);
+    expect(byFlag.code).toBe(2);
+    expect(byFlag.err).toContain("--kubelet-arg cgroup-driver=cgroupfs would tell the kubelet cgroupfs, but ag-nodeprep configured containerd's runc for systemd (nodeprep.containerd.cgroupDriver)");
+    await expect(stat(join(flag, 'etc/kubernetes/ag/kubeadm-config.yaml'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const containerd = await tempRoot();
+    await mkdir(join(containerd, 'etc/containerd'), { recursive: true });
+    await writeFile(
+      join(containerd, 'etc/containerd/config.toml'),
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n',
+    );
+    const byContainerd = await cli(containerd, nodeprep);
+    expect(byContainerd.code).toBe(2);
+    expect(byContainerd.err).toContain('containerd on this node uses the cgroupfs cgroup driver (SystemdCgroup = false in /etc/containerd/config.toml), but the kubelet would be told systemd (nodeprep.containerd.cgroupDriver)');
+
+    const kubelet = await tempRoot();
+    await mkdir(join(kubelet, 'var/lib/kubelet'), { recursive: true });
+    await writeFile(join(kubelet, 'var/lib/kubelet/config.yaml'), 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n');
+    const byKubelet = await cli(kubelet, nodeprep);
+    expect(byKubelet.code).toBe(2);
+    expect(byKubelet.err).toContain('the kubelet on this node is already configured with cgroupDriver cgroupfs (/var/lib/kubelet/config.yaml), but this configuration would tell it systemd (nodeprep.containerd.cgroupDriver)');
+    // Without a nodeprep section the explicit flag is what the kubelet is told, in the configuration rather than as a flag.
+    const plain = await cli(await tempRoot(), clusterDocument('v1.27.3'), ['--kubelet-arg', 'cgroup-driver=cgroupfs']);
+    expect(plain.code).toBe(0);
+    expect(plain.out!.kubeadm!.kubelet).toEqual({ cgroupDriver: 'cgroupfs', cgroupDriverFrom: 'flag' });
+    expect(plain.out!.kubeadm!.config).not.toContain('name: cgroup-driver');
   });
 });
 

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError, validateClusterNetworks, withContext, writeFileAtomic, type AgDocument, type KubeadmSection, type Logger, silentLogger } from '@ag/core';
+import { UsageError, validateClusterNetworks, withContext, writeFileAtomic, type AgDocument, type ClusterSpec, type KubeadmSection, type Logger, silentLogger } from '@ag/core';
 import { DEFAULT_CRI_SOCKET, defaultNodeName, detectAdvertiseAddress, hostPath, PATHS, type HostNetwork } from './host.js';
 import { chooseImageRepository, componentTags, kubeadmImages, sandboxImageFor } from './images.js';
 import { initConfigurationObjects, renderYaml, type KubeadmConfigInput } from './kubeadm-config.js';
+import { kubeletSettings, withoutConfiguredFlags } from './kubelet-settings.js';
 import { kubeadmApiVersion, parseKubernetesVersion } from './version.js';
 
 export interface ConfigOptions {
@@ -50,6 +51,15 @@ export function parsePairs(flag: string, pairs: string[] | undefined): Array<[st
   });
 }
 
+function requireCluster(document: AgDocument): ClusterSpec {
+  if (document.cluster === undefined) {
+    throw new UsageError('the document has no cluster section (Kubernetes version, pod and service subnets)', {
+      hint: 'start the pipeline with ag-fetch plan, which records the cluster being built',
+    });
+  }
+  return document.cluster;
+}
+
 const ENDPOINT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
 /**
@@ -59,18 +69,15 @@ const ENDPOINT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
  * kubeadm will ask for in the `kubeadm` section.
  *
  * It reads `cluster` (the single source for the version and subnets),
- * `fetch.components` (pause, etcd, coredns) and, for `internal`, `registry`.
+ * `fetch.components` (pause, etcd, coredns), `nodeprep` (the cgroup driver
+ * and nameserver file the KubeletConfiguration carries) and, for
+ * `internal`, `registry`.
  * It does not run kubeadm and does not check that the images exist (see
  * preflight).
  */
 export async function configureKubeadm(document: AgDocument, options: ConfigOptions = {}): Promise<ConfigResult> {
+  const cluster = requireCluster(document);
   const log = options.log ?? silentLogger;
-  const cluster = document.cluster;
-  if (cluster === undefined) {
-    throw new UsageError('the document has no cluster section (Kubernetes version, pod and service subnets)', {
-      hint: 'start the pipeline with ag-fetch plan, which records the cluster being built',
-    });
-  }
   const previous = document.kubeadm;
   const version = parseKubernetesVersion(cluster.kubernetesVersion);
   const apiVersion = kubeadmApiVersion(version);
@@ -93,7 +100,9 @@ export async function configureKubeadm(document: AgDocument, options: ConfigOpti
     bindPort: options.bindPort ?? previous?.node.bindPort ?? 6443,
     criSocket: options.criSocket ?? previous?.node.criSocket ?? DEFAULT_CRI_SOCKET,
   };
-  const kubeletArgs = parsePairs('--kubelet-arg', options.kubeletArgs);
+  const givenKubeletArgs = parsePairs('--kubelet-arg', options.kubeletArgs);
+  const kubelet = await kubeletSettings(document, givenKubeletArgs, options.hostRoot ?? '/');
+  const kubeletArgs = withoutConfiguredFlags(givenKubeletArgs);
   // On machines with several interfaces (Vagrant's NAT + private network) the kubelet would otherwise pick the default-route address.
   if (!kubeletArgs.some(([name]) => name === 'node-ip')) kubeletArgs.unshift(['node-ip', advertiseAddress]);
   const input: KubeadmConfigInput = {
@@ -112,6 +121,7 @@ export async function configureKubeadm(document: AgDocument, options: ConfigOpti
     apiServerArgs: parsePairs('--apiserver-arg', options.apiServerArgs),
     kubeletArgs,
     controlPlaneTimeoutMs: options.controlPlaneTimeoutMs ?? 4 * 60_000,
+    kubelet,
   };
   const configFile = options.configFile ?? previous?.configFile ?? PATHS.configFile;
   if (!configFile.startsWith('/')) throw new UsageError(`--config-file ${JSON.stringify(configFile)} must be an absolute path on the node`);
@@ -125,6 +135,7 @@ export async function configureKubeadm(document: AgDocument, options: ConfigOpti
     kubernetesVersion: version.text,
     config: text,
     imageRepository: imageChoice.repository,
+    kubelet,
     imageSource: imageChoice.source,
     sandboxImage: sandboxImageFor(imageChoice.repository, tags),
     images: kubeadmImages(version.text, imageChoice.repository, tags),
@@ -134,7 +145,7 @@ export async function configureKubeadm(document: AgDocument, options: ConfigOpti
   if (controlPlaneEndpoint !== undefined) section.controlPlaneEndpoint = controlPlaneEndpoint;
   // What init and join recorded stays while the configuration is the same cluster.
   if (previous !== undefined && previous.config === text) {
-    for (const key of ['adminKubeconfig', 'initializedAt', 'join', 'joined', 'preflight'] as const) {
+    for (const key of ['adminKubeconfig', 'initializedAt', 'join', 'joined', 'preflight', 'upgrade'] as const) {
       if (previous[key] !== undefined) (section as Record<string, unknown>)[key] = previous[key];
     }
   }

@@ -82,4 +82,5 @@ export const PATHS = {
   caCert: '/etc/kubernetes/pki/ca.crt',
   cniConfigDir: '/etc/cni/net.d',
   containerdConfig: '/etc/containerd/config.toml',
+  kubeletConfig: '/var/lib/kubelet/config.yaml',
 } as const;

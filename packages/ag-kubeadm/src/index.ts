@@ -2,6 +2,7 @@ export { configureKubeadm, type ConfigOptions, type ConfigResult } from './confi
 export { initCluster, type InitOptions, type InitResult } from './init.js';
 export { joinNode, type JoinOptions, type JoinResult } from './join.js';
 export { resetNode, type ResetOptions, type ResetResult } from './reset.js';
+export { applyUpgrade, planUpgrade, upgradeNode, type UpgradeOptions, type UpgradeResult } from './upgrade.js';
 export { preflight } from './preflight.js';
 export { caCertHashes, caCertHashesOfFile } from './discovery-hash.js';
 export { chooseImageRepository, componentTags, kubeadmImages, sandboxImage, sandboxImageFor, UPSTREAM_REPOSITORY } from './images.js';

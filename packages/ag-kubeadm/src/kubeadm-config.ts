@@ -1,4 +1,6 @@
 import { stringify } from 'yaml';
+import type { KubeadmKubelet } from '@ag/core';
+import { kubeletConfigurationObject } from './kubelet-settings.js';
 import { dnsImageRepository, type ComponentTags } from './images.js';
 import type { KubeadmApiVersion } from './version.js';
 
@@ -44,6 +46,8 @@ export interface KubeadmConfigInput {
   kubeletArgs: Array<[string, string]>;
   /** How long kubeadm waits for the control plane, in milliseconds. */
   controlPlaneTimeoutMs: number;
+  /** The KubeletConfiguration document. */
+  kubelet: KubeadmKubelet;
 }
 
 /** Go's time.Duration text, as kubeadm writes it: 4m0s, 1h0m0s, 30s. */
@@ -70,7 +74,7 @@ function nodeRegistration(input: Pick<KubeadmConfigInput, 'apiVersion' | 'node' 
   return registration;
 }
 
-/** InitConfiguration and ClusterConfiguration, in that order. */
+/** InitConfiguration, ClusterConfiguration and KubeletConfiguration, in that order. */
 export function initConfigurationObjects(input: KubeadmConfigInput): Record<string, unknown>[] {
   const v1beta4 = input.apiVersion === 'kubeadm.k8s.io/v1beta4';
   const init: Record<string, unknown> = {
@@ -105,7 +109,7 @@ export function initConfigurationObjects(input: KubeadmConfigInput): Record<stri
     networking: { podSubnet: input.podSubnet, serviceSubnet: input.serviceSubnet, dnsDomain: input.dnsDomain },
   });
   if (Object.keys(apiServer).length > 0) cluster['apiServer'] = apiServer;
-  return [init, cluster];
+  return [init, cluster, kubeletConfigurationObject(input.kubelet)];
 }
 
 export interface JoinConfigInput {
@@ -138,8 +142,14 @@ export function joinConfigurationObject(input: JoinConfigInput): Record<string, 
   return join;
 }
 
-/** Several objects as one multi-document YAML file, with a comment saying where it came from. */
+/**
+ * Several objects as one multi-document YAML file, with a comment saying
+ * where it came from. The comment is inside the first document: kubeadm
+ * splits the file with apimachinery's YAMLReader, for which comment lines
+ * before a `---` are a document of their own, one without apiVersion and
+ * kind, which kubeadm refuses (cmd/kubeadm/app/util/config, SplitConfigDocuments).
+ */
 export function renderYaml(objects: Record<string, unknown>[], header: string[]): string {
   const body = objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
-  return `${header.map((line) => `# ${line}`).join('\n')}\n---\n${body}`;
+  return `${header.map((line) => `# ${line}`).join('\n')}\n${body}`;
 }

@@ -1,33 +1,50 @@
-import { MissingError, normalizeReference, VerificationError, type AgDocument, type KubeadmSection } from '@ag/core';
+import { MissingError, VerificationError, type AgDocument, type KubeadmPreflightCheck, type KubeadmSection } from '@ag/core';
 import type { Runner } from './context.js';
 import { readSandboxSetting } from './containerd-sandbox.js';
 import { PATHS } from './host.js';
-import { internalRegistry } from './registry-check.js';
+import { cgroupVersion, containerdRelease, versionSkew } from './node-checks.js';
+import { locateImages, safeNormalize } from './image-locations.js';
+import { parseKubernetesVersion } from './version.js';
 
 export type PreflightResult = NonNullable<KubeadmSection['preflight']>;
 
-/** `unix:///var/run/containerd/containerd.sock` -> `/var/run/containerd/containerd.sock` */
-function socketPath(criSocket: string): string {
-  return criSocket.replace(/^unix:\/\//, '');
+
+/** The installed kubeadm's version (`kubeadm version -o short`), or undefined when kubeadm is not installed yet. */
+export async function installedKubeadmVersion(runner: Runner): Promise<string | undefined> {
+  try {
+    return (await runner.run('kubeadm', ['version', '-o', 'short'], { streamStderr: false })).stdout.trim();
+  } catch (error) {
+    if (error instanceof MissingError) return undefined;
+    throw error;
+  }
 }
+
+// klog warnings kubeadm prints when it reads a configuration it only half understands
+// (cmd/kubeadm/app/util/config: strict decoding errors, unknown or ignored kinds, deprecated API versions).
+const CONFIG_WARNING = /^W\d{4} .*(error unmarshaling configuration|unknown configuration|Ignored configuration document|deprecated API spec).*$/gm;
 
 /**
  * The images kubeadm will ask for, from kubeadm itself when it is installed
  * (`kubeadm config images list --config FILE`: the authority, it knows its own
  * defaults), else as computed from the document. A difference is logged:
- * it means the carried component versions and this kubeadm disagree.
+ * it means the carried component versions and this kubeadm disagree. A
+ * warning about the configuration on the way is an error: kubeadm would
+ * ignore part of what the file says.
  */
-export async function imagesKubeadmWants(runner: Runner, section: KubeadmSection): Promise<string[]> {
+export async function imagesKubeadmWants(runner: Runner, section: KubeadmSection, kubeadmVersion: string | undefined): Promise<string[]> {
   const computed = section.images.map((i) => i.ref);
-  let listed: string[];
-  try {
-    const result = await runner.run('kubeadm', ['config', 'images', 'list', '--config', runner.path(section.configFile)], { streamStderr: false });
-    listed = result.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^[IWE]\d{4} /.test(l)); // klog lines, should any reach stdout
-  } catch (error) {
-    if (!(error instanceof MissingError)) throw error;
+  if (kubeadmVersion === undefined) {
     runner.log.warn('kubeadm is not installed yet: checking the images computed from the document');
     return computed;
   }
+  const result = await runner.run('kubeadm', ['config', 'images', 'list', '--config', runner.path(section.configFile)], { streamStderr: false });
+  const warnings = result.stderr.match(CONFIG_WARNING) ?? [];
+  if (warnings.length > 0) {
+    throw new VerificationError(`kubeadm ${kubeadmVersion} does not fully accept ${section.configFile}:\n${warnings.join('\n')}`, {
+      hint: `the configuration was written for Kubernetes ${section.kubernetesVersion}; install that release's kubeadm, or run ag-kubeadm config again`,
+    });
+  }
+  const listed = result.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^[IWE]\d{4} /.test(l)); // klog lines, should any reach stdout
   const extra = listed.filter((ref) => !computed.includes(ref));
   if (extra.length > 0) {
     runner.log.warn(`kubeadm asks for ${extra.join(', ')}, which the document's fetch.components did not predict; checking kubeadm's list`);
@@ -35,39 +52,48 @@ export async function imagesKubeadmWants(runner: Runner, section: KubeadmSection
   return listed;
 }
 
-async function containerdImages(runner: Runner, criSocket: string): Promise<Set<string> | undefined> {
-  try {
-    const result = await runner.run('ctr', ['-a', runner.path(socketPath(criSocket)), '-n', 'k8s.io', 'images', 'ls', '-q'], {
-      allowFailure: true,
-      streamStderr: false,
-    });
-    if (result.exitCode !== 0) {
-      runner.log.debug(`containerd did not list its images: ${result.stderr.trim()}`);
-      return undefined;
-    }
-    return new Set(result.stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((r) => safeNormalize(r)));
-  } catch (error) {
-    if (error instanceof MissingError) return undefined;
-    throw error;
+/** `kubeadm config validate` (1.28+, kubernetes/kubernetes PR #118013) decodes strictly: an unknown field or kind fails it. */
+async function kubeadmValidates(runner: Runner, section: KubeadmSection, kubeadmVersion: string | undefined): Promise<KubeadmPreflightCheck> {
+  if (kubeadmVersion === undefined) return { name: 'kubeadm-config', result: 'skipped', detail: 'kubeadm is not installed yet' };
+  if (parseKubernetesVersion(kubeadmVersion).minor < 28) {
+    return { name: 'kubeadm-config', result: 'ok', detail: `kubeadm ${kubeadmVersion} read ${section.configFile} without a warning (it has no config validate)` };
   }
+  const file = runner.path(section.configFile);
+  const result = await runner.run('kubeadm', ['config', 'validate', '--config', file], { allowFailure: true, streamStderr: false });
+  if (result.exitCode !== 0) {
+    throw new VerificationError(`kubeadm ${kubeadmVersion} refuses ${section.configFile}: ${result.stderr.trim().split('\n')[0]}`, {
+      hint: `the configuration was written for Kubernetes ${section.kubernetesVersion}; install that release's kubeadm, or run ag-kubeadm config again`,
+    });
+  }
+  return { name: 'kubeadm-config', result: 'ok', detail: `kubeadm ${kubeadmVersion} config validate accepts ${section.configFile}` };
 }
 
-function safeNormalize(ref: string): string {
-  try {
-    return normalizeReference(ref);
-  } catch {
-    return ref;
-  }
+/** Version skew, the containerd release and cgroup v2 (node-checks.ts); for a control plane also kubeadm's strict reading of the file. */
+async function nodeChecks(document: AgDocument, section: KubeadmSection, runner: Runner, kubeadmVersion: string | undefined, controlPlane: boolean): Promise<KubeadmPreflightCheck[]> {
+  const version = parseKubernetesVersion(section.kubernetesVersion);
+  const checks = [versionSkew(document, version, kubeadmVersion), await containerdRelease(document, version, runner), await cgroupVersion(runner, version)];
+  if (controlPlane) checks.push(await kubeadmValidates(runner, section, kubeadmVersion));
+  for (const check of checks.filter((c) => c.result === 'warning')) runner.log.warn(`${check.name}: ${check.detail}`);
+  return checks;
 }
+
+
 
 /**
- * Before kubeadm runs: every image it will ask for is in containerd's k8s.io
- * namespace or in the internal registry, and containerd's sandbox image is the
- * pause image kubeadm expects. Every missing image is named in one error
- * (exit 5); a sandbox mismatch is a verification error (exit 3).
+ * Before kubeadm runs: the bundle's kubeadm, kubelet and kubectl fit the
+ * version skew policy (exit 3), the node's containerd release supports this
+ * Kubernetes minor and the host's cgroup version is one its kubelet starts
+ * on (exit 6), kubeadm accepts the configuration file (exit 3), every image
+ * it will ask for is in containerd's k8s.io namespace or in the internal
+ * registry, and containerd's sandbox image is the pause image kubeadm
+ * expects. Every missing image is named in one error (exit 5); a sandbox
+ * mismatch is a verification error (exit 3). `images` (a worker's subset)
+ * skips kubeadm's own list and the configuration check.
  */
 export async function preflight(document: AgDocument, section: KubeadmSection, runner: Runner, images?: string[]): Promise<PreflightResult> {
-  const wanted = images ?? (await imagesKubeadmWants(runner, section));
+  const kubeadmVersion = await installedKubeadmVersion(runner);
+  const checks = await nodeChecks(document, section, runner, kubeadmVersion, images === undefined);
+  const wanted = images ?? (await imagesKubeadmWants(runner, section, kubeadmVersion));
   const problems: string[] = [];
 
   const sandbox = await readSandboxSetting(runner.path(PATHS.containerdConfig));
@@ -84,29 +110,9 @@ export async function preflight(document: AgDocument, section: KubeadmSection, r
     });
   }
 
-  const inContainerd = await containerdImages(runner, section.node.criSocket);
-  const registry = await internalRegistry(document.registry, (p) => runner.path(p), runner.env);
-  const found: PreflightResult['images'] = [];
-  const missing: string[] = [];
-  try {
-    for (const ref of wanted) {
-      if (inContainerd?.has(safeNormalize(ref))) {
-        found.push({ ref, foundIn: 'containerd' });
-      } else if (registry !== undefined && (await registry.has(ref))) {
-        found.push({ ref, foundIn: 'registry' });
-      } else missing.push(ref);
-    }
-  } finally {
-    await registry?.close();
-  }
-  if (missing.length > 0) {
-    const where = [inContainerd ? "containerd's k8s.io namespace" : undefined, registry ? `the internal registry ${registry.endpoint}` : undefined]
-      .filter(Boolean)
-      .join(' or ');
-    throw new MissingError(`kubeadm will ask for ${missing.length} image(s) that are not in ${where || 'any place this node can see'}: ${missing.join(', ')}`, {
-      hint: 'carry them (ag-fetch plan must list them), then ag-images push; or fix fetch.components if the versions are wrong',
-      details: { missing },
-    });
-  }
-  return { checkedAt: new Date().toISOString(), images: found, containerdSandboxImage: sandbox!.image };
+  const found = await locateImages(document, runner, section.node.criSocket, wanted, {
+    what: 'kubeadm will ask for',
+    hint: 'carry them (ag-fetch plan must list them), then ag-images push; or fix fetch.components if the versions are wrong',
+  });
+  return { checkedAt: new Date().toISOString(), images: found, containerdSandboxImage: sandbox!.image, checks };
 }

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
 import type { AgDocument } from '@ag/core';
-import { createStandIns } from '@ag/fixtures';
+import { createStandIns, kubeadmDoubleBody, kubectlStandIn } from '@ag/fixtures';
 import { main } from './cli.js';
 import { removeOwnedRules } from './iptables.js';
 import { clusterDocument } from './testdata/documents.js';
-import { addKubeadmStandIns } from './testdata/stand-ins.js';
+import { addNodeStandIns } from './testdata/stand-ins.js';
 
 // What kube-proxy and flannel leave in the nat table, next to an operator's own rule.
 const NAT = `*nat
@@ -69,13 +69,17 @@ describe.skipIf(!canUseNetns())('ag-kubeadm reset (real iptables in a network na
   });
 
   it("runs kubeadm reset, removes flannel's CNI config and interfaces, the cluster's iptables rules and the join secrets, and keeps the operator's", async () => {
-    const standIns = await addKubeadmStandIns(await createStandIns());
+    const root = await mkdtemp(join(tmpdir(), 'ag-kubeadm-reset-'));
+    const cluster = await mkdtemp(join(tmpdir(), 'ag-kubeadm-cluster-'));
+    const standIns = await addNodeStandIns(await createStandIns(), {
+      kubeadm: await kubeadmDoubleBody({ version: 'v1.27.3', root, cluster }),
+      kubectl: kubectlStandIn(cluster),
+    });
     // iptables, ip6tables and ip act inside the namespace: the real programs, never this machine's own rules.
     for (const tool of ['iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore']) {
       await standIns.add(tool, `exec ip netns exec ${ns} /usr/sbin/${tool} "$@"`);
     }
     await standIns.add('ip', `exec /usr/sbin/ip netns exec ${ns} /usr/sbin/ip "$@"`);
-    const root = await mkdtemp(join(tmpdir(), 'ag-kubeadm-reset-'));
     await mkdir(join(root, 'etc/cni/net.d'), { recursive: true });
     await writeFile(join(root, 'etc/cni/net.d/10-flannel.conflist'), '{}');
     await writeFile(join(root, 'etc/cni/net.d/99-site.conf'), '{}');
@@ -84,12 +88,12 @@ describe.skipIf(!canUseNetns())('ag-kubeadm reset (real iptables in a network na
     await writeFile(join(root, 'etc/kubernetes/ag/kubeadm-config.yaml'), 'kept');
     const document: AgDocument = { ...clusterDocument('v1.27.3') };
 
-    const dry = createTestIo({ stdin: JSON.stringify(document), env: standIns.env({ AG_TEST_ROOT: root }) });
+    const dry = createTestIo({ stdin: JSON.stringify(document), env: standIns.env() });
     expect(await main(['reset', '--dry-run', '--host-root', root], dry)).toBe(0);
     expect(dry.stderrText()).toContain('"action":"remove-iptables-rules","target":"iptables: 3 chain(s) and 6 rule(s)');
     expect(inNs('iptables-save', '-t', 'nat')).toContain('KUBE-SERVICES');
 
-    const io = createTestIo({ stdin: JSON.stringify(document), env: standIns.env({ AG_TEST_ROOT: root }) });
+    const io = createTestIo({ stdin: JSON.stringify(document), env: standIns.env() });
     expect(await main(['reset', '--host-root', root], io)).toBe(0);
     const calls = await standIns.calls();
     expect(calls.filter((c) => !c.startsWith('ip ') && !c.includes('-save') && !c.includes('-restore'))).toEqual([

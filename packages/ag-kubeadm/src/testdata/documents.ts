@@ -34,3 +34,24 @@ export function clusterDocument(version: string, extra: Partial<AgDocument> = {}
 }
 
 export const REGISTRY = { endpoint: '10.0.0.5:5000', mode: 'distribution' as const, dir: '/var/lib/ag-registry', caFile: '/etc/ag-registry/ca.crt' };
+
+/** The nodeprep section ag-nodeprep apply leaves: containerd's cgroup driver and, optionally, the site's nameserver file. */
+export function nodeprepSection(cgroupDriver: 'systemd' | 'cgroupfs', resolvConf?: string): NonNullable<AgDocument['nodeprep']> {
+  return {
+    root: '/',
+    os: { id: 'debian', version: '12', family: 'debian' },
+    skipped: [],
+    actions: [],
+    changes: 0,
+    containerd: {
+      version: '1.6.20',
+      versionSource: 'dpkg status',
+      configVersion: 2,
+      configFile: '/etc/containerd/config.toml',
+      cgroupDriver,
+      registryConfigPath: '/etc/containerd/certs.d',
+      trust: 'ag-registry trust',
+    },
+    ...(resolvConf === undefined ? {} : { dns: { resolvConf, nameservers: ['192.0.2.53'] } }),
+  };
+}

@@ -23,6 +23,50 @@ export const KubeadmJoinInfo = Type.Object({
 });
 export type KubeadmJoinInfo = Static<typeof KubeadmJoinInfo>;
 
+/** What the KubeletConfiguration document of the configuration tells every kubelet. */
+export const KubeadmKubelet = Type.Object({
+  cgroupDriver: Type.Union([Type.Literal('systemd'), Type.Literal('cgroupfs')], {
+    description: "the kubelet's cgroup driver; must be containerd's (runc SystemdCgroup)",
+  }),
+  cgroupDriverFrom: Type.Union([Type.Literal('nodeprep'), Type.Literal('flag'), Type.Literal('default')], {
+    description: 'nodeprep.containerd.cgroupDriver, --kubelet-arg cgroup-driver, or systemd by default',
+  }),
+  resolvConf: Type.Optional(Type.String({ description: "the nameserver file pods get (nodeprep.dns.resolvConf): the site's resolvers" })),
+});
+export type KubeadmKubelet = Static<typeof KubeadmKubelet>;
+
+/** One check of `ag-kubeadm preflight` besides the images and the sandbox image. */
+export const KubeadmPreflightCheck = Type.Object({
+  name: Type.String({ description: 'version-skew, containerd-version, cgroup-v2, kubeadm-config' }),
+  result: Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('skipped')]),
+  detail: Type.String({ description: 'what was compared, and with what' }),
+});
+export type KubeadmPreflightCheck = Static<typeof KubeadmPreflightCheck>;
+
+/** One step of an upgrade on one node, in the order it ran. */
+export const KubeadmUpgradeStep = Type.Object({
+  node: Type.String(),
+  step: Type.String({ description: 'install-kubeadm, kubeadm-upgrade-apply, kubeadm-upgrade-node, drain, install-kubelet, install-kubectl, restart-kubelet, uncordon' }),
+  status: Type.Union([Type.Literal('done'), Type.Literal('skipped'), Type.Literal('planned')]),
+  detail: Type.Optional(Type.String()),
+  at: Type.Optional(Timestamp),
+});
+export type KubeadmUpgradeStep = Static<typeof KubeadmUpgradeStep>;
+
+/** `ag-kubeadm upgrade plan|apply|node`: from the running version to the document's, one minor at a time, control plane first. */
+export const KubeadmUpgrade = Type.Object({
+  from: Type.String({ description: 'the version the cluster runs (kubeadm-config ConfigMap)' }),
+  to: Type.String({ description: 'cluster.kubernetesVersion of the document (the bundle unpacked)' }),
+  kind: Type.Union([Type.Literal('patch'), Type.Literal('minor')]),
+  plannedAt: Timestamp,
+  /** Every image the new version needs, and where it was found. */
+  images: Type.Array(Type.Object({ ref: Type.String(), foundIn: Type.Union([Type.Literal('containerd'), Type.Literal('registry')]) })),
+  /** The new kubeadm, kubelet and kubectl in the bundle. */
+  binaries: Type.Array(Type.Object({ name: Type.String(), version: Type.String(), path: Type.String({ description: 'in the bundle' }), installPath: AbsolutePath })),
+  steps: Type.Array(KubeadmUpgradeStep),
+});
+export type KubeadmUpgrade = Static<typeof KubeadmUpgrade>;
+
 /**
  * The `kubeadm` section: owned by ag-kubeadm. `config` writes the
  * configuration, `init` adds the admin kubeconfig and join information, `join`
@@ -38,6 +82,8 @@ export const KubeadmSection = Type.Object({
   config: Type.String({ description: 'the configuration as written' }),
   /** ClusterConfiguration.imageRepository. */
   imageRepository: Type.String(),
+  /** The KubeletConfiguration written with it (absent in documents from before it was written). */
+  kubelet: Type.Optional(KubeadmKubelet),
   /**
    * `upstream`: kubeadm asks for upstream names (registry.k8s.io/…) and
    * containerd's hosts.toml mirrors serve them from the internal registry;
@@ -87,7 +133,10 @@ export const KubeadmSection = Type.Object({
         }),
       ),
       containerdSandboxImage: Type.Optional(Type.String()),
+      checks: Type.Optional(Type.Array(KubeadmPreflightCheck)),
     }),
   ),
+  /** Set by `ag-kubeadm upgrade`. */
+  upgrade: Type.Optional(KubeadmUpgrade),
 });
 export type KubeadmSection = Static<typeof KubeadmSection>;
