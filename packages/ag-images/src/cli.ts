@@ -72,6 +72,11 @@ function configure(parser: Argv): Argv {
         .positional('refs', { type: 'string', describe: "image references (added to the document's fetch.images, if one is piped in)" })
         .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant][:os.version] to keep (repeatable; default: the document\'s architectures, else the host\'s)', requiresArg: true })
         .option('all-platforms', { type: 'boolean', default: false, describe: "keep every platform: the stored index is upstream's, byte for byte" })
+        .option('subset-pinned', {
+          type: 'boolean',
+          default: false,
+          describe: 'keep only --platform\'s platforms of an image pinned by its index digest (…@sha256:) too; it then gets a new digest the far side serves instead (default: such an index is kept whole)',
+        })
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'fetch foreign (Windows base) layers from their URLs instead of leaving them as references' })
         .option('mirror', { type: 'string', array: true, describe: 'fetch from a mirror: UPSTREAM=HOST[:PORT][/PREFIX], or HOST[:PORT] for every upstream as HOST/<upstream>/<path> (repeatable)', requiresArg: true })
         .option('fsync', { type: 'boolean', default: true, describe: 'flush each blob to disk before naming it (--no-fsync for scratch layouts)' })
@@ -108,6 +113,7 @@ function configure(parser: Argv): Argv {
     .example('ag-fetch plan … | ag-images pull > plan.json', "pull the plan's images into images/ under its bundle root, for its architectures")
     .example('ag-images pull registry.k8s.io/pause:3.9 --platform linux/amd64 --platform linux/arm64 --layout ./images', 'pull one image for two platforms')
     .example('ag-images pull nginx:1.25 --mirror docker.io=mirror.internal:5000 --layout ./images', 'pull through a mirror; the layout keeps the upstream name')
+    .example('ag-images pull registry.k8s.io/pause@sha256:7031… --platform linux/amd64 --layout ./images', 'a reference pinned by its index digest keeps every platform, so the far side serves that digest')
     .example('ag-images push --registry registry.internal:5000 --ca-file ca.crt --credentials-file creds < bundle.json > bundle.json.new', 'push every image of the bundle to the internal registry')
     .example('ag-images verify --layout ./images', 're-hash every blob; exit 3 naming the bad digest')
     .example('ag-images import registry.k8s.io/pause:3.9 --layout ./images', "load an image into containerd's k8s.io namespace");
@@ -215,6 +221,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         layoutDir,
         platforms,
         allPlatforms,
+        subsetPinned: args['subset-pinned'] === true,
         allowNondistributable: args['allow-nondistributable-artifacts'] === true,
         mirrors,
         connections,

@@ -110,6 +110,55 @@ describe('ag-images pull', () => {
     expect((await verifyLayout(layout)).problems).toEqual([]);
   });
 
+  it('keeps an index pinned by its digest whole (so the far side serves that digest); --subset-pinned subsets it, warning, with both digests', async () => {
+    const pinned = `registry.k8s.io/pause@${generatedDigest('registry.k8s.io/pause:3.9')}`;
+    const whole = await run(['pull', pinned, '--platform', 'linux/arm64', '--layout', join(root, 'pinned'), ...connection()]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(whole.stderr).toContain(`${pinned} is pinned by its index digest: keeping all 2 platforms`);
+    const kept = whole.document!.images!.images.find((i) => i.ref === pinned)!;
+    expect(kept).toMatchObject({ digest: generatedDigest('registry.k8s.io/pause:3.9'), upstreamDigest: generatedDigest('registry.k8s.io/pause:3.9'), partial: false });
+    expect(kept.manifests.map((m) => m.platform)).toEqual(['linux/amd64', 'linux/arm64/v8']);
+    expect((await verifyLayout(await OciLayout.open(join(root, 'pinned')))).problems).toEqual([]);
+
+    const subset = await run(['pull', pinned, '--platform', 'linux/arm64', '--subset-pinned', '--layout', join(root, 'pinned-subset'), ...connection()]);
+    expect(subset.code, subset.stderr).toBe(0);
+    expect(subset.stderr).toMatch(/warn.*pinned by its index digest, and only 1 of its 2 platforms are kept \(--subset-pinned\).*the far side cannot serve sha256:/i);
+    const cut = subset.document!.images!.images.find((i) => i.ref === pinned)!;
+    expect(cut).toMatchObject({ upstreamDigest: generatedDigest('registry.k8s.io/pause:3.9'), partial: true });
+    expect(cut.digest).not.toBe(cut.upstreamDigest);
+    expect(cut.manifests.map((m) => m.platform)).toEqual(['linux/arm64/v8']);
+  });
+
+  it('keeps for each image the asked platforms it has: a Linux image in a run that also asks for Windows, and the other way round', async () => {
+    const layoutDir = join(root, 'mixed-os');
+    const { code, document, stderr } = await run(
+      ['pull', 'registry.k8s.io/pause:3.9', WINDOWS_REF, '--platform', 'linux/arm64', '--platform', 'windows/amd64', '--layout', layoutDir, ...connection()],
+      planDocument(root, []),
+    );
+    expect(code, stderr).toBe(0);
+    const images = document!.images!.images;
+    expect(images.find((i) => i.ref === 'registry.k8s.io/pause:3.9')!.manifests.map((m) => m.platform)).toEqual(['linux/arm64/v8']);
+    expect(images.find((i) => i.ref === WINDOWS_REF)!.manifests.map((m) => m.platform)).toEqual(['windows/amd64:10.0.17763.4974']);
+    expect(stderr).toMatch(/registry\.k8s\.io\/pause:3\.9: linux\/arm64\/v8 \(.*; it has no windows\/amd64\)/);
+    expect(stderr).toMatch(new RegExp(`${WINDOWS_REF.replace(/[./]/g, '\\$&')}: windows/amd64:10\\.0\\.17763\\.4974 \\(.*; it has no linux/arm64\\)`));
+    expect(document!.images!.platforms).toEqual(['linux/arm64', 'windows/amd64']);
+  });
+
+  it('counts as already there only the blobs that were there before it ran', async () => {
+    // A single-platform manifest: its config is fetched first (to learn the platform), which is still fetching.
+    const index = JSON.parse(await readFile(join(upstream.generated, 'blobs', 'sha256', generatedDigest('registry.k8s.io/etcd:3.5.7-0').slice(7)), 'utf8')) as {
+      manifests: Array<{ digest: string; platform: { architecture: string } }>;
+    };
+    const manifest = index.manifests.find((m) => m.platform.architecture === 'amd64')!.digest;
+    const layoutDir = join(root, 'single');
+    const first = await run(['pull', `registry.k8s.io/etcd@${manifest}`, '--layout', layoutDir, ...connection()]);
+    expect(first.code, first.stderr).toBe(0);
+    const blobs = (await readdir(join(layoutDir, 'blobs', 'sha256'))).length - 1; // all but the manifest
+    expect(first.stderr).toMatch(new RegExp(`fetched ${blobs} blob\\(s\\), [^;]+; 0 already there`));
+    const second = await run(['pull', `registry.k8s.io/etcd@${manifest}`, '--layout', layoutDir, ...connection()]);
+    expect(second.stderr).toMatch(new RegExp(`fetched 0 blob\\(s\\), 0 B; ${blobs} already there`));
+  });
+
   it('leaves a foreign layer as a reference by default, and fetches it from its URL when allowed', async () => {
     const layoutDir = join(root, 'windows');
     const first = await run(['pull', WINDOWS_REF, '--platform', 'windows/amd64', '--layout', layoutDir, ...connection()], planDocument(root, []));
