@@ -19,7 +19,7 @@ import {
   type Io,
 } from '@ag/core';
 import { Connections, readPasswordFromStdin, type ConnectionOptions } from './connection.js';
-import { layoutDirFor, platformStrings, platformsFor, withImages } from './document.js';
+import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImages } from './document.js';
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
 import { listImages } from './list.js';
 import { pullImages } from './pull.js';
@@ -195,6 +195,11 @@ function concurrency(args: Args): number {
   return value;
 }
 
+/** Says what images.layout means in a document that names no bundle root. */
+function noRootNote(log: Context['log'], layout: string): void {
+  log.info(`the document names no bundle root, and none is guessed: images.layout is ${JSON.stringify(layout)}, to be found under the root a later stage is given (--dir)`);
+}
+
 function printDryRun(io: Io, actions: unknown[], extra: Record<string, unknown> = {}): void {
   io.stderr.write(`${JSON.stringify({ dryRun: true, ...extra, actions })}\n`);
 }
@@ -210,6 +215,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       throw new UsageError('nothing to pull: name images, or pipe in a document with fetch.images', { hint: 'ag-images pull registry.k8s.io/pause:3.9 --layout ./images' });
     }
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
+    const layoutName = layoutInDocument(document, layoutDir);
     const allPlatforms = args['all-platforms'] === true;
     const platforms = platformsFor(document, strings(args, 'platform'));
     const mirrors = strings(args, 'mirror').map(parseMirror);
@@ -242,6 +248,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
           (result.foreignLeft > 0 ? `; ${result.foreignLeft} foreign layer(s) left as references (--allow-nondistributable-artifacts fetches them)` : ''),
       );
       const stored = allPlatforms ? [...new Set(result.images.flatMap((i) => i.manifests.map((m) => m.platform)))] : platformStrings(platforms);
+      if (document?.root === undefined) noRootNote(log, layoutName);
       writeDocument(io, withImages(document, layoutDir, stored, result.images), args.pretty);
     } finally {
       await connections.close();
@@ -260,6 +267,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     let refs = positionalRefs(args);
     if (refs.length === 0 && document?.images?.images !== undefined && document.images.images.length > 0) refs = document.images.images.map((i) => i.ref);
+    // Describing the layout (below) must not fail after the push: check it first.
+    if (document?.images === undefined) layoutInDocument(document, layoutDir);
     const fromDocument = document?.registry?.endpoint === registry;
     const connections = await connectionsFor(context, inputs, registry, {
       ...(fromDocument && document?.registry?.caFile ? { caFile: document.registry.caFile } : {}),
@@ -289,6 +298,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       let base = document;
       if (base?.images === undefined) {
         // No document (or none that pulled): describe the layout so the output still names every image.
+        if (base?.root === undefined) noRootNote(log, layoutInDocument(base, layoutDir));
         base = withImages(base, layoutDir, [], await listImages(layoutDir).then((list) => list.map(({ size: _s, foreignLayers: _f, ...image }) => image)));
       }
       const images = base.images!;

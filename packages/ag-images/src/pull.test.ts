@@ -178,6 +178,21 @@ describe('ag-images pull', () => {
     expect(await verifyLayout(layout)).toMatchObject({ problems: [], foreign: 0 });
   });
 
+  it('never guesses a bundle root from --layout: X/images does not make X the root; a layout outside the root fails before any work', async () => {
+    const home = await mkdtemp(join(upstream.dir, 'home-'));
+    const { code, document, stderr } = await run(['pull', 'registry.k8s.io/pause:3.9', '--layout', join(home, 'images'), ...connection()]);
+    expect(code, stderr).toBe(0);
+    expect(document!.root).toBeUndefined();
+    expect(document!.images).toMatchObject({ layout: 'images', images: [expect.objectContaining({ ref: 'registry.k8s.io/pause:3.9' })] });
+    expect(stderr).toContain('the document names no bundle root, and none is guessed');
+
+    const outside = join(upstream.dir, 'elsewhere', 'images');
+    const refused = await run(['pull', 'registry.k8s.io/pause:3.9', '--layout', outside, ...connection()], planDocument(root, []));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`the layout ${outside} is outside the bundle root ${root}`);
+    expect(existsSync(outside)).toBe(false);
+  });
+
   it('prints what it would fetch with --dry-run and writes nothing', async () => {
     const layoutDir = join(root, 'dry');
     const { code, stderr, document } = await run(['pull', 'registry.k8s.io/etcd:3.5.7-0', '--layout', layoutDir, '--dry-run', ...connection()]);

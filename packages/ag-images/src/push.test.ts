@@ -97,6 +97,14 @@ describe('ag-images push', () => {
     expect(stderr).toMatch(new RegExp(`uploaded 0 blob\\(s\\), 0 B; mounted 0; 0 blob\\(s\\) and ${images.length + 1} image\\(s\\) already there`));
   });
 
+  it('finishes and writes the document when that document names no bundle root', async () => {
+    const { code, document, stderr } = await run(['push', 'registry.k8s.io/pause:3.9', '--layout', generated, ...toInternal()], { apiVersion: 'ag/v1alpha1', kind: 'Cluster', note: 'kept' });
+    expect(code, stderr).toBe(0);
+    expect(document).toMatchObject({ note: 'kept', images: { layout: 'images', push: { registry: internal.host } } });
+    expect(document!.root).toBeUndefined();
+    expect(document!.images!.images.find((i) => i.ref === 'registry.k8s.io/pause:3.9')!.internalRef).toBe(`${internal.host}/registry.k8s.io/pause:3.9`);
+  });
+
   it('is pulled by containerd through a hosts.toml mirror for the upstream name, and runs', async () => {
     const certsDir = join(dir, 'certs.d');
     await mkdir(join(certsDir, 'registry.k8s.io'), { recursive: true });
