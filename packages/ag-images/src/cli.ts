@@ -368,11 +368,13 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const { args, io, log } = context;
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
-    let refs = positionalRefs(args);
+    const named = positionalRefs(args);
+    let refs = named;
     if (refs.length === 0 && document?.images?.images !== undefined && document.images.images.length > 0) refs = document.images.images.map((i) => i.ref);
     const result = await importImages({
       layoutDir,
       ...(refs.length > 0 ? { refs } : {}),
+      named: named.length > 0,
       address: str(args, 'address') ?? DEFAULT_CONTAINERD_ADDRESS,
       namespace: str(args, 'namespace') ?? 'k8s.io',
       allPlatforms: args['all-platforms'] === true,
@@ -383,8 +385,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       stderr: io.stderr,
       log,
     });
-    if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes });
-    else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})`);
+    if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
+    else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})${result.skipped.length > 0 ? `; skipped ${result.skipped.length} with nothing for this platform` : ''}`);
     if (document !== undefined) writeDocument(io, document, args.pretty);
   },
 };

@@ -6,7 +6,10 @@ import { sha256Digest, type AgDocument } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
 import {
   createTestCa,
+  echoImage,
   generatedLayout,
+  LINUX_AMD64,
+  LINUX_ARM64,
   startContainerd,
   startRegistry,
   writeKubeadmLikeSet,
@@ -145,5 +148,35 @@ describe('ag-images push', () => {
     expect(listed.stdout.split('\n')).toContain(ref);
     const { stdout } = await containerd.ctr(['run', '--rm', ref, 'ag-import-run'], { namespace: 'k8s.io' });
     expect(stdout.trim()).toBe(ref);
+  });
+
+  it('import skips, naming them, images with nothing for this host\'s platform; named on the command line, it refuses before importing anything', async () => {
+    const mixed = join(dir, 'mixed', 'images');
+    const layout = await generatedLayout(mixed);
+    await layout.writeImageSpec({ ref: 'example.org/both:1', mediaTypes: 'oci', platforms: [echoImage('both', LINUX_AMD64), echoImage('both', LINUX_ARM64)] });
+    // An index with only the other architecture: ctr would fail part-way on it ("no match for platform in manifest").
+    const [host, other] = process.arch === 'arm64' ? ['linux/arm64', LINUX_AMD64] : ['linux/amd64', LINUX_ARM64];
+    const otherText = other.variant ? `linux/${other.architecture}/${other.variant}` : `linux/${other.architecture}`;
+    await layout.writeImageSpec({ ref: 'example.org/other-arch:1', mediaTypes: 'oci', index: true, platforms: [echoImage('other', other)] });
+    const ns = 'import-skip';
+    const all = await run(['import', '--layout', mixed, '--address', containerd.address, '--namespace', ns]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toContain(`skipping example.org/other-arch:1: it has no ${host} content in the layout (it has ${otherText})`);
+    expect(all.stderr).toContain('skipped 1 with nothing for this platform');
+    const listed = (await containerd.ctr(['images', 'ls', '-q'], { namespace: ns })).stdout.split('\n');
+    expect(listed).toContain('example.org/both:1');
+    expect(listed).not.toContain('example.org/other-arch:1');
+
+    const named = await run(['import', 'example.org/other-arch:1', 'example.org/both:1', '--layout', mixed, '--address', containerd.address, '--namespace', 'import-refused']);
+    expect(named.code).toBe(5);
+    expect(named.stderr).toContain(`example.org/other-arch:1 has no ${host} content in the layout (it has ${otherText})`);
+    expect(named.stderr).toMatch(/--platform|--all-platforms/);
+    expect(named.stderr).not.toMatch(/is containerd running/);
+    expect((await containerd.ctr(['images', 'ls', '-q'], { namespace: 'import-refused' })).stdout.trim()).toBe('');
+
+    // A failure that is containerd's own says so: no socket there.
+    const noSocket = await run(['import', 'example.org/both:1', '--layout', mixed, '--address', join(dir, 'no.sock')]);
+    expect(noSocket.code).toBe(7);
+    expect(noSocket.stderr).toMatch(/is containerd running/);
   });
 });
