@@ -287,7 +287,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
-        printDryRun(io, result.actions, { registry, present: result.present });
+        printDryRun(io, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
         if (document !== undefined) writeDocument(io, document, args.pretty);
         return;
       }
@@ -295,6 +295,13 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         `pushed ${result.images.length} image(s) to ${registry}: uploaded ${result.uploaded.blobs} blob(s), ${formatBytes(result.uploaded.bytes)}; ` +
           `mounted ${result.mounted}; ${result.present} blob(s) and ${result.imagesPresent} image(s) already there`,
       );
+      if (result.foreignLeftOut.length > 0) {
+        log.warn(
+          `left out ${result.foreignLeftOut.length} foreign layer(s) the layout stores: ` +
+            result.foreignLeftOut.map((f) => `${f.digest} (${formatBytes(f.size)}, ${f.refs.join(', ')})`).join('; ') +
+            `; nodes fetch them from their URLs, or pass --allow-nondistributable-artifacts to push them`,
+        );
+      }
       let base = document;
       if (base?.images === undefined) {
         // No document (or none that pulled): describe the layout so the output still names every image.

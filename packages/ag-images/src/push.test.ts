@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,7 @@ let images: GeneratedImage[];
 let internal: RegistryFixture;
 let containerd: PrivateContainerd;
 let credentialsFile: string;
+let foreignLayer: string | undefined;
 const WINDOWS = 'mcr.microsoft.com/windows/nanoserver:1809';
 
 beforeAll(async () => {
@@ -44,6 +45,9 @@ beforeAll(async () => {
     startContainerd(),
   ]);
   await writeWindowsImage(layout, { ref: WINDOWS, foreignBlobDir: join(dir, 'foreign'), urlPrefix: 'http://127.0.0.1:9/blobs' });
+  // The layout stores the foreign layer, as a pull with --allow-nondistributable-artifacts leaves it.
+  [foreignLayer] = await readdir(join(dir, 'foreign'));
+  await copyFile(join(dir, 'foreign', foreignLayer!), join(generated, 'blobs', 'sha256', foreignLayer!));
   credentialsFile = join(dir, 'credentials');
   await writeFile(credentialsFile, `${internal.credentials!.username}:${internal.credentials!.password}\n`, { mode: 0o600 });
 });
@@ -90,8 +94,11 @@ describe('ag-images push', () => {
       expect(await skopeoDigest(record.internalRef!)).toBe(image.descriptor.digest);
     }
     expect(document!.images!.push?.registry).toBe(internal.host);
-    // The Windows image's foreign layer stays a reference: the registry was told its URL, not sent its bytes.
+    // The Windows image's foreign layer stays a reference: the registry was told its URL, not sent its bytes,
+    // and push says which stored layer it left out.
     expect(stored.find((s) => s.ref === WINDOWS)?.internalRef).toBe(`${internal.host}/${WINDOWS}`);
+    expect(stderr).toMatch(new RegExp(`left out 1 foreign layer\\(s\\) the layout stores: sha256:${foreignLayer} \\([^,]+, ${WINDOWS.replace(/[./]/g, '\\$&')}\\)`));
+    await expect(skopeoDigest(`${internal.host}/${WINDOWS}`)).resolves.toMatch(/^sha256:/);
   });
 
   it('sends nothing the second time', async () => {
