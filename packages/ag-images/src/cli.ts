@@ -152,13 +152,19 @@ async function credentialsFromFile(path: string): Promise<{ username: string; pa
 async function connectionsFor(context: Context, inputs: Inputs, credentialsFor: string | undefined, defaults: { caFile?: string; credentialsFile?: string } = {}): Promise<Connections> {
   const { args, io, log } = context;
   const username = str(args, 'username');
-  let credentials: { username: string; password: string } | undefined;
-  const credentialsFile = str(args, 'credentials-file') ?? (username === undefined ? defaults.credentialsFile : undefined);
-  if (credentialsFile !== undefined) credentials = await credentialsFromFile(resolve(io.cwd, credentialsFile));
+  let credentials: { username: string; password: string; source: string } | undefined;
+  const flagFile = str(args, 'credentials-file');
+  const credentialsFile = flagFile ?? (username === undefined ? defaults.credentialsFile : undefined);
+  if (credentialsFile !== undefined) {
+    const path = resolve(io.cwd, credentialsFile);
+    // Named in a refusal (exit 8), so the operator knows which file to fix.
+    const source = flagFile !== undefined ? `--credentials-file ${path}` : `the document's registry.credentialsFile ${path}`;
+    credentials = { ...(await credentialsFromFile(path)), source };
+  }
   if (username !== undefined) {
     const password = inputs.password ?? credentials?.password;
     if (password === undefined) throw new UsageError('--username needs --password-stdin or --credentials-file');
-    credentials = { username, password };
+    credentials = { username, password, source: inputs.password !== undefined ? '--username with --password-stdin' : `--username with the password in ${credentials!.source}` };
   } else if (inputs.password !== undefined) {
     throw new UsageError('--password-stdin needs --username');
   }

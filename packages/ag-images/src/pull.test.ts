@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciLayout, sha256Digest, verifyLayout, walkImages, type AgDocument, type StoredImage } from '@ag/core';
@@ -203,17 +203,35 @@ describe('ag-images pull', () => {
     expect(existsSync(layoutDir)).toBe(false);
   });
 
-  it('names what is missing: a platform upstream lacks (exit 5, listing what it has), an unknown image, no credentials', async () => {
+  it('names what is missing: a platform upstream lacks (exit 5, listing what it has), an unknown image', async () => {
     const noPlatform = await run(['pull', 'registry.k8s.io/pause:3.9', '--platform', 'linux/s390x', '--layout', join(root, 'x'), ...connection()]);
     expect(noPlatform.code).toBe(5);
     expect(noPlatform.stderr).toMatch(/has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\/v8\)/);
     const unknown = await run(['pull', 'registry.k8s.io/nope:1.0', '--layout', join(root, 'x'), ...connection()]);
     expect(unknown.code).toBe(5);
     expect(unknown.stderr).toMatch(/pulling registry\.k8s\.io\/nope:1\.0 \(from 127\.0\.0\.1:\d+\/registry\.k8s\.io\/nope\)/);
-    const io = createTestIo({ env: { HOME: upstream.dir, PATH: process.env['PATH'] }, cwd: upstream.dir });
-    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', join(root, 'x'), ...connection()], io)).toBe(2);
-    expect(io.stderrText()).toMatch(/refused the credentials|asks for a username/);
     await rm(join(root, 'x'), { recursive: true, force: true });
+  });
+
+  it('exits 8 when the registry refuses the credentials, naming the registry and where they came from', async () => {
+    const registry = upstream.registry.host;
+    const layoutDir = join(root, 'refused');
+    // None anywhere: says where it looked.
+    const home = await mkdtemp(join(upstream.dir, 'nobody-'));
+    const none = createTestIo({ env: { HOME: home, PATH: process.env['PATH'] }, cwd: upstream.dir });
+    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, ...connection()], none)).toBe(8);
+    expect(none.stderrText()).toContain(`${registry} requires credentials, and none were found for it (looked in ${join(home, '.config', 'containers', 'auth.json')}, ${join(home, '.docker', 'config.json')})`);
+    // A wrong password in an auth file: names the file and its entry.
+    const authFile = join(home, 'auth.json');
+    await writeFile(authFile, JSON.stringify({ auths: { [registry]: { auth: Buffer.from('ag:wrong').toString('base64') } } }));
+    const wrongFile = createTestIo({ env: { HOME: home, REGISTRY_AUTH_FILE: authFile, PATH: process.env['PATH'] }, cwd: upstream.dir });
+    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, ...connection()], wrongFile)).toBe(8);
+    expect(wrongFile.stderrText()).toContain(`${registry} refused the credentials of "ag" from ${authFile} (${registry})`);
+    // A wrong password on the command line: names the flags.
+    const wrongFlag = createTestIo({ stdin: 'wrong\n', env: { HOME: home, PATH: process.env['PATH'] }, cwd: upstream.dir });
+    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, '--username', 'ag', '--password-stdin', ...connection()], wrongFlag)).toBe(8);
+    expect(wrongFlag.stderrText()).toContain(`${registry} refused the credentials of "ag" from --username with --password-stdin`);
+    expect(wrongFlag.stderrText()).not.toContain('wrong');
   });
 
   it('takes --username with --password-stdin for the one registry it contacts', async () => {

@@ -115,6 +115,15 @@ describe('ag-images push', () => {
     expect(document!.images!.images.find((i) => i.ref === 'registry.k8s.io/pause:3.9')!.internalRef).toBe(`${internal.host}/registry.k8s.io/pause:3.9`);
   });
 
+  it('exits 8 when the registry refuses the credentials file, naming the registry and the file', async () => {
+    const wrong = join(dir, 'wrong-credentials');
+    await writeFile(wrong, 'ag:not-the-password\n', { mode: 0o600 });
+    const { code, stderr } = await run(['push', 'registry.k8s.io/pause:3.9', '--layout', generated, '--registry', internal.host, '--ca-file', internal.caFile, '--credentials-file', wrong]);
+    expect(code, stderr).toBe(8);
+    expect(stderr).toContain(`${internal.host} refused the credentials of "ag" from --credentials-file ${wrong}`);
+    expect(stderr).not.toContain('not-the-password');
+  });
+
   it('is pulled by containerd through a hosts.toml mirror for the upstream name, and runs', async () => {
     const certsDir = join(dir, 'certs.d');
     await mkdir(join(certsDir, 'registry.k8s.io'), { recursive: true });

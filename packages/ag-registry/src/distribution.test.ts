@@ -274,6 +274,19 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     }
   });
 
+  it('status exits 8 when the registry refuses the credentials file, naming it', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    const original = await readFile(paths.credentials, 'utf8');
+    await writeFile(paths.credentials, 'ag:not-the-password\n');
+    try {
+      const result = await cli(['status', '--dir', paths.dir]);
+      expect(result.code, result.stderr).toBe(8);
+      expect(result.stderr).toContain(`answers, but refuses the credentials of ${paths.credentials} (401)`);
+    } finally {
+      await writeFile(paths.credentials, original);
+    }
+  });
+
   it('prints a plan and changes nothing with --dry-run', async () => {
     const fresh = join(dir, 'never');
     const result = await cli(['up', '--dir', fresh, '--listen', '127.0.0.1:1', '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--dry-run']);
