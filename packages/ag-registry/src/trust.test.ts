@@ -61,6 +61,7 @@ beforeAll(async () => {
   const app = await layout.writeImageSpec({ ref: 'mirror.example.org/team/app:1', mediaTypes: 'oci', index: false, platforms: [echoImage('app', LINUX_AMD64)] });
   const ported = await layout.writeImageSpec({ ref: 'registry.corp:5000/team/app:1', mediaTypes: 'oci', platforms: [echoImage('hello through a port', LINUX_AMD64), echoImage('port', LINUX_ARM64)] });
   digests['pause'] = pause.digest;
+  digests['ported'] = ported.digest;
   registryDir = join(dir, 'registry');
   root = join(dir, 'node');
   endpoint = `127.0.0.1:${await freePort()}`;
@@ -175,6 +176,13 @@ describe('ag-registry up --mode embedded, then trust', () => {
       { encoding: 'utf8' },
     );
     expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(digests['pause']);
+    // An upstream with a port is rewritten to its <host>_<port> repository.
+    const ported = await run(
+      'skopeo',
+      ['--registries-conf', conf, 'inspect', '--raw', '--cert-dir', podmanCerts, '--authfile', authFile, 'docker://registry.corp:5000/team/app:1'],
+      { encoding: 'utf8' },
+    );
+    expect(`sha256:${createHash('sha256').update(ported.stdout).digest('hex')}`).toBe(digests['ported']);
   });
 
   it('works from flags alone, and refuses to run without an endpoint and a CA', async () => {
