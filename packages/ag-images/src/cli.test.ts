@@ -68,10 +68,19 @@ describe('ag-images list, verify and usage', () => {
     const path = join(layoutDir, 'blobs', 'sha256', victim.slice(7));
     const original = await readFile(path);
     await writeFile(path, Buffer.concat([original.subarray(0, original.length - 1), Buffer.from(' ')]));
+    // A second bad blob, of another image: both are named, each on its own line.
+    const otherIndex = JSON.parse(await readFile(join(layoutDir, 'blobs', 'sha256', images[1]!.descriptor.digest.slice(7)), 'utf8')) as { manifests: Array<{ digest: string }> };
+    const other = otherIndex.manifests[0]!.digest;
+    const otherPath = join(layoutDir, 'blobs', 'sha256', other.slice(7));
+    const otherOriginal = await readFile(otherPath);
+    await writeFile(otherPath, Buffer.concat([Buffer.from(' '), otherOriginal.subarray(1)]));
     const bad = await run(['verify', '--layout', layoutDir]);
     expect(bad.code).toBe(3);
     expect(bad.stdout).toBe('');
-    expect(bad.stderr).toContain(victim);
+    expect(bad.stderr).toMatch(new RegExp(`^\\s+blob ${victim} content hashes to`, 'm'));
+    expect(bad.stderr).toMatch(new RegExp(`^\\s+blob ${other} content hashes to`, 'm'));
+    expect(bad.stderr).not.toMatch(/more problem/);
+    await writeFile(otherPath, otherOriginal);
     const repaired = await run(['verify', '--layout', layoutDir, '--repair']);
     expect(repaired.code).toBe(3);
     const after = await run(['verify', '--layout', layoutDir]);

@@ -19,7 +19,7 @@ import {
   type Io,
 } from '@ag/core';
 import { Connections, readPasswordFromStdin, type ConnectionOptions } from './connection.js';
-import { layoutDirFor, platformStrings, platformsFor, withImages } from './document.js';
+import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImages } from './document.js';
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
 import { listImages } from './list.js';
 import { pullImages } from './pull.js';
@@ -72,6 +72,11 @@ function configure(parser: Argv): Argv {
         .positional('refs', { type: 'string', describe: "image references (added to the document's fetch.images, if one is piped in)" })
         .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant][:os.version] to keep (repeatable; default: the document\'s architectures, else the host\'s)', requiresArg: true })
         .option('all-platforms', { type: 'boolean', default: false, describe: "keep every platform: the stored index is upstream's, byte for byte" })
+        .option('subset-pinned', {
+          type: 'boolean',
+          default: false,
+          describe: 'keep only --platform\'s platforms of an image pinned by its index digest (…@sha256:) too; it then gets a new digest the far side serves instead (default: such an index is kept whole)',
+        })
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'fetch foreign (Windows base) layers from their URLs instead of leaving them as references' })
         .option('mirror', { type: 'string', array: true, describe: 'fetch from a mirror: UPSTREAM=HOST[:PORT][/PREFIX], or HOST[:PORT] for every upstream as HOST/<upstream>/<path> (repeatable)', requiresArg: true })
         .option('fsync', { type: 'boolean', default: true, describe: 'flush each blob to disk before naming it (--no-fsync for scratch layouts)' })
@@ -108,6 +113,7 @@ function configure(parser: Argv): Argv {
     .example('ag-fetch plan … | ag-images pull > plan.json', "pull the plan's images into images/ under its bundle root, for its architectures")
     .example('ag-images pull registry.k8s.io/pause:3.9 --platform linux/amd64 --platform linux/arm64 --layout ./images', 'pull one image for two platforms')
     .example('ag-images pull nginx:1.25 --mirror docker.io=mirror.internal:5000 --layout ./images', 'pull through a mirror; the layout keeps the upstream name')
+    .example('ag-images pull registry.k8s.io/pause@sha256:7031… --platform linux/amd64 --layout ./images', 'a reference pinned by its index digest keeps every platform, so the far side serves that digest')
     .example('ag-images push --registry registry.internal:5000 --ca-file ca.crt --credentials-file creds < bundle.json > bundle.json.new', 'push every image of the bundle to the internal registry')
     .example('ag-images verify --layout ./images', 're-hash every blob; exit 3 naming the bad digest')
     .example('ag-images import registry.k8s.io/pause:3.9 --layout ./images', "load an image into containerd's k8s.io namespace");
@@ -146,13 +152,19 @@ async function credentialsFromFile(path: string): Promise<{ username: string; pa
 async function connectionsFor(context: Context, inputs: Inputs, credentialsFor: string | undefined, defaults: { caFile?: string; credentialsFile?: string } = {}): Promise<Connections> {
   const { args, io, log } = context;
   const username = str(args, 'username');
-  let credentials: { username: string; password: string } | undefined;
-  const credentialsFile = str(args, 'credentials-file') ?? (username === undefined ? defaults.credentialsFile : undefined);
-  if (credentialsFile !== undefined) credentials = await credentialsFromFile(resolve(io.cwd, credentialsFile));
+  let credentials: { username: string; password: string; source: string } | undefined;
+  const flagFile = str(args, 'credentials-file');
+  const credentialsFile = flagFile ?? (username === undefined ? defaults.credentialsFile : undefined);
+  if (credentialsFile !== undefined) {
+    const path = resolve(io.cwd, credentialsFile);
+    // Named in a refusal (exit 8), so the operator knows which file to fix.
+    const source = flagFile !== undefined ? `--credentials-file ${path}` : `the document's registry.credentialsFile ${path}`;
+    credentials = { ...(await credentialsFromFile(path)), source };
+  }
   if (username !== undefined) {
     const password = inputs.password ?? credentials?.password;
     if (password === undefined) throw new UsageError('--username needs --password-stdin or --credentials-file');
-    credentials = { username, password };
+    credentials = { username, password, source: inputs.password !== undefined ? '--username with --password-stdin' : `--username with the password in ${credentials!.source}` };
   } else if (inputs.password !== undefined) {
     throw new UsageError('--password-stdin needs --username');
   }
@@ -189,6 +201,11 @@ function concurrency(args: Args): number {
   return value;
 }
 
+/** Says what images.layout means in a document that names no bundle root. */
+function noRootNote(log: Context['log'], layout: string): void {
+  log.info(`the document names no bundle root, and none is guessed: images.layout is ${JSON.stringify(layout)}, to be found under the root a later stage is given (--dir)`);
+}
+
 function printDryRun(io: Io, actions: unknown[], extra: Record<string, unknown> = {}): void {
   io.stderr.write(`${JSON.stringify({ dryRun: true, ...extra, actions })}\n`);
 }
@@ -204,6 +221,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       throw new UsageError('nothing to pull: name images, or pipe in a document with fetch.images', { hint: 'ag-images pull registry.k8s.io/pause:3.9 --layout ./images' });
     }
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
+    const layoutName = layoutInDocument(document, layoutDir);
     const allPlatforms = args['all-platforms'] === true;
     const platforms = platformsFor(document, strings(args, 'platform'));
     const mirrors = strings(args, 'mirror').map(parseMirror);
@@ -215,6 +233,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         layoutDir,
         platforms,
         allPlatforms,
+        subsetPinned: args['subset-pinned'] === true,
         allowNondistributable: args['allow-nondistributable-artifacts'] === true,
         mirrors,
         connections,
@@ -235,6 +254,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
           (result.foreignLeft > 0 ? `; ${result.foreignLeft} foreign layer(s) left as references (--allow-nondistributable-artifacts fetches them)` : ''),
       );
       const stored = allPlatforms ? [...new Set(result.images.flatMap((i) => i.manifests.map((m) => m.platform)))] : platformStrings(platforms);
+      if (document?.root === undefined) noRootNote(log, layoutName);
       writeDocument(io, withImages(document, layoutDir, stored, result.images), args.pretty);
     } finally {
       await connections.close();
@@ -253,6 +273,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     let refs = positionalRefs(args);
     if (refs.length === 0 && document?.images?.images !== undefined && document.images.images.length > 0) refs = document.images.images.map((i) => i.ref);
+    // Describing the layout (below) must not fail after the push: check it first.
+    if (document?.images === undefined) layoutInDocument(document, layoutDir);
     const fromDocument = document?.registry?.endpoint === registry;
     const connections = await connectionsFor(context, inputs, registry, {
       ...(fromDocument && document?.registry?.caFile ? { caFile: document.registry.caFile } : {}),
@@ -271,7 +293,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
-        printDryRun(io, result.actions, { registry, present: result.present });
+        printDryRun(io, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
         if (document !== undefined) writeDocument(io, document, args.pretty);
         return;
       }
@@ -279,9 +301,17 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         `pushed ${result.images.length} image(s) to ${registry}: uploaded ${result.uploaded.blobs} blob(s), ${formatBytes(result.uploaded.bytes)}; ` +
           `mounted ${result.mounted}; ${result.present} blob(s) and ${result.imagesPresent} image(s) already there`,
       );
+      if (result.foreignLeftOut.length > 0) {
+        log.warn(
+          `left out ${result.foreignLeftOut.length} foreign layer(s) the layout stores: ` +
+            result.foreignLeftOut.map((f) => `${f.digest} (${formatBytes(f.size)}, ${f.refs.join(', ')})`).join('; ') +
+            `; nodes fetch them from their URLs, or pass --allow-nondistributable-artifacts to push them`,
+        );
+      }
       let base = document;
       if (base?.images === undefined) {
         // No document (or none that pulled): describe the layout so the output still names every image.
+        if (base?.root === undefined) noRootNote(log, layoutInDocument(base, layoutDir));
         base = withImages(base, layoutDir, [], await listImages(layoutDir).then((list) => list.map(({ size: _s, foreignLayers: _f, ...image }) => image)));
       }
       const images = base.images!;
@@ -351,11 +381,13 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const { args, io, log } = context;
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
-    let refs = positionalRefs(args);
+    const named = positionalRefs(args);
+    let refs = named;
     if (refs.length === 0 && document?.images?.images !== undefined && document.images.images.length > 0) refs = document.images.images.map((i) => i.ref);
     const result = await importImages({
       layoutDir,
       ...(refs.length > 0 ? { refs } : {}),
+      named: named.length > 0,
       address: str(args, 'address') ?? DEFAULT_CONTAINERD_ADDRESS,
       namespace: str(args, 'namespace') ?? 'k8s.io',
       allPlatforms: args['all-platforms'] === true,
@@ -366,8 +398,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       stderr: io.stderr,
       log,
     });
-    if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes });
-    else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})`);
+    if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
+    else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})${result.skipped.length > 0 ? `; skipped ${result.skipped.length} with nothing for this platform` : ''}`);
     if (document !== undefined) writeDocument(io, document, args.pretty);
   },
 };

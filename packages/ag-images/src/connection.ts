@@ -8,8 +8,8 @@ export interface ConnectionOptions {
   certsDirs?: string[];
   insecureSkipTlsVerify?: boolean;
   plainHttp?: boolean;
-  /** `--username` with the password read from stdin. */
-  credentials?: { username: string; password: string };
+  /** Credentials given on the command line (or the document's file), with where they came from. */
+  credentials?: { username: string; password: string; source: string };
   /** The registry the explicit credentials are for; they are never sent elsewhere. */
   credentialsFor?: string;
   retries?: number;
@@ -41,7 +41,7 @@ export class Connections {
         ...(o.insecureSkipTlsVerify ? { insecureSkipVerify: true } : {}),
         ...(o.plainHttp ? { plainHttp: true } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
-        ...(o.credentials && o.credentialsFor === registry ? { credentials: { ...o.credentials, source: '--username' } } : {}),
+        ...(o.credentials && o.credentialsFor === registry ? { credentials: o.credentials } : {}),
         onRetry: (event) => o.log?.warn(`${event.doing}: ${event.error.message}; retrying in ${(event.delayMs / 1000).toFixed(1)} s`),
       };
       client = new RegistryClient(options);

@@ -1,7 +1,6 @@
-import { dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   UsageError,
-  bundleRoot,
   formatPlatform,
   hostPlatform,
   newDocument,
@@ -36,14 +35,16 @@ export function platformsFor(document: AgDocument | undefined, flags: string[] |
 }
 
 /**
- * The document with the `images` section updated: the layout path relative
- * to the bundle root, the platforms, and the pulled images merged in by
- * reference (images pulled earlier and not now are kept). Without a document
- * a new one is started whose root is the layout's parent directory.
+ * `images.layout` for a layout directory: its path relative to the
+ * document's bundle root. A document that names no root gets none from
+ * here: a layout's parent is not a bundle (pulling into ~/images must not
+ * make a later pack take all of ~), so `layout` is then the directory's own
+ * name, and whoever packs or serves it names the root (`--dir`). Checked
+ * before any work, so a layout outside the root fails at once (exit 2).
  */
-export function withImages(document: AgDocument | undefined, layoutDir: string, platforms: string[], images: StoredImage[]): AgDocument {
-  const base = document ?? { ...newDocument(), root: dirname(layoutDir) };
-  const root = bundleRoot(base);
+export function layoutInDocument(document: AgDocument | undefined, layoutDir: string): string {
+  const root = document?.root;
+  if (root === undefined) return basename(layoutDir);
   let layout: string;
   try {
     layout = relativeToRoot(root, layoutDir);
@@ -53,6 +54,18 @@ export function withImages(document: AgDocument | undefined, layoutDir: string, 
     });
   }
   if (layout === '') throw new UsageError(`the layout must be a directory under the bundle root ${root}, not the root itself`);
+  return layout;
+}
+
+/**
+ * The document with the `images` section updated: the layout path (see
+ * layoutInDocument), the platforms, and the pulled images merged in by
+ * reference (images pulled earlier and not now are kept). Without a document
+ * a new one is started, naming no bundle root.
+ */
+export function withImages(document: AgDocument | undefined, layoutDir: string, platforms: string[], images: StoredImage[]): AgDocument {
+  const base = document ?? newDocument();
+  const layout = layoutInDocument(base, layoutDir);
   const previous = base.images?.layout === layout ? base.images.images : [];
   const merged = [...previous.filter((p) => !images.some((i) => i.ref === p.ref)), ...images];
   const section: ImagesSection = { ...base.images, layout, platforms, images: merged };

@@ -49,6 +49,14 @@ async function blobsMatchTheirNames(layoutDir: string): Promise<void> {
   expect(report.problems.filter((p) => p.problem.startsWith('content hashes'))).toEqual([]);
 }
 
+/** The digest of the last layer of an image's linux/amd64 manifest, as generated. */
+async function lastAmd64Layer(ref: string): Promise<string> {
+  const blob = async <T>(digest: string): Promise<T> => JSON.parse(await readFile(join(upstream.generated, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as T;
+  const index = await blob<{ manifests: Array<{ digest: string; platform: { architecture: string } }> }>(upstream.images.find((i) => i.ref === ref)!.descriptor.digest);
+  const manifest = await blob<{ layers: Array<{ digest: string }> }>(index.manifests.find((m) => m.platform.architecture === 'amd64')!.digest);
+  return manifest.layers[manifest.layers.length - 1]!.digest;
+}
+
 describe('ag-images pull through faults', () => {
   it('completes through resets and 503s, and every digest verifies', async () => {
     const faulty = await proxy({ seed: 42, resetProbability: 0.5, errorProbability: 0.2, retryAfter: 0, maxFaults: 16 });
@@ -105,10 +113,7 @@ describe('ag-images pull through faults', () => {
   it('fails with the verification code, naming the digest, when the registry serves the wrong content', async () => {
     const ref = 'docker.io/flannel/flannel:v0.22.0';
     const layoutDir = join(upstream.dir, 'tampered', 'images');
-    const indexBytes = await readFile(join(upstream.generated, 'blobs', 'sha256', upstream.images.find((i) => i.ref === ref)!.descriptor.digest.slice(7)), 'utf8');
-    const amd64 = (JSON.parse(indexBytes) as { manifests: Array<{ digest: string; platform: { architecture: string } }> }).manifests.find((m) => m.platform.architecture === 'amd64')!;
-    const manifest = JSON.parse(await readFile(join(upstream.generated, 'blobs', 'sha256', amd64.digest.slice(7)), 'utf8')) as { layers: Array<{ digest: string }> };
-    const victim = manifest.layers[manifest.layers.length - 1]!.digest;
+    const victim = await lastAmd64Layer(ref);
     const data = upstream.registry.blobDataPath(victim);
     const bytes = await readFile(data);
     bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x55;
@@ -120,5 +125,17 @@ describe('ag-images pull through faults', () => {
     expect(await layout.hasBlob({ digest: victim })).toBe(false);
     expect(await layout.resolve(ref)).toBeUndefined();
     await blobsMatchTheirNames(layoutDir);
+  });
+
+  it('fails with the verification code, not usage, when the registry serves a blob of another size', async () => {
+    const ref = 'docker.io/flannel/flannel-cni-plugin:v1.1.2';
+    const layoutDir = join(upstream.dir, 'resized', 'images');
+    const victim = await lastAmd64Layer(ref);
+    const data = upstream.registry.blobDataPath(victim);
+    await writeFile(data, Buffer.concat([await readFile(data), Buffer.from('twelve bytes')]));
+    const { code, stderr } = await run(['pull', ref, '--platform', 'linux/amd64', '--layout', layoutDir, '--mirror', upstream.registry.host, '--ca-file', upstream.registry.caFile]);
+    expect(code, stderr).toBe(3);
+    expect(stderr).toMatch(new RegExp(`blob ${victim}: (more bytes than its size|\\d+ bytes instead of)`));
+    expect(await (await OciLayout.open(layoutDir)).hasBlob({ digest: victim })).toBe(false);
   });
 });

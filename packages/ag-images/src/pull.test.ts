@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciLayout, sha256Digest, verifyLayout, walkImages, type AgDocument, type StoredImage } from '@ag/core';
@@ -110,6 +110,55 @@ describe('ag-images pull', () => {
     expect((await verifyLayout(layout)).problems).toEqual([]);
   });
 
+  it('keeps an index pinned by its digest whole (so the far side serves that digest); --subset-pinned subsets it, warning, with both digests', async () => {
+    const pinned = `registry.k8s.io/pause@${generatedDigest('registry.k8s.io/pause:3.9')}`;
+    const whole = await run(['pull', pinned, '--platform', 'linux/arm64', '--layout', join(root, 'pinned'), ...connection()]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(whole.stderr).toContain(`${pinned} is pinned by its index digest: keeping all 2 platforms`);
+    const kept = whole.document!.images!.images.find((i) => i.ref === pinned)!;
+    expect(kept).toMatchObject({ digest: generatedDigest('registry.k8s.io/pause:3.9'), upstreamDigest: generatedDigest('registry.k8s.io/pause:3.9'), partial: false });
+    expect(kept.manifests.map((m) => m.platform)).toEqual(['linux/amd64', 'linux/arm64/v8']);
+    expect((await verifyLayout(await OciLayout.open(join(root, 'pinned')))).problems).toEqual([]);
+
+    const subset = await run(['pull', pinned, '--platform', 'linux/arm64', '--subset-pinned', '--layout', join(root, 'pinned-subset'), ...connection()]);
+    expect(subset.code, subset.stderr).toBe(0);
+    expect(subset.stderr).toMatch(/warn.*pinned by its index digest, and only 1 of its 2 platforms are kept \(--subset-pinned\).*the far side cannot serve sha256:/i);
+    const cut = subset.document!.images!.images.find((i) => i.ref === pinned)!;
+    expect(cut).toMatchObject({ upstreamDigest: generatedDigest('registry.k8s.io/pause:3.9'), partial: true });
+    expect(cut.digest).not.toBe(cut.upstreamDigest);
+    expect(cut.manifests.map((m) => m.platform)).toEqual(['linux/arm64/v8']);
+  });
+
+  it('keeps for each image the asked platforms it has: a Linux image in a run that also asks for Windows, and the other way round', async () => {
+    const layoutDir = join(root, 'mixed-os');
+    const { code, document, stderr } = await run(
+      ['pull', 'registry.k8s.io/pause:3.9', WINDOWS_REF, '--platform', 'linux/arm64', '--platform', 'windows/amd64', '--layout', layoutDir, ...connection()],
+      planDocument(root, []),
+    );
+    expect(code, stderr).toBe(0);
+    const images = document!.images!.images;
+    expect(images.find((i) => i.ref === 'registry.k8s.io/pause:3.9')!.manifests.map((m) => m.platform)).toEqual(['linux/arm64/v8']);
+    expect(images.find((i) => i.ref === WINDOWS_REF)!.manifests.map((m) => m.platform)).toEqual(['windows/amd64:10.0.17763.4974']);
+    expect(stderr).toMatch(/registry\.k8s\.io\/pause:3\.9: linux\/arm64\/v8 \(.*; it has no windows\/amd64\)/);
+    expect(stderr).toMatch(new RegExp(`${WINDOWS_REF.replace(/[./]/g, '\\$&')}: windows/amd64:10\\.0\\.17763\\.4974 \\(.*; it has no linux/arm64\\)`));
+    expect(document!.images!.platforms).toEqual(['linux/arm64', 'windows/amd64']);
+  });
+
+  it('counts as already there only the blobs that were there before it ran', async () => {
+    // A single-platform manifest: its config is fetched first (to learn the platform), which is still fetching.
+    const index = JSON.parse(await readFile(join(upstream.generated, 'blobs', 'sha256', generatedDigest('registry.k8s.io/etcd:3.5.7-0').slice(7)), 'utf8')) as {
+      manifests: Array<{ digest: string; platform: { architecture: string } }>;
+    };
+    const manifest = index.manifests.find((m) => m.platform.architecture === 'amd64')!.digest;
+    const layoutDir = join(root, 'single');
+    const first = await run(['pull', `registry.k8s.io/etcd@${manifest}`, '--layout', layoutDir, ...connection()]);
+    expect(first.code, first.stderr).toBe(0);
+    const blobs = (await readdir(join(layoutDir, 'blobs', 'sha256'))).length - 1; // all but the manifest
+    expect(first.stderr).toMatch(new RegExp(`fetched ${blobs} blob\\(s\\), [^;]+; 0 already there`));
+    const second = await run(['pull', `registry.k8s.io/etcd@${manifest}`, '--layout', layoutDir, ...connection()]);
+    expect(second.stderr).toMatch(new RegExp(`fetched 0 blob\\(s\\), 0 B; ${blobs} already there`));
+  });
+
   it('leaves a foreign layer as a reference by default, and fetches it from its URL when allowed', async () => {
     const layoutDir = join(root, 'windows');
     const first = await run(['pull', WINDOWS_REF, '--platform', 'windows/amd64', '--layout', layoutDir, ...connection()], planDocument(root, []));
@@ -129,6 +178,21 @@ describe('ag-images pull', () => {
     expect(await verifyLayout(layout)).toMatchObject({ problems: [], foreign: 0 });
   });
 
+  it('never guesses a bundle root from --layout: X/images does not make X the root; a layout outside the root fails before any work', async () => {
+    const home = await mkdtemp(join(upstream.dir, 'home-'));
+    const { code, document, stderr } = await run(['pull', 'registry.k8s.io/pause:3.9', '--layout', join(home, 'images'), ...connection()]);
+    expect(code, stderr).toBe(0);
+    expect(document!.root).toBeUndefined();
+    expect(document!.images).toMatchObject({ layout: 'images', images: [expect.objectContaining({ ref: 'registry.k8s.io/pause:3.9' })] });
+    expect(stderr).toContain('the document names no bundle root, and none is guessed');
+
+    const outside = join(upstream.dir, 'elsewhere', 'images');
+    const refused = await run(['pull', 'registry.k8s.io/pause:3.9', '--layout', outside, ...connection()], planDocument(root, []));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`the layout ${outside} is outside the bundle root ${root}`);
+    expect(existsSync(outside)).toBe(false);
+  });
+
   it('prints what it would fetch with --dry-run and writes nothing', async () => {
     const layoutDir = join(root, 'dry');
     const { code, stderr, document } = await run(['pull', 'registry.k8s.io/etcd:3.5.7-0', '--layout', layoutDir, '--dry-run', ...connection()]);
@@ -139,17 +203,35 @@ describe('ag-images pull', () => {
     expect(existsSync(layoutDir)).toBe(false);
   });
 
-  it('names what is missing: a platform upstream lacks (exit 5, listing what it has), an unknown image, no credentials', async () => {
+  it('names what is missing: a platform upstream lacks (exit 5, listing what it has), an unknown image', async () => {
     const noPlatform = await run(['pull', 'registry.k8s.io/pause:3.9', '--platform', 'linux/s390x', '--layout', join(root, 'x'), ...connection()]);
     expect(noPlatform.code).toBe(5);
     expect(noPlatform.stderr).toMatch(/has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\/v8\)/);
     const unknown = await run(['pull', 'registry.k8s.io/nope:1.0', '--layout', join(root, 'x'), ...connection()]);
     expect(unknown.code).toBe(5);
     expect(unknown.stderr).toMatch(/pulling registry\.k8s\.io\/nope:1\.0 \(from 127\.0\.0\.1:\d+\/registry\.k8s\.io\/nope\)/);
-    const io = createTestIo({ env: { HOME: upstream.dir, PATH: process.env['PATH'] }, cwd: upstream.dir });
-    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', join(root, 'x'), ...connection()], io)).toBe(2);
-    expect(io.stderrText()).toMatch(/refused the credentials|asks for a username/);
     await rm(join(root, 'x'), { recursive: true, force: true });
+  });
+
+  it('exits 8 when the registry refuses the credentials, naming the registry and where they came from', async () => {
+    const registry = upstream.registry.host;
+    const layoutDir = join(root, 'refused');
+    // None anywhere: says where it looked.
+    const home = await mkdtemp(join(upstream.dir, 'nobody-'));
+    const none = createTestIo({ env: { HOME: home, PATH: process.env['PATH'] }, cwd: upstream.dir });
+    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, ...connection()], none)).toBe(8);
+    expect(none.stderrText()).toContain(`${registry} requires credentials, and none were found for it (looked in ${join(home, '.config', 'containers', 'auth.json')}, ${join(home, '.docker', 'config.json')})`);
+    // A wrong password in an auth file: names the file and its entry.
+    const authFile = join(home, 'auth.json');
+    await writeFile(authFile, JSON.stringify({ auths: { [registry]: { auth: Buffer.from('ag:wrong').toString('base64') } } }));
+    const wrongFile = createTestIo({ env: { HOME: home, REGISTRY_AUTH_FILE: authFile, PATH: process.env['PATH'] }, cwd: upstream.dir });
+    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, ...connection()], wrongFile)).toBe(8);
+    expect(wrongFile.stderrText()).toContain(`${registry} refused the credentials of "ag" from ${authFile} (${registry})`);
+    // A wrong password on the command line: names the flags.
+    const wrongFlag = createTestIo({ stdin: 'wrong\n', env: { HOME: home, PATH: process.env['PATH'] }, cwd: upstream.dir });
+    expect(await main(['pull', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, '--username', 'ag', '--password-stdin', ...connection()], wrongFlag)).toBe(8);
+    expect(wrongFlag.stderrText()).toContain(`${registry} refused the credentials of "ag" from --username with --password-stdin`);
+    expect(wrongFlag.stderrText()).not.toContain('wrong');
   });
 
   it('takes --username with --password-stdin for the one registry it contacts', async () => {

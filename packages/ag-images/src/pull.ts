@@ -38,6 +38,12 @@ export interface PullOptions {
   platforms: PlatformSpec[];
   /** Keep every platform: the stored index is then the upstream index, byte for byte. */
   allPlatforms?: boolean;
+  /**
+   * Keep only `platforms` of an image pinned by its index digest too. By
+   * default such an index is kept whole, so that the far side serves the
+   * digest the operator pinned; a subset is stored under a new digest.
+   */
+  subsetPinned?: boolean;
   /** Fetch non-distributable (foreign) layers from their URLs instead of leaving them as references. */
   allowNondistributable?: boolean;
   mirrors?: MirrorRule[];
@@ -80,6 +86,8 @@ interface ResolvedImage {
   partial: boolean;
   /** How many manifests upstream's index holds (1 for a single manifest). */
   upstreamCount: number;
+  /** Platforms asked for that the image does not have (it keeps those it has). */
+  lacking: PlatformSpec[];
   /** The platform manifests kept, with their bytes and platform. */
   manifests: Array<{ bytes: Buffer; descriptor: Descriptor; parsed: ParsedManifest & { kind: 'manifest' }; platform: ImagePlatform | undefined }>;
 }
@@ -114,11 +122,19 @@ export async function pullImages(options: PullOptions): Promise<PullResult> {
   // Each blob once, however many images share it; started as soon as the first image needing it is
   // resolved, so fetching overlaps resolving the next images.
   const blobTasks = new Map<string, Promise<void>>();
+  // Configs fetched while resolving (to learn a single manifest's platform): fetched now, not found stored.
+  const storedWhileResolving = new Set<string>();
   const ensureBlob = (descriptor: Descriptor, image: ResolvedImage): Promise<void> => {
     const known = blobTasks.get(descriptor.digest);
     if (known !== undefined) return known;
     const pending = (async () => {
       const foreign = isNondistributable(descriptor.mediaType);
+      if (storedWhileResolving.has(descriptor.digest)) {
+        result.actions.push({ action: 'fetch-blob', ref: image.name, digest: descriptor.digest, size: descriptor.size });
+        result.fetched.blobs += 1;
+        result.fetched.bytes += descriptor.size;
+        return;
+      }
       if (layout !== undefined && (await layout.hasBlob(descriptor))) {
         result.present.blobs += 1;
         result.present.bytes += descriptor.size;
@@ -157,7 +173,7 @@ export async function pullImages(options: PullOptions): Promise<PullResult> {
   };
 
   const pullOne = async (ref: ImageReference): Promise<ResolvedImage> => {
-    const image = await resolveLimit(() => resolveImage(ref, options, layout, log));
+    const image = await resolveLimit(() => resolveImage(ref, options, layout, log, storedWhileResolving));
     const blobs = image.manifests.flatMap((m) => [m.parsed.manifest.config, ...m.parsed.manifest.layers]);
     const waits = await Promise.allSettled(blobs.map((d) => ensureBlob(d, image)));
     const failed = waits.find((w): w is PromiseRejectedResult => w.status === 'rejected');
@@ -189,7 +205,9 @@ export async function pullImages(options: PullOptions): Promise<PullResult> {
     );
     for (const image of ready) {
       log.info(
-        `${image.name}: ${image.manifests.map((m) => platformText(m.platform)).join(', ')} (${image.top.descriptor.digest.slice(0, 19)}${image.partial ? `, kept ${image.manifests.length} of upstream's ${image.upstreamCount}` : ''})`,
+        `${image.name}: ${image.manifests.map((m) => platformText(m.platform)).join(', ')} (${image.top.descriptor.digest.slice(0, 19)}` +
+          `${image.partial ? `, kept ${image.manifests.length} of upstream's ${image.upstreamCount}` : ''}` +
+          `${image.lacking.length > 0 ? `; it has no ${image.lacking.map(formatPlatform).join(', ')}` : ''})`,
       );
     }
   }
@@ -225,7 +243,13 @@ async function manifestBytes(
   return options.connections.client(source.registry).getManifest(source.repository, reference);
 }
 
-async function resolveImage(ref: ImageReference, options: PullOptions, layout: OciLayout | undefined, log: Logger): Promise<ResolvedImage> {
+async function resolveImage(
+  ref: ImageReference,
+  options: PullOptions,
+  layout: OciLayout | undefined,
+  log: Logger,
+  storedWhileResolving: Set<string>,
+): Promise<ResolvedImage> {
   const name = formatReference(ref);
   const source = sourceFor(ref, options.mirrors ?? []);
   try {
@@ -243,14 +267,16 @@ async function resolveImage(ref: ImageReference, options: PullOptions, layout: O
     const parsedTop = parseManifest(top.bytes, top.mediaType, name);
     const topDescriptor: Descriptor = { mediaType: parsedTop.mediaType, digest: top.digest, size: top.bytes.length };
     if (parsedTop.kind === 'manifest') {
-      const platform = await platformOfManifest(options, layout, source, parsedTop);
+      const platform = await platformOfManifest(options, layout, source, parsedTop, storedWhileResolving);
+      let lacking: PlatformSpec[] = [];
       if (!options.allPlatforms && options.platforms.length > 0 && platform !== undefined) {
-        const { selected } = selectPlatforms([{ ...topDescriptor, platform }], options.platforms);
+        const { selected, unmatched } = selectPlatforms([{ ...topDescriptor, platform }], options.platforms);
         if (selected.length === 0) {
           throw new MissingError(`${name} is a single-platform image for ${formatPlatform(platform)}, not ${options.platforms.map(formatPlatform).join(', ')}`, {
             hint: 'pull it with --platform matching its platform, or --all-platforms',
           });
         }
+        lacking = unmatched;
       }
       return {
         ref,
@@ -260,22 +286,38 @@ async function resolveImage(ref: ImageReference, options: PullOptions, layout: O
         upstreamDigest: top.digest,
         partial: false,
         upstreamCount: 1,
+        lacking,
         manifests: [{ bytes: top.bytes, descriptor: topDescriptor, parsed: parsedTop, platform }],
       };
     }
     const all = parsedTop.index.manifests.filter(isManifestDescriptor);
     let kept: Descriptor[];
+    let lacking: PlatformSpec[] = [];
     if (options.allPlatforms) {
       kept = all;
     } else {
+      // Each image keeps the asked platforms it has (a Linux image in a run that also asks for Windows);
+      // only an image with none of them fails.
       const { selected, unmatched } = selectPlatforms(all, options.platforms);
-      if (unmatched.length > 0) {
+      if (selected.length === 0) {
         const available = all.map((d) => (d.platform ? formatPlatform(d.platform) : '(none)')).join(', ');
         throw new MissingError(`${name} has no image for ${unmatched.map(formatPlatform).join(', ')} (it has ${available})`, {
           hint: 'choose --platform from those it has, or drop that architecture',
         });
       }
+      lacking = unmatched;
       kept = selected;
+      if (ref.digest !== undefined && selected.length < all.length) {
+        if (options.subsetPinned) {
+          log.warn(
+            `${name} is pinned by its index digest, and only ${selected.length} of its ${all.length} platforms are kept (--subset-pinned): ` +
+              `it is stored and pushed under a new digest, and the far side cannot serve ${top.digest}; both digests are in the document (digest, upstreamDigest)`,
+          );
+        } else {
+          log.info(`${name} is pinned by its index digest: keeping all ${all.length} platforms, so that the far side serves that digest (--subset-pinned keeps only those asked for, under a new digest)`);
+          kept = all;
+        }
+      }
     }
     const partial = !options.allPlatforms && kept.length !== parsedTop.index.manifests.length;
     const manifests: ResolvedImage['manifests'] = [];
@@ -299,7 +341,7 @@ async function resolveImage(ref: ImageReference, options: PullOptions, layout: O
       stored = { bytes, descriptor: descriptorOf(bytes, parsedTop.mediaType), parsed: parseManifest(bytes, parsedTop.mediaType) };
       log.debug(`${name}: keeping ${kept.length} of ${parsedTop.index.manifests.length} platform(s) of ${top.digest}`);
     }
-    return { ref, name, source, top: stored, upstreamDigest: top.digest, partial, upstreamCount: parsedTop.index.manifests.length, manifests };
+    return { ref, name, source, top: stored, upstreamDigest: top.digest, partial, upstreamCount: parsedTop.index.manifests.length, lacking, manifests };
   } catch (error) {
     throw withContext(`pulling ${name}${source.registry !== ref.registry ? ` (from ${source.registry}/${source.repository})` : ''}`, error);
   }
@@ -314,6 +356,7 @@ async function platformOfManifest(
   layout: OciLayout | undefined,
   source: { registry: string; repository: string },
   parsed: ParsedManifest & { kind: 'manifest' },
+  storedWhileResolving: Set<string>,
 ): Promise<ImagePlatform | undefined> {
   const config = parsed.manifest.config;
   if (config.size > 1024 * 1024) return undefined;
@@ -322,7 +365,10 @@ async function platformOfManifest(
     bytes = await layout.readBytes(config);
   } else {
     bytes = await options.connections.client(source.registry).getBlobBytes(source.repository, config);
-    if (layout !== undefined && !options.dryRun) await layout.writeBytes(bytes, config.mediaType);
+    if (layout !== undefined && !options.dryRun) {
+      await layout.writeBytes(bytes, config.mediaType);
+      storedWhileResolving.add(config.digest);
+    }
   }
   try {
     const json = JSON.parse(bytes.toString('utf8')) as { os?: string; architecture?: string; variant?: string; 'os.version'?: string };

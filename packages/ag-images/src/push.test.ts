@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,10 @@ import { sha256Digest, type AgDocument } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
 import {
   createTestCa,
+  echoImage,
   generatedLayout,
+  LINUX_AMD64,
+  LINUX_ARM64,
   startContainerd,
   startRegistry,
   writeKubeadmLikeSet,
@@ -28,6 +31,7 @@ let images: GeneratedImage[];
 let internal: RegistryFixture;
 let containerd: PrivateContainerd;
 let credentialsFile: string;
+let foreignLayer: string | undefined;
 const WINDOWS = 'mcr.microsoft.com/windows/nanoserver:1809';
 
 beforeAll(async () => {
@@ -41,6 +45,9 @@ beforeAll(async () => {
     startContainerd(),
   ]);
   await writeWindowsImage(layout, { ref: WINDOWS, foreignBlobDir: join(dir, 'foreign'), urlPrefix: 'http://127.0.0.1:9/blobs' });
+  // The layout stores the foreign layer, as a pull with --allow-nondistributable-artifacts leaves it.
+  [foreignLayer] = await readdir(join(dir, 'foreign'));
+  await copyFile(join(dir, 'foreign', foreignLayer!), join(generated, 'blobs', 'sha256', foreignLayer!));
   credentialsFile = join(dir, 'credentials');
   await writeFile(credentialsFile, `${internal.credentials!.username}:${internal.credentials!.password}\n`, { mode: 0o600 });
 });
@@ -87,14 +94,34 @@ describe('ag-images push', () => {
       expect(await skopeoDigest(record.internalRef!)).toBe(image.descriptor.digest);
     }
     expect(document!.images!.push?.registry).toBe(internal.host);
-    // The Windows image's foreign layer stays a reference: the registry was told its URL, not sent its bytes.
+    // The Windows image's foreign layer stays a reference: the registry was told its URL, not sent its bytes,
+    // and push says which stored layer it left out.
     expect(stored.find((s) => s.ref === WINDOWS)?.internalRef).toBe(`${internal.host}/${WINDOWS}`);
+    expect(stderr).toMatch(new RegExp(`left out 1 foreign layer\\(s\\) the layout stores: sha256:${foreignLayer} \\([^,]+, ${WINDOWS.replace(/[./]/g, '\\$&')}\\)`));
+    await expect(skopeoDigest(`${internal.host}/${WINDOWS}`)).resolves.toMatch(/^sha256:/);
   });
 
   it('sends nothing the second time', async () => {
     const { code, stderr } = await run(['push', '--layout', generated, ...toInternal()]);
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(new RegExp(`uploaded 0 blob\\(s\\), 0 B; mounted 0; 0 blob\\(s\\) and ${images.length + 1} image\\(s\\) already there`));
+  });
+
+  it('finishes and writes the document when that document names no bundle root', async () => {
+    const { code, document, stderr } = await run(['push', 'registry.k8s.io/pause:3.9', '--layout', generated, ...toInternal()], { apiVersion: 'ag/v1alpha1', kind: 'Cluster', note: 'kept' });
+    expect(code, stderr).toBe(0);
+    expect(document).toMatchObject({ note: 'kept', images: { layout: 'images', push: { registry: internal.host } } });
+    expect(document!.root).toBeUndefined();
+    expect(document!.images!.images.find((i) => i.ref === 'registry.k8s.io/pause:3.9')!.internalRef).toBe(`${internal.host}/registry.k8s.io/pause:3.9`);
+  });
+
+  it('exits 8 when the registry refuses the credentials file, naming the registry and the file', async () => {
+    const wrong = join(dir, 'wrong-credentials');
+    await writeFile(wrong, 'ag:not-the-password\n', { mode: 0o600 });
+    const { code, stderr } = await run(['push', 'registry.k8s.io/pause:3.9', '--layout', generated, '--registry', internal.host, '--ca-file', internal.caFile, '--credentials-file', wrong]);
+    expect(code, stderr).toBe(8);
+    expect(stderr).toContain(`${internal.host} refused the credentials of "ag" from --credentials-file ${wrong}`);
+    expect(stderr).not.toContain('not-the-password');
   });
 
   it('is pulled by containerd through a hosts.toml mirror for the upstream name, and runs', async () => {
@@ -137,5 +164,35 @@ describe('ag-images push', () => {
     expect(listed.stdout.split('\n')).toContain(ref);
     const { stdout } = await containerd.ctr(['run', '--rm', ref, 'ag-import-run'], { namespace: 'k8s.io' });
     expect(stdout.trim()).toBe(ref);
+  });
+
+  it('import skips, naming them, images with nothing for this host\'s platform; named on the command line, it refuses before importing anything', async () => {
+    const mixed = join(dir, 'mixed', 'images');
+    const layout = await generatedLayout(mixed);
+    await layout.writeImageSpec({ ref: 'example.org/both:1', mediaTypes: 'oci', platforms: [echoImage('both', LINUX_AMD64), echoImage('both', LINUX_ARM64)] });
+    // An index with only the other architecture: ctr would fail part-way on it ("no match for platform in manifest").
+    const [host, other] = process.arch === 'arm64' ? ['linux/arm64', LINUX_AMD64] : ['linux/amd64', LINUX_ARM64];
+    const otherText = other.variant ? `linux/${other.architecture}/${other.variant}` : `linux/${other.architecture}`;
+    await layout.writeImageSpec({ ref: 'example.org/other-arch:1', mediaTypes: 'oci', index: true, platforms: [echoImage('other', other)] });
+    const ns = 'import-skip';
+    const all = await run(['import', '--layout', mixed, '--address', containerd.address, '--namespace', ns]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toContain(`skipping example.org/other-arch:1: it has no ${host} content in the layout (it has ${otherText})`);
+    expect(all.stderr).toContain('skipped 1 with nothing for this platform');
+    const listed = (await containerd.ctr(['images', 'ls', '-q'], { namespace: ns })).stdout.split('\n');
+    expect(listed).toContain('example.org/both:1');
+    expect(listed).not.toContain('example.org/other-arch:1');
+
+    const named = await run(['import', 'example.org/other-arch:1', 'example.org/both:1', '--layout', mixed, '--address', containerd.address, '--namespace', 'import-refused']);
+    expect(named.code).toBe(5);
+    expect(named.stderr).toContain(`example.org/other-arch:1 has no ${host} content in the layout (it has ${otherText})`);
+    expect(named.stderr).toMatch(/--platform|--all-platforms/);
+    expect(named.stderr).not.toMatch(/is containerd running/);
+    expect((await containerd.ctr(['images', 'ls', '-q'], { namespace: 'import-refused' })).stdout.trim()).toBe('');
+
+    // A failure that is containerd's own says so: no socket there.
+    const noSocket = await run(['import', 'example.org/both:1', '--layout', mixed, '--address', join(dir, 'no.sock')]);
+    expect(noSocket.code).toBe(7);
+    expect(noSocket.stderr).toMatch(/is containerd running/);
   });
 });

@@ -61,6 +61,8 @@ export interface PushResult {
   present: number;
   /** Images the registry already had complete under their tag (nothing of them was checked further). */
   imagesPresent: number;
+  /** Foreign layers the layout stores that were not pushed (no allowNondistributable), each once. */
+  foreignLeftOut: Array<{ digest: string; size: number; refs: string[] }>;
 }
 
 interface ImageJob {
@@ -112,7 +114,8 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   }
   if (jobs.length === 0) throw new MissingError(`the layout ${layout.dir} names no images to push`, { hint: 'pull images into it first' });
 
-  const result: PushResult = { images: [], actions: [], uploaded: { blobs: 0, bytes: 0 }, mounted: 0, present: 0, imagesPresent: 0 };
+  const result: PushResult = { images: [], actions: [], uploaded: { blobs: 0, bytes: 0 }, mounted: 0, present: 0, imagesPresent: 0, foreignLeftOut: [] };
+  if (!options.allowNondistributable) result.foreignLeftOut = await storedForeignLayers(layout, jobs);
   // Which repositories hold a blob by now (in this run), so later ones can mount it; one push per digest at a time.
   const holders = new Map<string, Promise<string | undefined>>();
   const limit = createLimiter(Math.max(1, options.concurrency ?? 4));
@@ -236,6 +239,20 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   }
   result.images = settled.map((s) => (s as PromiseFulfilledResult<PushedImage>).value);
   return result;
+}
+
+/** The foreign layers of the images that the layout stores, each once with the images that use it. */
+async function storedForeignLayers(layout: OciLayout, jobs: ImageJob[]): Promise<PushResult['foreignLeftOut']> {
+  const found = new Map<string, { digest: string; size: number; refs: string[] }>();
+  for (const job of jobs) {
+    for (const blob of blobsOf(job.graph)) {
+      if (!isNondistributable(blob.mediaType) || !(await layout.hasBlob(blob))) continue;
+      const entry = found.get(blob.digest) ?? { digest: blob.digest, size: blob.size, refs: [] };
+      entry.refs.push(job.ref);
+      found.set(blob.digest, entry);
+    }
+  }
+  return [...found.values()];
 }
 
 /** The blobs (configs and layers) an image graph holds, each once. */

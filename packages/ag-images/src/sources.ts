@@ -1,4 +1,4 @@
-import { UsageError, type ImageReference } from '@ag/core';
+import { UsageError, upstreamPathComponent, type ImageReference } from '@ag/core';
 
 /**
  * Where to fetch an upstream image from instead of its own registry: a
@@ -13,7 +13,8 @@ export interface MirrorRule {
   host: string;
   /**
    * The path prefix there. For `*` rules without one, the upstream host is the
-   * prefix (`HOST/registry.k8s.io/pause`), the layout ag-images push writes.
+   * prefix (`HOST/registry.k8s.io/pause`, `HOST/registry.corp_5000/app`), the
+   * layout ag-images push writes.
    */
   prefix: string | undefined;
 }
@@ -41,6 +42,6 @@ export function parseMirror(text: string): MirrorRule {
 export function sourceFor(ref: ImageReference, mirrors: readonly MirrorRule[]): { registry: string; repository: string } {
   const rule = mirrors.find((m) => m.upstream === ref.registry) ?? mirrors.find((m) => m.upstream === '*');
   if (rule === undefined) return { registry: ref.registry, repository: ref.repository };
-  const prefix = rule.prefix ?? (rule.upstream === '*' ? ref.registry : '');
+  const prefix = rule.prefix ?? (rule.upstream === '*' ? upstreamPathComponent(ref.registry) : '');
   return { registry: rule.host, repository: prefix === '' ? ref.repository : `${prefix}/${ref.repository}` };
 }

@@ -73,7 +73,7 @@ async function importSigningKey(pem: string, path: string): Promise<CryptoKey> {
   } catch (error) {
     throw new VerificationError(`the CA key ${path} is not an ECDSA P-256 private key ag-registry can sign with`, {
       cause: error,
-      hint: 'restore the key ag-registry wrote, or move the certs directory away to start over with a new CA (nodes must then trust the new CA)',
+      hint: 'restore the key ag-registry wrote, or move the certs and private directories away to start over with a new CA (nodes must then trust the new CA)',
     });
   }
 }

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
 import { ensureCertificates } from './certs.js';
 import { main } from './cli.js';
@@ -57,6 +58,12 @@ describe('ensureCertificates', () => {
     expect(await mode(paths.caKey)).toBe(0o600);
     expect(await mode(paths.serverKey)).toBe(0o600);
     expect(await mode(paths.caCert)).toBe(0o644);
+    // certs/ holds what clients trust and nothing else (a certs.d/<host> or skopeo --cert-dir takes every
+    // *.crt as a CA and every *.key as a client key); the keys live in a directory only root can enter.
+    expect(await readdir(paths.certsDir)).toEqual(['ca.crt']);
+    expect(await mode(paths.certsDir)).toBe(0o755);
+    expect((await readdir(paths.privateDir)).sort()).toEqual(['ca.key', 'server.crt', 'server.key']);
+    expect(await mode(paths.privateDir)).toBe(0o700);
     // PKCS#8 PEM, ECDSA P-256: what distribution, Node and openssl all read.
     expect(await readFile(paths.serverKey, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     expect(openssl(['pkey', '-in', paths.caKey, '-noout', '-text'])).toContain('prime256v1');
@@ -95,6 +102,23 @@ describe('ensureCertificates', () => {
     expect(required.sans).toEqual(['DNS:localhost', 'DNS:registry.internal', 'IP:127.0.0.1', 'IP:192.168.7.7']);
   });
 
+  it('moves the keys of an older layout (beside ca.crt in certs/) to private/, keeping the CA nodes trust', async () => {
+    const sub = join(dir, 'legacy');
+    const first = await ensureCertificates({ dir: sub, names: { dns: ['localhost'], ips: [] } });
+    const paths = registryPaths(sub);
+    // The layout ag-registry wrote before: everything in certs/.
+    for (const name of ['ca.key', 'server.key', 'server.crt']) await rename(join(paths.privateDir, name), join(paths.certsDir, name));
+    await rm(paths.privateDir, { recursive: true });
+    const io = createTestIo();
+    const again = await ensureCertificates({ dir: sub, names: { dns: ['localhost'], ips: [] }, log: createLogger(io, { tool: 'ag-registry' }) });
+    expect(again).toMatchObject({ caAction: 'kept', serverAction: 'kept' });
+    expect(again.ca.sha256).toBe(first.ca.sha256);
+    expect(again.server.sha256).toBe(first.server.sha256);
+    expect(await readdir(paths.certsDir)).toEqual(['ca.crt']);
+    expect(await mode(paths.privateDir)).toBe(0o700);
+    expect(io.stderrText()).toContain(`moved ca.key, server.key, server.crt from ${paths.certsDir} to ${paths.privateDir}`);
+  });
+
   it('renews a server certificate that is about to expire', async () => {
     const sub = join(dir, 'expiring');
     const names = { dns: ['localhost'], ips: [] };
@@ -109,8 +133,11 @@ describe('ensureCertificates', () => {
     await ensureCertificates({ dir: sub, names: { dns: ['localhost'], ips: [] } });
     const paths = registryPaths(sub);
     await chmod(paths.caKey, 0o644);
-    await expect(ensureCertificates({ dir: sub })).rejects.toMatchObject({ kind: 'system', message: expect.stringContaining('readable by others') });
+    await expect(ensureCertificates({ dir: sub })).rejects.toMatchObject({ kind: 'system', message: expect.stringContaining('open to others') });
     await chmod(paths.caKey, 0o600);
+    await chmod(paths.privateDir, 0o755);
+    await expect(ensureCertificates({ dir: sub })).rejects.toMatchObject({ kind: 'system', message: expect.stringContaining(`${paths.privateDir} is open to others`), hint: expect.stringContaining('chmod 700') });
+    await chmod(paths.privateDir, 0o700);
     await writeFile(paths.caKey, await readFile(paths.serverKey));
     await expect(ensureCertificates({ dir: sub })).rejects.toMatchObject({ kind: 'verification', message: expect.stringContaining('does not belong to') });
   });
@@ -126,7 +153,7 @@ describe('ag-registry certs', () => {
     expect(doc.registry).toMatchObject({
       dir: sub,
       caFile: join(sub, 'certs', 'ca.crt'),
-      certificates: { sans: ['DNS:localhost', 'IP:127.0.0.1'], server: { path: join(sub, 'certs', 'server.crt') } },
+      certificates: { sans: ['DNS:localhost', 'IP:127.0.0.1'], server: { path: join(sub, 'private', 'server.crt') } },
     });
     expect(Date.parse(doc.registry.certificates.server.notAfter)).toBeGreaterThan(Date.now());
     expect(io.stderrText()).toContain('created a CA');

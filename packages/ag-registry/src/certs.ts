@@ -1,10 +1,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { hostname } from 'node:os';
 import { AgError, silentLogger, SystemError, VerificationError, withContext, writeFileAtomic, type Logger } from '@ag/core';
 import { readOptional } from './files.js';
 import { canonicalIp, defaultSubjectNames, sanStrings, withName, type SubjectNames } from './host-names.js';
-import { registryPaths, type RegistryPaths } from './paths.js';
+import { legacyCertificatePaths, registryPaths, type RegistryPaths } from './paths.js';
 
 const DAY_MS = 86_400_000;
 
@@ -34,7 +35,7 @@ export interface CertificatesResult {
 }
 
 export interface EnsureCertificatesOptions {
-  /** The registry directory (certificates go to DIR/certs). */
+  /** The registry directory (the CA certificate goes to DIR/certs, keys and the server certificate to DIR/private). */
   dir: string;
   /**
    * The names and addresses to cover. When undefined, an existing valid
@@ -69,7 +70,7 @@ function parseCertificate(pem: string, path: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (error) {
-    throw new VerificationError(`${path} is not a PEM certificate`, { cause: error, hint: 'restore it, or move the certs directory away to start over' });
+    throw new VerificationError(`${path} is not a PEM certificate`, { cause: error, hint: 'restore it, or move the certs and private directories away to start over' });
   }
 }
 
@@ -106,13 +107,37 @@ async function writeKeyAndCert(keyPath: string, keyPem: string, certPath: string
   await writeFileAtomic(certPath, certPem, { mode: 0o644 });
 }
 
-/** Keys must stay private: refuse to use one that others can read, rather than silently chmod it. */
+/** Keys must stay private: refuse to use one (or a directory of them) that others can read, rather than silently chmod it. */
 async function assertPrivate(path: string): Promise<void> {
   const info = await stat(path);
   if ((info.mode & 0o077) !== 0) {
-    throw new SystemError(`${path} is readable by others (mode ${(info.mode & 0o777).toString(8)})`, {
-      hint: `chmod 600 ${path} (and consider the key exposed: move the certs directory away to start over)`,
+    throw new SystemError(`${path} is open to others (mode ${(info.mode & 0o777).toString(8)})`, {
+      hint: `chmod ${info.isDirectory() ? '700' : '600'} ${path} (and consider the keys exposed: move the certs and private directories away to start over)`,
     });
+  }
+}
+
+/**
+ * Makes DIR/private (0700) and moves there the keys and the server
+ * certificate an older ag-registry kept beside ca.crt in DIR/certs, so that
+ * DIR/certs holds only what clients trust. A rename in one directory tree:
+ * the CA (which nodes trust) is kept, never reissued.
+ */
+async function ensurePrivateDir(paths: RegistryPaths, log: Logger): Promise<void> {
+  await mkdir(paths.privateDir, { recursive: true, mode: 0o700 });
+  await assertPrivate(paths.privateDir);
+  const moved: string[] = [];
+  for (const { from, to } of legacyCertificatePaths(paths)) {
+    if ((await readOptional(from)) === undefined) continue;
+    if ((await readOptional(to)) !== undefined) {
+      log.warn(`${from} is left from an older layout and no longer used (${to} is); delete it so that ${paths.certsDir} holds only what clients trust`);
+      continue;
+    }
+    await rename(from, to);
+    moved.push(basename(from));
+  }
+  if (moved.length > 0) {
+    log.info(`moved ${moved.join(', ')} from ${paths.certsDir} to ${paths.privateDir} (0700): ${paths.certsDir} now holds only ca.crt, for skopeo --cert-dir or a certs.d/<host> directory`);
   }
 }
 
@@ -130,12 +155,12 @@ async function ensureCa(paths: RegistryPaths, now: Date, caDays: number, log: Lo
     const cert = parseCertificate(certPem, paths.caCert);
     if (!keyMatches(cert, keyPem)) {
       throw new VerificationError(`the CA key ${paths.caKey} does not belong to ${paths.caCert}`, {
-        hint: 'restore the matching pair, or move the certs directory away to start over with a new CA (nodes must then trust it)',
+        hint: 'restore the matching pair, or move the certs and private directories away to start over with a new CA (nodes must then trust it)',
       });
     }
     if (Date.parse(cert.validTo) <= now.getTime()) {
       throw new VerificationError(`the CA ${paths.caCert} expired on ${new Date(cert.validTo).toISOString()}`, {
-        hint: 'move the certs directory away and run again to create a new CA, then run ag-registry trust on every node',
+        hint: 'move the certs and private directories away and run again to create a new CA, then run ag-registry trust on every node',
       });
     }
     await assertPrivate(paths.caKey);
@@ -143,7 +168,7 @@ async function ensureCa(paths: RegistryPaths, now: Date, caDays: number, log: Lo
   }
   if (certPem !== undefined || keyPem !== undefined) {
     throw new VerificationError(`only half of the CA is there (${certPem === undefined ? paths.caCert : paths.caKey} is missing)`, {
-      hint: 'restore the missing file, or move the certs directory away to start over with a new CA',
+      hint: 'restore the missing file, or move the certs and private directories away to start over with a new CA',
     });
   }
   const { issueCa } = await import('./certificate-issuer.js');
@@ -168,7 +193,8 @@ function serverCertProblem(cert: X509Certificate, keyPem: string, ca: X509Certif
 }
 
 /**
- * Makes sure DIR/certs holds a CA and a server certificate signed by it that
+ * Makes sure DIR/certs holds a CA certificate (and nothing else) and
+ * DIR/private (0700) its key and a server certificate signed by it that
  * covers the names asked for. Idempotent: a valid certificate that covers
  * them is kept; `renew` issues a new server certificate (and key) from the
  * same CA. The CA is created once and never replaced here: nodes trust it.
@@ -182,6 +208,7 @@ export async function ensureCertificates(options: EnsureCertificatesOptions): Pr
   const paths = registryPaths(options.dir);
   try {
     await mkdir(paths.certsDir, { recursive: true, mode: 0o755 });
+    await ensurePrivateDir(paths, log);
     const ca = await ensureCa(paths, now, options.caDays ?? 3650, log);
     const required = (options.require ?? []).reduce<SubjectNames>((names, host) => withName(names, host), { dns: [], ips: [] });
     const want = options.names === undefined ? undefined : union(options.names, required);

@@ -123,7 +123,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   async status(context) {
     const document = (await optionalDocument(context)) ?? newDocument();
     const dir = registryDir(context, document);
-    const { status: found, state, tlsFailed } = await status({ dir, io: context.io, log: context.log });
+    const { status: found, state, tlsFailed, credentialsRefused } = await status({ dir, io: context.io, log: context.log });
     const paths = registryPaths(dir);
     const base: RegistrySection = document.registry ?? {
       dir: paths.dir,
@@ -140,6 +140,11 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     if (tlsFailed) {
       context.log.error(`the ${what} answers, but its TLS is not valid: ${found.tls.error}`);
       return ExitCode.verification;
+    }
+    if (credentialsRefused) {
+      context.log.error(`the ${what} answers, but refuses the credentials of ${paths.credentials} (401)`);
+      context.log.error(`next: the running registry checks another htpasswd than ${paths.htpasswd}, or that file changed: run ag-registry up --dir ${paths.dir} again (it refuses a pair that does not match)`);
+      return ExitCode.credentials;
     }
     context.log.error(`the ${what} is down${found.running ? ' (it runs but does not answer)' : ''}: ${found.error ?? 'no answer'}`);
     return ExitCode.unreachable;

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
-import { DOCKER_REGISTRY_BIN, echoImage, freePort, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn } from '@ag/fixtures';
+import { parse as parseToml } from 'smol-toml';
+import { DOCKER_REGISTRY_BIN, echoImage, freePort, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, startContainerd, type PrivateContainerd } from '@ag/fixtures';
 import { ensureCertificates } from './certs.js';
 import { main } from './cli.js';
 import { cli, skopeo, run } from './testing/run.js';
@@ -20,6 +21,8 @@ let endpoint: string;
 let credentials: string;
 let upArgs: string[];
 let upDocument: string;
+let containerd: PrivateContainerd | undefined;
+const PORTED = ['registry.corp:5000/team/app:1', 'localhost:5000/x:1'];
 
 
 /** curl's body, status (000 when no HTTP answer) and error text. */
@@ -31,6 +34,20 @@ async function curl(args: string[]): Promise<{ status: string; body: string; err
   return { status: lines.pop() ?? '', body: lines.join('\n'), error: result.stderr };
 }
 
+
+/** Runs ag-images as its own process (a CLI never imports another), with `stdin` as its document. */
+async function agImages(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const bin = join(import.meta.dirname, '..', '..', 'ag-images', 'src', 'bin.ts');
+  const child = execFile(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  child.stdin?.end(stdin);
+  return new Promise((resolveExit) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (chunk: string) => (out += chunk));
+    child.stderr?.on('data', (chunk: string) => (err += chunk));
+    child.on('close', (code) => resolveExit({ code, stdout: out, stderr: err }));
+  });
+}
 
 async function pid(file: string): Promise<number> {
   return Number((await readFile(file, 'utf8')).trim());
@@ -44,12 +61,15 @@ beforeAll(async () => {
   // OCI types only: skopeo 1.9 does not find Docker-typed entries in a layout's index.json (the embedded tests cover those).
   await layout.writeImageSpec({ ref: 'docker.io/library/hello:1', mediaTypes: 'oci', platforms: [echoImage('hello', LINUX_AMD64), echoImage('hello', LINUX_ARM64)] });
   await layout.writeImageSpec({ ref: 'quay.io/team/app:1', mediaTypes: 'oci', platforms: [echoImage('app', LINUX_AMD64), echoImage('app', LINUX_ARM64)] });
+  // Upstream registries with a port: a colon can be no part of a repository name in the internal registry.
+  for (const ref of PORTED) await layout.writeImageSpec({ ref, mediaTypes: 'oci', platforms: [echoImage(`hello from ${ref}`, LINUX_AMD64), echoImage(ref, LINUX_ARM64)] });
   port = await freePort();
   endpoint = `127.0.0.1:${port}`;
   upArgs = ['up', '--dir', join(dir, 'registry'), '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'];
 });
 
 afterAll(async () => {
+  await containerd?.stop();
   await main(['down', '--dir', join(dir, 'registry')], createTestIo());
   await rm(dir, { recursive: true, force: true });
 });
@@ -89,9 +109,10 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     expect(config).toContain(`rootdirectory: ${paths.storage}`);
     expect(process.kill(await pid(paths.pidFile), 0)).toBe(true);
 
-    certDir = join(dir, 'client-certs');
-    await mkdir(certDir, { recursive: true });
-    await copyFile(paths.caCert, join(certDir, 'ca.crt'));
+    // The registry's certs/ directory as it is serves as skopeo's --cert-dir (and a certs.d/<host>/): it holds
+    // only ca.crt; a key there would make skopeo look for its client certificate and fail.
+    certDir = paths.certsDir;
+    expect(await readdir(certDir)).toEqual(['ca.crt']);
   });
 
   it('takes pushes from skopeo with the generated CA and credentials, digests kept', async () => {
@@ -115,21 +136,42 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
   });
 
   it('takes pushes from ag-images push, which finds endpoint, CA and credentials in the document', async () => {
-    // Another CLI: run as its own process (a CLI never imports another), with the document up wrote on stdin.
-    const agImages = join(import.meta.dirname, '..', '..', 'ag-images', 'src', 'bin.ts');
-    const child = execFile(process.execPath, ['--import', 'tsx', agImages, 'push', 'quay.io/team/app:1', '--layout', layoutDir], { encoding: 'utf8' });
-    child.stdin?.end(upDocument);
-    const [code, stderr] = await new Promise<[number | null, string]>((resolveExit) => {
-      let err = '';
-      child.stderr?.on('data', (chunk: string) => (err += chunk));
-      child.on('close', (exitCode) => resolveExit([exitCode, err]));
-    });
+    const { code, stderr } = await agImages(['push', 'quay.io/team/app:1', '--layout', layoutDir], upDocument);
     expect(code, stderr).toBe(0);
     expect(stderr).toContain(`quay.io/team/app:1 -> ${endpoint}/quay.io/team/app:1`);
     const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8'));
     const appDigest = index.manifests.find((m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'] === 'quay.io/team/app:1').digest;
     const digest = await skopeo(['inspect', '--format', '{{.Digest}}', '--cert-dir', certDir, '--creds', credentials, `docker://${endpoint}/quay.io/team/app:1`]);
     expect(digest.output.trim()).toBe(appDigest);
+  });
+
+  it('takes images whose upstream has a port as <host>_<port>/…, which containerd pulls by their upstream names through ag-registry trust', async () => {
+    const pushed = await agImages(['push', ...PORTED, '--layout', layoutDir], upDocument);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toContain(`registry.corp:5000/team/app:1 -> ${endpoint}/registry.corp_5000/team/app:1`);
+    expect(pushed.stderr).toContain(`localhost:5000/x:1 -> ${endpoint}/localhost_5000/x:1`);
+    const digest = await skopeo(['inspect', '--format', '{{.Digest}}', '--cert-dir', certDir, '--creds', credentials, `docker://${endpoint}/registry.corp_5000/team/app:1`]);
+    expect(digest.ok, digest.output).toBe(true);
+
+    // trust takes the upstreams from the images the document names (push wrote them into it).
+    const node = join(dir, 'node');
+    const trusted = await cli(['trust', '--root', node], pushed.stdout);
+    expect(trusted.code, trusted.stderr).toBe(0);
+    const certsD = join(node, 'etc', 'containerd', 'certs.d');
+    // containerd looks up certs.d/<host>:<port> for a registry with a port (docs/hosts.md, "Registry Host Namespace").
+    expect(await readdir(certsD)).toEqual(expect.arrayContaining(['registry.corp:5000', 'localhost:5000']));
+    const mirror = parseToml(await readFile(join(certsD, 'registry.corp:5000', 'hosts.toml'), 'utf8')) as { server: string; host: Record<string, unknown> };
+    expect(mirror.server).toBe('https://registry.corp:5000');
+    expect(Object.keys(mirror.host)).toEqual([`https://${endpoint}/v2/registry.corp_5000`]);
+
+    containerd = await startContainerd();
+    for (const ref of PORTED) {
+      await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, ref]);
+      const { stdout } = await containerd.ctr(['run', '--rm', ref, `agr-port-${PORTED.indexOf(ref)}`]);
+      expect(stdout.trim()).toBe(`hello from ${ref}`);
+    }
+    const listed = await containerd.ctr(['images', 'ls']);
+    expect(listed.stdout).toContain(digest.output.trim());
   });
 
   it('refuses anonymous pushes and pulls (401), a wrong password, and plain HTTP', async () => {
@@ -174,7 +216,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     const result = await cli(['status', '--dir', join(dir, 'registry')]);
     expect(result.code, result.stderr).toBe(0);
     const found = JSON.parse(result.stdout).registry.status;
-    expect(found).toMatchObject({ running: true, answering: true, tls: { valid: true }, repositories: 3 });
+    expect(found).toMatchObject({ running: true, answering: true, tls: { valid: true }, repositories: 5 });
     // pause (2 platforms) and hello (2 platforms): indexes, manifests, configs and layers, shared busybox layers once.
     expect(found.blobs).toBeGreaterThanOrEqual(10);
   });
@@ -229,6 +271,19 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
       expect(result.stderr).toContain('its TLS is not valid');
     } finally {
       await writeFile(paths.caCert, original);
+    }
+  });
+
+  it('status exits 8 when the registry refuses the credentials file, naming it', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    const original = await readFile(paths.credentials, 'utf8');
+    await writeFile(paths.credentials, 'ag:not-the-password\n');
+    try {
+      const result = await cli(['status', '--dir', paths.dir]);
+      expect(result.code, result.stderr).toBe(8);
+      expect(result.stderr).toContain(`answers, but refuses the credentials of ${paths.credentials} (401)`);
+    } finally {
+      await writeFile(paths.credentials, original);
     }
   });
 

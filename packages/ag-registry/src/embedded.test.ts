@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoImage, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, type Descriptor, type GeneratedLayout } from '@ag/fixtures';
+import { echoImage, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, writeWindowsImage, type Descriptor, type GeneratedLayout } from '@ag/fixtures';
 import { ensureCertificates } from './certs.js';
 import { ensureCredentials, parseHtpasswd } from './credentials.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded/server.js';
@@ -51,6 +51,13 @@ beforeAll(async () => {
   images['partial'] = await layout.writeImageSpec({ ref: 'ghcr.io/org/partial:2', mediaTypes: 'oci', platforms: [echoImage('partial', LINUX_AMD64), echoImage('partial', LINUX_ARM64)] });
   const partialIndex = await blobJson<{ manifests: Descriptor[] }>(images['partial'].digest);
   await unlink(layout.blobPath(partialIndex.manifests[1]!.digest));
+  // Windows images with a foreign base layer: one layout stores it (pulled with --allow-nondistributable-artifacts),
+  // the other leaves it a reference to its URL.
+  for (const [name, stored] of [['nanoserver', true], ['servercore', false]] as const) {
+    const foreignDir = join(dir, `foreign-${name}`);
+    images[name] = await writeWindowsImage(layout, { ref: `mcr.microsoft.com/windows/${name}:1809`, foreignBlobDir: foreignDir, urlPrefix: 'http://127.0.0.1:9/blobs' });
+    if (stored) for (const hex of await readdir(foreignDir)) await copyFile(join(foreignDir, hex), layout.blobPath(`sha256:${hex}`));
+  }
 
   const registryDir = join(dir, 'registry');
   await ensureCertificates({ dir: registryDir, names: { dns: ['localhost'], ips: ['127.0.0.1'] } });
@@ -68,9 +75,8 @@ beforeAll(async () => {
   });
   base = `https://127.0.0.1:${server.address.port}`;
   agent = new Agent({ connect: { ca: await readFile(paths.caCert, 'utf8') } });
-  certDir = join(dir, 'client-certs');
-  await mkdir(certDir);
-  await copyFile(paths.caCert, join(certDir, 'ca.crt'));
+  // The registry directory's certs/ is a client's --cert-dir as it is.
+  certDir = paths.certsDir;
 });
 
 afterAll(async () => {
@@ -164,6 +170,24 @@ describe('the embedded registry', () => {
     expect((await get(`/v2/ghcr.io/org/partial/manifests/${partial.manifests[0]!.digest}`)).status).toBe(200);
   });
 
+  it('serves a foreign layer the layout stores (a Windows node pulls it from here), and not one it left a reference', async () => {
+    const foreignOf = async (image: Descriptor): Promise<Descriptor> => {
+      const index = await blobJson<{ manifests: Descriptor[] }>(image.digest);
+      const windows = index.manifests.find((m) => m.platform?.os === 'windows')!;
+      return (await blobJson<{ layers: Descriptor[] }>(windows.digest)).layers.find((l) => l.mediaType.includes('foreign'))!;
+    };
+    const stored = await foreignOf(images['nanoserver']!);
+    const served = await get(`/v2/mcr.microsoft.com/windows/nanoserver/blobs/${stored.digest}`);
+    expect(served.status).toBe(200);
+    expect(served.headers['docker-content-digest']).toBe(stored.digest);
+    expect(sha256(served.body)).toBe(stored.digest);
+    expect(served.body.length).toBe(stored.size);
+    const reference = await foreignOf(images['servercore']!);
+    const notStored = await get(`/v2/mcr.microsoft.com/windows/servercore/blobs/${reference.digest}`);
+    expect(notStored.status).toBe(404);
+    expect(JSON.parse(notStored.body.toString()).errors[0].code).toBe('BLOB_UNKNOWN');
+  });
+
   it('refuses pushes and deletes with a clear error', async () => {
     const upload = await get('/v2/registry.k8s.io/pause/blobs/uploads/', { method: 'POST' });
     expect(upload.status).toBe(405);
@@ -178,11 +202,21 @@ describe('the embedded registry', () => {
 
   it('lists repositories and tags, page by page', async () => {
     const catalog = JSON.parse((await get('/v2/_catalog')).body.toString());
-    expect(catalog.repositories).toEqual(['docker.io/library/hello', 'ghcr.io/org/partial', 'quay.io/team/single', 'registry.k8s.io/pause']);
+    expect(catalog.repositories).toEqual([
+      'docker.io/library/hello',
+      'ghcr.io/org/partial',
+      'mcr.microsoft.com/windows/nanoserver',
+      'mcr.microsoft.com/windows/servercore',
+      'quay.io/team/single',
+      'registry.k8s.io/pause',
+    ]);
     const page = await get('/v2/_catalog?n=2');
     expect(JSON.parse(page.body.toString()).repositories).toHaveLength(2);
     expect(page.headers['link']).toBe('</v2/_catalog?last=ghcr.io%2Forg%2Fpartial&n=2>; rel="next"');
-    expect(JSON.parse((await get('/v2/_catalog?n=2&last=ghcr.io/org/partial')).body.toString()).repositories).toEqual(['quay.io/team/single', 'registry.k8s.io/pause']);
+    expect(JSON.parse((await get('/v2/_catalog?n=2&last=ghcr.io/org/partial')).body.toString()).repositories).toEqual([
+      'mcr.microsoft.com/windows/nanoserver',
+      'mcr.microsoft.com/windows/servercore',
+    ]);
     expect(JSON.parse((await get('/v2/registry.k8s.io/pause/tags/list')).body.toString())).toEqual({ name: 'registry.k8s.io/pause', tags: ['3.9'] });
   });
 

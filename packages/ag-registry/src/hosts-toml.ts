@@ -1,5 +1,5 @@
 import { stringify } from 'smol-toml';
-import { registryApiHost } from '@ag/core';
+import { registryApiHost, upstreamPathComponent } from '@ag/core';
 
 /** Upstream registries every node is told to fetch from the internal registry (DESIGN.md, "Names on the far side"). */
 export const DEFAULT_UPSTREAMS = ['registry.k8s.io', 'docker.io', 'ghcr.io', 'quay.io'];
@@ -28,14 +28,17 @@ export function renderRegistryHostsToml(input: HostsTomlInput): string {
 /**
  * certs.d/<upstream>/hosts.toml: pulls of `<upstream>/<repo>` go to
  * `https://<internal>/v2/<upstream>/<repo>` (override_path: the path is the
- * API root, so containerd does not add another /v2). `server` stays the
- * upstream: containerd falls back to it only when the mirror fails, which on
- * the far side fails too.
+ * API root, so containerd does not add another /v2). An upstream with a port
+ * is looked up by containerd in certs.d/<host>:<port> (containerd
+ * docs/hosts.md, "Registry Host Namespace"), and its images are at
+ * `/v2/<host>_<port>/<repo>`, the name ag-images push gives them
+ * (upstreamPathComponent). `server` stays the upstream: containerd falls
+ * back to it only when the mirror fails, which on the far side fails too.
  */
 export function renderMirrorHostsToml(upstream: string, input: HostsTomlInput): string {
   const host: Record<string, unknown> = { capabilities: ['pull', 'resolve'], ca: input.ca, override_path: true };
   if (input.authorization !== undefined) host['header'] = { authorization: input.authorization };
-  return `${HEADER}${stringify({ server: `https://${registryApiHost(upstream)}`, host: { [`https://${input.endpoint}/v2/${upstream}`]: host } })}\n`;
+  return `${HEADER}${stringify({ server: `https://${registryApiHost(upstream)}`, host: { [mirrorUrl(input.endpoint, upstream)]: host } })}\n`;
 }
 
 /**
@@ -46,6 +49,11 @@ export function renderMirrorHostsToml(upstream: string, input: HostsTomlInput): 
  * costs a DNS timeout. (Credentials come from `podman login`.)
  */
 export function renderRegistriesConf(endpoint: string, upstreams: string[]): string {
-  const registry = upstreams.map((upstream) => ({ prefix: upstream, location: `${endpoint}/${upstream}` }));
+  const registry = upstreams.map((upstream) => ({ prefix: upstream, location: `${endpoint}/${upstreamPathComponent(upstream)}` }));
   return `${HEADER}${stringify({ registry })}\n`;
+}
+
+/** Where the internal registry serves an upstream's images, as a hosts.toml mirror with override_path names it. */
+export function mirrorUrl(endpoint: string, upstream: string): string {
+  return `https://${endpoint}/v2/${upstreamPathComponent(upstream)}`;
 }

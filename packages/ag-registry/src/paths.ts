@@ -13,9 +13,17 @@ export const SERVICE_NAME = 'ag-registry';
  */
 export interface RegistryPaths {
   dir: string;
+  /**
+   * What clients trust and nothing else (`ca.crt`): a directory that can be
+   * given as is to `skopeo --cert-dir` or copied to a docker/containerd
+   * `certs.d/<host>/` (there every `*.crt` is a CA and every `*.key` a client
+   * key, containers-certs.d(5)), so no key and no server certificate live here.
+   */
   certsDir: string;
   /** The CA certificate: what nodes trust. */
   caCert: string;
+  /** The registry's own TLS material and the CA key (0700): only the registry and ag-registry read it. */
+  privateDir: string;
   /** The CA's private key (0600), kept to issue later certificates. */
   caKey: string;
   serverCert: string;
@@ -47,15 +55,17 @@ export interface RegistryPaths {
 export function registryPaths(dir: string): RegistryPaths {
   const root = resolve(dir);
   const certsDir = join(root, 'certs');
+  const privateDir = join(root, 'private');
   const authDir = join(root, 'auth');
   const runDir = join(root, 'run');
   return {
     dir: root,
     certsDir,
     caCert: join(certsDir, 'ca.crt'),
-    caKey: join(certsDir, 'ca.key'),
-    serverCert: join(certsDir, 'server.crt'),
-    serverKey: join(certsDir, 'server.key'),
+    privateDir,
+    caKey: join(privateDir, 'ca.key'),
+    serverCert: join(privateDir, 'server.crt'),
+    serverKey: join(privateDir, 'server.key'),
     authDir,
     htpasswd: join(authDir, 'htpasswd'),
     credentials: join(authDir, 'credentials'),
@@ -69,4 +79,13 @@ export function registryPaths(dir: string): RegistryPaths {
     stateFile: join(runDir, 'state.json'),
     logFile: join(root, 'registry.log'),
   };
+}
+
+/** Where ag-registry before this layout kept the keys and the server certificate: beside ca.crt in certs/. */
+export function legacyCertificatePaths(paths: RegistryPaths): Array<{ from: string; to: string }> {
+  return [
+    { from: join(paths.certsDir, 'ca.key'), to: paths.caKey },
+    { from: join(paths.certsDir, 'server.key'), to: paths.serverKey },
+    { from: join(paths.certsDir, 'server.crt'), to: paths.serverCert },
+  ];
 }

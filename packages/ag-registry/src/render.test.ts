@@ -38,8 +38,11 @@ describe('hosts.toml', () => {
   it("describes the internal registry itself with push, and podman's rewrites by prefix", () => {
     const own = parseToml(renderRegistryHostsToml({ endpoint: 'reg:5000', ca: 'ca.crt' })) as unknown as HostsToml;
     expect(own).toEqual({ server: 'https://reg:5000', host: { 'https://reg:5000': { capabilities: ['pull', 'resolve', 'push'], ca: 'ca.crt' } } });
-    const conf = parseToml(renderRegistriesConf('reg:5000', ['quay.io'])) as { registry: unknown };
-    expect(conf.registry).toEqual([{ prefix: 'quay.io', location: 'reg:5000/quay.io' }]);
+    const conf = parseToml(renderRegistriesConf('reg:5000', ['quay.io', 'registry.corp:5000'])) as { registry: unknown };
+    expect(conf.registry).toEqual([
+      { prefix: 'quay.io', location: 'reg:5000/quay.io' },
+      { prefix: 'registry.corp:5000', location: 'reg:5000/registry.corp_5000' },
+    ]);
   });
 });
 
@@ -59,18 +62,18 @@ describe('the distribution config', () => {
     const text = renderDistributionConfig({
       listen: '0.0.0.0:5000',
       storageDir: '/d/storage',
-      serverCert: '/d/certs/server.crt',
-      serverKey: '/d/certs/server.key',
+      serverCert: '/d/private/server.crt',
+      serverKey: '/d/private/server.key',
       htpasswd: '/d/auth/htpasswd',
       httpSecret: 's3cret',
     });
     const config = parseYaml(text);
-    expect(config.http).toMatchObject({ addr: '0.0.0.0:5000', secret: 's3cret', tls: { certificate: '/d/certs/server.crt', key: '/d/certs/server.key' } });
+    expect(config.http).toMatchObject({ addr: '0.0.0.0:5000', secret: 's3cret', tls: { certificate: '/d/private/server.crt', key: '/d/private/server.key' } });
     expect(config.auth).toEqual({ htpasswd: { realm: 'ag-registry', path: '/d/auth/htpasswd' } });
     expect(config.storage.filesystem.rootdirectory).toBe('/d/storage');
     expect(config.storage.delete.enabled).toBe(false);
     expect(config.validation.manifests.urls.allow).toEqual(['^https?://']);
-    expect(renderDistributionConfig({ listen: '0.0.0.0:5000', storageDir: '/d/storage', serverCert: '/d/certs/server.crt', serverKey: '/d/certs/server.key', htpasswd: '/d/auth/htpasswd', httpSecret: 's3cret' })).toBe(text);
+    expect(renderDistributionConfig({ listen: '0.0.0.0:5000', storageDir: '/d/storage', serverCert: '/d/private/server.crt', serverKey: '/d/private/server.key', htpasswd: '/d/auth/htpasswd', httpSecret: 's3cret' })).toBe(text);
   });
 });
 

@@ -20,6 +20,8 @@ export interface StatusResult {
   state?: RegistryState;
   /** It answers (or would), but TLS does not verify: a wrong CA, a name not covered, an expired certificate. */
   tlsFailed: boolean;
+  /** It answers, but refuses the credentials in the registry directory's credentials file (401). */
+  credentialsRefused?: boolean;
 }
 
 /** Follows `/v2/_catalog` pages (Link: rel="next") and counts repositories. */
@@ -98,5 +100,5 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
   } catch (error) {
     options.log.warn(`could not count blobs: ${(error as Error).message}`);
   }
-  return { status: result, state, tlsFailed };
+  return { status: result, state, tlsFailed, ...(probe.answered && probe.status === 401 ? { credentialsRefused: true } : {}) };
 }

@@ -59,7 +59,9 @@ beforeAll(async () => {
   const pause = await layout.writeImageSpec({ ref: 'registry.k8s.io/pause:3.9', mediaTypes: 'oci', platforms: [pauseStandIn(LINUX_AMD64), pauseStandIn(LINUX_ARM64)] });
   const hello = await layout.writeImageSpec({ ref: 'docker.io/library/hello:1', mediaTypes: 'docker', platforms: [echoImage('hello from the internal registry', LINUX_AMD64), echoImage('hello', LINUX_ARM64)] });
   const app = await layout.writeImageSpec({ ref: 'mirror.example.org/team/app:1', mediaTypes: 'oci', index: false, platforms: [echoImage('app', LINUX_AMD64)] });
+  const ported = await layout.writeImageSpec({ ref: 'registry.corp:5000/team/app:1', mediaTypes: 'oci', platforms: [echoImage('hello through a port', LINUX_AMD64), echoImage('port', LINUX_ARM64)] });
   digests['pause'] = pause.digest;
+  digests['ported'] = ported.digest;
   registryDir = join(dir, 'registry');
   root = join(dir, 'node');
   endpoint = `127.0.0.1:${await freePort()}`;
@@ -69,6 +71,7 @@ beforeAll(async () => {
       { ref: 'registry.k8s.io/pause:3.9', descriptor: pause },
       { ref: 'docker.io/library/hello:1', descriptor: hello },
       { ref: 'mirror.example.org/team/app:1', descriptor: app },
+      { ref: 'registry.corp:5000/team/app:1', descriptor: ported },
     ]),
   );
   if (up.code !== 0) throw new Error(`up failed (${up.code}):\n${up.stderr}`);
@@ -86,10 +89,10 @@ describe('ag-registry up --mode embedded, then trust', () => {
     const registry = JSON.parse(upDocument).registry;
     expect(registry).toMatchObject({ endpoint, mode: 'embedded', runner: 'process', layout: join(dir, 'images') });
     // Nothing but certificates, credentials and run state in the registry directory: no storage, no copied blobs.
-    expect((await readdir(registryDir)).sort()).toEqual(['auth', 'certs', 'registry.log', 'run']);
+    expect((await readdir(registryDir)).sort()).toEqual(['auth', 'certs', 'private', 'registry.log', 'run']);
     const status = await cli(['status', '--dir', registryDir]);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout).registry.status).toMatchObject({ answering: true, tls: { valid: true }, repositories: 3 });
+    expect(JSON.parse(status.stdout).registry.status).toMatchObject({ answering: true, tls: { valid: true }, repositories: 4 });
   });
 
   it('writes certs.d for containerd: the CA, the registry, and a mirror for every upstream, the document\'s included', async () => {
@@ -97,7 +100,7 @@ describe('ag-registry up --mode embedded, then trust', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(JSON.parse(upDocument));
     const certsD = join(root, 'etc', 'containerd', 'certs.d');
-    expect((await readdir(certsD)).sort()).toEqual([endpoint, 'docker.io', 'ghcr.io', 'mirror.example.org', 'quay.io', 'registry.k8s.io'].sort());
+    expect((await readdir(certsD)).sort()).toEqual([endpoint, 'docker.io', 'ghcr.io', 'mirror.example.org', 'quay.io', 'registry.corp:5000', 'registry.k8s.io'].sort());
     expect(await readFile(join(certsD, endpoint, 'ca.crt'), 'utf8')).toBe(await readFile(registryPaths(registryDir).caCert, 'utf8'));
     const mirror = parseToml(await readFile(join(certsD, 'registry.k8s.io', 'hosts.toml'), 'utf8')) as { host: Record<string, { header: { authorization: string } }> };
     const host = mirror.host[`https://${endpoint}/v2/registry.k8s.io`]!;
@@ -143,6 +146,11 @@ describe('ag-registry up --mode embedded, then trust', () => {
     const hello = await containerd.ctr(['run', '--rm', 'docker.io/library/hello:1', 'agr-hello'], { namespace: 'k8s.io' });
     expect(hello.stdout.trim()).toBe('hello from the internal registry');
     expect(await readFile(registryPaths(registryDir).logFile, 'utf8')).toMatch(/(HEAD|GET) \/v2\/docker\.io\/library\/hello\/manifests\/1(\?\S*)? 200/);
+    // An upstream with a port: containerd finds certs.d/registry.corp:5000 and asks for registry.corp_5000/….
+    await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, 'registry.corp:5000/team/app:1'], { namespace: 'k8s.io' });
+    const ported = await containerd.ctr(['run', '--rm', 'registry.corp:5000/team/app:1', 'agr-ported'], { namespace: 'k8s.io' });
+    expect(ported.stdout.trim()).toBe('hello through a port');
+    expect(await readFile(registryPaths(registryDir).logFile, 'utf8')).toMatch(/(HEAD|GET) \/v2\/registry\.corp_5000\/team\/app\/manifests\/1(\?\S*)? 200/);
   });
 
   it('writes the CA for docker and podman where they are present, and podman registry rewrites that skopeo follows', async () => {
@@ -168,6 +176,13 @@ describe('ag-registry up --mode embedded, then trust', () => {
       { encoding: 'utf8' },
     );
     expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(digests['pause']);
+    // An upstream with a port is rewritten to its <host>_<port> repository.
+    const ported = await run(
+      'skopeo',
+      ['--registries-conf', conf, 'inspect', '--raw', '--cert-dir', podmanCerts, '--authfile', authFile, 'docker://registry.corp:5000/team/app:1'],
+      { encoding: 'utf8' },
+    );
+    expect(`sha256:${createHash('sha256').update(ported.stdout).digest('hex')}`).toBe(digests['ported']);
   });
 
   it('works from flags alone, and refuses to run without an endpoint and a CA', async () => {

@@ -4,7 +4,7 @@ import { parseReference, UsageError, withContext, writeFileAtomic, type AgDocume
 import { readCredentials } from './credentials.js';
 import { formatHostPort, parseHostPort } from './endpoint.js';
 import { readOptional } from './files.js';
-import { DEFAULT_UPSTREAMS, renderMirrorHostsToml, renderRegistriesConf, renderRegistryHostsToml } from './hosts-toml.js';
+import { DEFAULT_UPSTREAMS, mirrorUrl, renderMirrorHostsToml, renderRegistriesConf, renderRegistryHostsToml } from './hosts-toml.js';
 
 export interface TrustOptions {
   /** The internal registry, host:port. */
@@ -109,7 +109,7 @@ export async function trust(options: TrustOptions): Promise<TrustResult> {
       // Relative to this hosts.toml's directory, so the tree works wherever it is mounted (containerd resolves it so).
       content: renderMirrorHostsToml(upstream, { endpoint, ca: `../${endpoint}/ca.crt`, ...(authorization ? { authorization } : {}) }),
       mode: secretMode,
-      why: `containerd: pull ${upstream}/… from https://${endpoint}/v2/${upstream}`,
+      why: `containerd: pull ${upstream}/… from ${mirrorUrl(endpoint, upstream)}`,
     });
   }
   if (options.docker ?? (await isDirectory(join(root, 'etc', 'docker')))) {

@@ -385,7 +385,7 @@ async function plan(options: UpOptions, paths: RegistryPaths, mode: RegistryMode
   steps.push(
     (await exists(paths.caCert))
       ? { action: 'keep', target: paths.caCert, why: 'the CA exists (nodes trust it)' }
-      : { action: 'write-file', target: paths.caCert, why: 'create a CA (key 0600 in ca.key)' },
+      : { action: 'write-file', target: paths.caCert, why: 'create a CA (its key 0600 in private/ca.key)' },
   );
   steps.push({ action: 'check-or-write-file', target: paths.serverCert, why: `a server certificate covering ${endpoint} (kept when valid)` });
   steps.push(

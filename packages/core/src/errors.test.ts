@@ -1,5 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgError, ExitCode, VerificationError, withContext } from './errors.js';
+import * as errors from './errors.js';
+import { AgError, ExitCode, VerificationError, withContext, type ExitCodeName } from './errors.js';
+
+/** The README's "Exit codes (every tool)" table: code -> meaning. */
+function readmeExitCodes(): Map<number, string> {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const section = readme.split(/^### Exit codes \(every tool\)$/m)[1]?.split(/^#/m)[0];
+  if (section === undefined) throw new Error('README.md has no "### Exit codes (every tool)" section');
+  const rows = [...section.matchAll(/^\| (\d+) \| (.+) \|$/gm)];
+  return new Map(rows.map((row) => [Number(row[1]), row[2]!]));
+}
+
+/** What the README's row for each kind must speak of (so a renumbering or a swapped row is caught). */
+const MEANING: Record<ExitCodeName, RegExp> = {
+  ok: /^done$/,
+  internal: /internal error/,
+  usage: /usage error/,
+  verification: /verification failed/,
+  unreachable: /could not be reached/,
+  missing: /missing/,
+  system: /local system refused/,
+  external: /a program ag ran/,
+  credentials: /credentials refused/,
+};
 
 describe('errors', () => {
   it('keeps distinct, stable exit codes per kind', () => {
@@ -23,5 +48,31 @@ describe('errors', () => {
     expect(full.hint).toMatch(/free disk space/);
     const refused = withContext('GET https://x/v2/', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     expect(refused.exitCode).toBe(ExitCode.unreachable);
+  });
+
+  it('has exactly the README table\'s codes, each row describing its kind', () => {
+    const table = readmeExitCodes();
+    expect([...table.keys()].sort((a, b) => a - b)).toEqual(Object.values(ExitCode).sort((a, b) => a - b));
+    for (const [kind, code] of Object.entries(ExitCode) as Array<[ExitCodeName, number]>) {
+      expect(table.get(code), `README row ${code} for ${kind}`).toMatch(MEANING[kind]);
+    }
+  });
+
+  it('gives every error class an exit code of the README table, the one of its kind', () => {
+    const table = readmeExitCodes();
+    const classes = (Object.values(errors) as unknown[]).filter(
+      (value): value is new (message: string) => AgError => typeof value === 'function' && value.prototype instanceof AgError,
+    );
+    expect(classes.length).toBeGreaterThanOrEqual(Object.keys(ExitCode).length - 2); // all but ok and internal have a class
+    for (const ErrorClass of classes) {
+      const error = new ErrorClass('x');
+      expect(table.has(error.exitCode), `${ErrorClass.name} -> ${error.exitCode}`).toBe(true);
+      expect(table.get(error.exitCode)).toMatch(MEANING[error.kind]);
+      expect(error.code).toBe(`AG_${error.kind.toUpperCase()}`);
+    }
+    // And errors ag did not make itself land on a code of the table too.
+    for (const code of ['ENOSPC', 'EACCES', 'ENOENT', 'ECONNREFUSED', 'EWHATEVER']) {
+      expect(table.has(errors.toAgError(Object.assign(new Error(code), { code })).exitCode), code).toBe(true);
+    }
   });
 });

@@ -23,6 +23,12 @@ export const ExitCode = {
   system: 6,
   /** Another program that ag ran (kubeadm, kubectl, ctr, apt) failed. */
   external: 7,
+  /**
+   * A registry or host refused the credentials (or wanted some and none were
+   * found), or denied that account access: the message names the registry
+   * and where the credentials came from.
+   */
+  credentials: 8,
 } as const;
 
 export type ExitCodeName = keyof typeof ExitCode;
@@ -99,6 +105,13 @@ export class ExternalError extends AgError {
   constructor(message: string, options?: AgErrorOptions) {
     super('external', message, options);
     this.name = 'ExternalError';
+  }
+}
+
+export class CredentialsError extends AgError {
+  constructor(message: string, options?: AgErrorOptions) {
+    super('credentials', message, options);
+    this.name = 'CredentialsError';
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatReference, internalReference, normalizeReference, parseReference } from './reference.js';
+import { formatReference, internalReference, normalizeReference, parseReference, upstreamPathComponent } from './reference.js';
 
 describe('parseReference', () => {
   it.each([
@@ -23,5 +23,27 @@ describe('parseReference', () => {
     const internal = internalReference(parseReference('registry.k8s.io/pause:3.9'), 'registry.internal:5000');
     expect(formatReference(internal)).toBe('registry.internal:5000/registry.k8s.io/pause:3.9');
     expect(internal.repository).toBe('registry.k8s.io/pause');
+  });
+
+  it.each([
+    ['registry.corp:5000/team/app:1', 'registry.internal:5000/registry.corp_5000/team/app:1'],
+    ['localhost:5000/x:1', 'registry.internal:5000/localhost_5000/x:1'],
+    ['Registry.Corp:443/a@sha256:' + 'c'.repeat(64), 'registry.internal:5000/registry.corp_443/a@sha256:' + 'c'.repeat(64)],
+  ])('maps %s (a port in the upstream host) to a repository name distribution accepts: %s', (upstream, expected) => {
+    const internal = internalReference(parseReference(upstream), 'registry.internal:5000');
+    expect(formatReference(internal)).toBe(expected);
+    // The repository grammar of the distribution spec, and a name that parses back to the same repository.
+    expect(internal.repository).toMatch(/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/);
+    expect(parseReference(expected).repository).toBe(internal.repository);
+  });
+
+  it('keeps upstream hosts apart: no host name holds an underscore, so host_port never meets a real host', () => {
+    expect(upstreamPathComponent('registry.corp:5000')).toBe('registry.corp_5000');
+    expect(upstreamPathComponent('registry.corp-5000')).toBe('registry.corp-5000');
+    expect(() => parseReference('registry.corp_5000.example/x:1')).toThrow(expect.objectContaining({ kind: 'usage' }));
+  });
+
+  it('refuses an IPv6 upstream, which has no repository name, naming it', () => {
+    expect(() => upstreamPathComponent('[fd00::1]:5000')).toThrow(/fd00::1.*IPv6/);
   });
 });

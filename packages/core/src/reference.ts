@@ -83,13 +83,37 @@ export function normalizeReference(input: string): string {
 }
 
 /**
+ * The first path component an upstream registry becomes in the internal
+ * registry: its host, lower case, with `:port` written `_port`
+ * (`registry.k8s.io` stays, `registry.corp:5000` -> `registry.corp_5000`).
+ * A repository name may hold no colon (distribution-spec, "Pulling
+ * manifests": `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/…)*`), and a host name
+ * holds no underscore (RFC 1123; distribution/reference's domain grammar),
+ * so the mapping is one-to-one. An IPv6 address has no such spelling and is
+ * refused.
+ */
+export function upstreamPathComponent(registry: string): string {
+  const host = registry.toLowerCase();
+  if (host.startsWith('[')) {
+    throw new UsageError(`the upstream registry ${registry} is an IPv6 address, which has no name in the internal registry`, {
+      hint: 'pull it by a DNS name (or an IPv4 address) for that registry instead',
+    });
+  }
+  const component = host.replace(/:(\d+)$/, '_$1');
+  if (!PATH_COMPONENT.test(component)) throw new UsageError(`the upstream registry ${JSON.stringify(registry)} has no name in the internal registry`);
+  return component;
+}
+
+/**
  * Where an upstream image lives in the internal registry: the upstream host
  * becomes the first path component (`registry.k8s.io/pause:3.9` ->
- * `<internal>/registry.k8s.io/pause:3.9`), which is what a containerd
- * `hosts.toml` mirror with `override_path = true` asks for.
+ * `<internal>/registry.k8s.io/pause:3.9`, `registry.corp:5000/team/app:1` ->
+ * `<internal>/registry.corp_5000/team/app:1`; see upstreamPathComponent),
+ * which is what the containerd `hosts.toml` mirror ag-registry trust writes
+ * (`override_path = true`) asks for.
  */
 export function internalReference(ref: ImageReference, internalRegistry: string): ImageReference {
-  const internal: ImageReference = { registry: internalRegistry, repository: `${ref.registry}/${ref.repository}` };
+  const internal: ImageReference = { registry: internalRegistry, repository: `${upstreamPathComponent(ref.registry)}/${ref.repository}` };
   if (ref.tag !== undefined) internal.tag = ref.tag;
   if (ref.digest !== undefined) internal.digest = ref.digest;
   return internal;

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isManifestDescriptor, isNondistributable, OciLayout, parseReference, walkImages, type Descriptor } from '@ag/core';
+import { internalReference, isManifestDescriptor, OciLayout, parseReference, walkImages, type Descriptor } from '@ag/core';
 import { entryName } from '../layout-reader.js';
 
 /** What one repository of the embedded registry can serve. */
@@ -26,12 +26,15 @@ export interface Catalog {
  * to the repository asked (a registry must not serve repository A's blobs
  * under B's name). Names come from the entries' annotations: the full
  * upstream reference `registry.k8s.io/pause:3.9` becomes repository
- * `registry.k8s.io/pause`, tag `3.9`, which is what containerd asks for
- * through a hosts.toml mirror with override_path.
+ * `registry.k8s.io/pause`, tag `3.9` (`registry.corp:5000/app:1` becomes
+ * `registry.corp_5000/app`: see internalReference), which is what containerd
+ * asks for through a hosts.toml mirror with override_path.
  *
- * Manifests of platforms that were not kept (partial images) and foreign
- * layers are left out: asking for them gives MANIFEST_UNKNOWN or
- * BLOB_UNKNOWN, as a registry would.
+ * Only what is stored is served: manifests of platforms that were not kept
+ * (partial images) and foreign layers left as references give
+ * MANIFEST_UNKNOWN or BLOB_UNKNOWN, as a registry would; foreign layers the
+ * layout stores (pulled with --allow-nondistributable-artifacts) are served
+ * like any layer, so a Windows node finds them here.
  */
 export async function buildCatalog(dir: string): Promise<Catalog> {
   const layout = await OciLayout.open(dir);
@@ -48,7 +51,7 @@ export async function buildCatalog(dir: string): Promise<Catalog> {
     let tag: string | undefined;
     try {
       const ref = parseReference(name);
-      repositoryName = `${ref.registry}/${ref.repository}`;
+      repositoryName = internalReference(ref, '').repository;
       // A reference by digest only names no tag (parseReference adds `latest` only when both are absent).
       tag = ref.tag;
     } catch (error) {
@@ -74,7 +77,7 @@ export async function buildCatalog(dir: string): Promise<Catalog> {
     if (tag !== undefined) repository.tags.set(tag, descriptor);
     for (const [digest, parsed] of walked.manifests) repository.manifests.set(digest, parsed.mediaType);
     for (const [digest, reached] of walked.descriptors) {
-      if (isManifestDescriptor(reached) || isNondistributable(reached.mediaType)) continue;
+      if (isManifestDescriptor(reached)) continue;
       if ((await layout.blobSize(digest)) !== undefined) repository.blobs.add(digest);
     }
   }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { AgError, MissingError, UnreachableError, VerificationError, withContext } from '../errors.js';
+import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, withContext } from '../errors.js';
 import { createHttpDispatcher } from './dispatcher.js';
 import { credentialsFromUrl, headersForRedirect, isRedirectStatus, redirectTarget } from './redirect.js';
 import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
@@ -67,7 +67,8 @@ export async function requestFollowingRedirects(url: string, options: RequestOpt
 
 /**
  * The AgError for an HTTP status that is not success: 404/410 are `missing`
- * (exit 5), everything else `unreachable` (exit 4); 408, 429 and 5xx are
+ * (exit 5), 401/403/407 `credentials` (exit 8), everything else
+ * `unreachable` (exit 4); 408, 429 and 5xx are
  * marked retryable, with the server's Retry-After when it sent one.
  */
 export function statusError(url: string, response: Pick<HttpResponse, 'statusCode' | 'headers'>): AgError {
@@ -82,7 +83,8 @@ export function statusError(url: string, response: Pick<HttpResponse, 'statusCod
     });
   }
   if (status === 401 || status === 403 || status === 407) {
-    return new UnreachableError(`${url}: ${status} ${status === 407 ? 'Proxy Authentication Required' : 'access refused'}`, {
+    // Exit 8 like a registry's refusal: the host answered; it is the credentials (or their absence) it refuses.
+    return new CredentialsError(`${url}: ${status} ${status === 407 ? 'Proxy Authentication Required' : 'access refused'}`, {
       hint:
         status === 407
           ? 'the proxy wants credentials: put them in HTTPS_PROXY (http://user:pass@proxy:port)'

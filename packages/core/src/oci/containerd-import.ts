@@ -21,8 +21,10 @@ export interface ContainerdImportOptions {
   /** ctr's arguments, ending in `images import … -`. */
   args: readonly string[];
   io: Pick<Io, 'env' | 'stderr'>;
-  /** What to try when ctr fails. */
+  /** What to try when ctr could not reach containerd (its socket). */
   hint: string;
+  /** What to try when an image has no content for the platform ctr imports (default: a generic line). */
+  platformHint?: string;
   /** What to try when there is no ctr (default: install containerd). */
   missingHint?: string;
 }
@@ -79,9 +81,23 @@ export async function importIntoContainerd(options: ContainerdImportOptions): Pr
     );
     const [code] = await Promise.all([exited, packed]);
     if (code !== 0) {
-      throw new ExternalError(`${command} failed with exit code ${code}: ${said.trim().split('\n').slice(-4).join('\n')}`, { hint: options.hint });
+      throw new ExternalError(`${command} failed with exit code ${code}: ${said.trim().split('\n').slice(-4).join('\n')}`, { hint: ctrFailureHint(said, options) });
     }
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
+}
+
+/**
+ * What to try after ctr failed, from what it said: the socket hint only when
+ * it could not reach containerd (ctr's "failed to dial", "connection
+ * refused"), not for an image problem it reported itself.
+ */
+export function ctrFailureHint(said: string, options: Pick<ContainerdImportOptions, 'hint' | 'platformHint'>): string {
+  if (/failed to dial|connection refused|connection error|deadline exceeded|no such file or directory/i.test(said)) return options.hint;
+  if (/permission denied/i.test(said)) return "ctr needs root (or write access to containerd's socket)";
+  if (/no match for platform|filtered out/i.test(said)) {
+    return options.platformHint ?? 'an image has no content for the platform ctr imports: import for a platform it has, or for all of them';
+  }
+  return 'what ctr said (above) is the cause; fix that and run again';
 }

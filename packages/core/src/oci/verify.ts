@@ -129,13 +129,21 @@ export async function verifyLayout(layout: OciLayout, options: VerifyOptions = {
   return report;
 }
 
-/** Throws a VerificationError naming the first problem's digest (and how many more there are). */
+/** One problem as a line: `blob sha256:… content hashes to sha256:… in registry.k8s.io/pause:3.9`. */
+function problemLine(problem: VerifyProblem): string {
+  return `${problem.digest ? `blob ${problem.digest} ` : ''}${problem.problem}${problem.ref ? ` in ${problem.ref}` : ''}`;
+}
+
+/** Throws a VerificationError naming every problem (one line each), so one run lists all that must be fetched again. */
 export function assertVerified(report: VerifyReport, where: string): void {
   const first = report.problems[0];
   if (first === undefined) return;
-  const more = report.problems.length > 1 ? ` (and ${report.problems.length - 1} more problem(s))` : '';
-  throw new VerificationError(`${where}: ${first.digest ? `blob ${first.digest} ` : ''}${first.problem}${first.ref ? ` in ${first.ref}` : ''}${more}`, {
-    details: { digest: first.digest, problems: report.problems.slice(0, 20) },
+  const message =
+    report.problems.length === 1
+      ? `${where}: ${problemLine(first)}`
+      : `${where}: ${report.problems.length} problems:\n${report.problems.map((p) => `  ${problemLine(p)}`).join('\n')}`;
+  throw new VerificationError(message, {
+    details: { digest: first.digest, problems: report.problems },
     hint: 'pull the named images again (only the damaged or missing blobs are fetched); a blob that does not match its name is deleted by ag-images verify --repair',
   });
 }

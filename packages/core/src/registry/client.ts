@@ -1,6 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { UsageError, VerificationError, UnreachableError } from '../errors.js';
+import { UsageError, VerificationError, UnreachableError, type AgError } from '../errors.js';
 import { headersForRedirect, isRedirectStatus, redirectTarget } from '../download/redirect.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from '../download/retry.js';
 import { registryApiHost } from '../reference.js';
@@ -9,8 +9,8 @@ import { isDigest, sha256Digest, type Descriptor } from '../oci/descriptor.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { MANIFEST_ACCEPT } from '../oci/media-types.js';
 import { parseChallenges, type Challenge } from './challenge.js';
-import { findCredentials, type Credentials } from './credentials.js';
-import { networkError, registryStatusError } from './errors.js';
+import { credentialFiles, findCredentials, type Credentials } from './credentials.js';
+import { credentialsError, networkError, registryStatusError, type CredentialsUsed } from './errors.js';
 import { createTlsDispatcher, tlsFor, type TlsSettings } from './tls.js';
 
 export interface RegistryClientOptions extends TlsSettings {
@@ -140,7 +140,7 @@ export class RegistryClient {
     await this.retrying(`contacting ${this.registry}`, async (doing) => {
       const response = await this.send({ method: 'GET', target: '/v2/', doing });
       const text = await readText(response.body);
-      if (response.statusCode !== 200) throw registryStatusError(doing, response.statusCode, response.headers, text, this.registry);
+      if (response.statusCode !== 200) throw await this.statusError(doing, response.statusCode, response.headers, text);
     });
     return { auth: this.scheme ?? 'none' };
   }
@@ -160,7 +160,7 @@ export class RegistryClient {
         doing,
       });
       if (response.statusCode !== 200) {
-        throw registryStatusError(doing, response.statusCode, response.headers, await readText(response.body), this.registry);
+        throw await this.statusError(doing, response.statusCode, response.headers, await readText(response.body));
       }
       const length = Number(header(response.headers, 'content-length') ?? '0');
       if (length > MAX_MANIFEST_BYTES) {
@@ -210,7 +210,7 @@ export class RegistryClient {
       });
       await response.body.dump();
       if (response.statusCode === 404) return undefined;
-      if (response.statusCode !== 200) throw registryStatusError(doing, response.statusCode, response.headers, '', this.registry);
+      if (response.statusCode !== 200) throw await this.statusError(doing, response.statusCode, response.headers, '');
       const digest = header(response.headers, 'docker-content-digest');
       if (digest === undefined || !isDigest(digest)) return undefined;
       return {
@@ -232,7 +232,7 @@ export class RegistryClient {
       });
       await response.body.dump();
       if (response.statusCode === 404) return false;
-      if (response.statusCode !== 200) throw registryStatusError(doing, response.statusCode, response.headers, '', this.registry);
+      if (response.statusCode !== 200) throw await this.statusError(doing, response.statusCode, response.headers, '');
       const length = header(response.headers, 'content-length');
       return blob.size === undefined || length === undefined || Number(length) === blob.size;
     });
@@ -263,7 +263,7 @@ export class RegistryClient {
     return this.retrying(`fetching blob ${blob.digest} from ${this.registry}/${repository}`, async (doing) => {
       const response = await this.send({ method: 'GET', target: `/v2/${repository}/blobs/${blob.digest}`, scopes: [`repository:${repository}:pull`], doing });
       if (response.statusCode !== 200) {
-        throw registryStatusError(doing, response.statusCode, response.headers, await readText(response.body), this.registry);
+        throw await this.statusError(doing, response.statusCode, response.headers, await readText(response.body));
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -340,7 +340,7 @@ export class RegistryClient {
     });
     const text = await readText(response.body);
     if (response.statusCode === 201 && mounting) return { mounted: true };
-    if (response.statusCode !== 202) throw registryStatusError(doing, response.statusCode, response.headers, text, this.registry);
+    if (response.statusCode !== 202) throw await this.statusError(doing, response.statusCode, response.headers, text);
     const location = header(response.headers, 'location');
     if (location === undefined) throw new UnreachableError(`${doing}: the registry gave no upload location`);
     return { mounted: false, location: new URL(location, response.url) };
@@ -379,7 +379,7 @@ export class RegistryClient {
         doing,
       });
       const text = await readText(response.body);
-      if (response.statusCode !== 201) throw registryStatusError(doing, response.statusCode, response.headers, text, this.registry);
+      if (response.statusCode !== 201) throw await this.statusError(doing, response.statusCode, response.headers, text);
       return { mounted: false };
     });
   }
@@ -401,7 +401,7 @@ export class RegistryClient {
       });
       const text = await readText(response.body);
       if (response.statusCode !== 201 && response.statusCode !== 200) {
-        throw registryStatusError(doing, response.statusCode, response.headers, text, this.registry);
+        throw await this.statusError(doing, response.statusCode, response.headers, text);
       }
       const stored = header(response.headers, 'docker-content-digest');
       if (stored !== undefined && stored !== digest) {
@@ -414,6 +414,24 @@ export class RegistryClient {
   }
 
   // ---- transport --------------------------------------------------------------------------------
+
+  /**
+   * The error for an unexpected status; a refusal (401, 403) names the
+   * credentials sent and where they came from, or where none were found.
+   * A response from another host (a foreign layer's URL) got no credentials.
+   */
+  private async statusError(doing: string, status: number, headers: Response['headers'], text: string, url?: URL): Promise<AgError> {
+    if (url !== undefined && url.origin !== this.origin.origin) return registryStatusError(doing, status, headers, text, url.host);
+    const used = status === 401 || status === 403 ? await this.credentialsUsed() : undefined;
+    return registryStatusError(doing, status, headers, text, this.registry, used);
+  }
+
+  /** What a refused request carried: the credentials and their source, or where none were found. */
+  private async credentialsUsed(): Promise<CredentialsUsed> {
+    const credentials = await this.loadCredentials(undefined).catch(() => undefined);
+    if (credentials !== undefined) return { username: credentials.username, source: credentials.source };
+    return { none: true, searched: this.options.lookupCredentials === false ? [] : credentialFiles(this.env) };
+  }
 
   private retrying<T>(doing: string, operation: (doing: string) => Promise<T>): Promise<T> {
     const policy = { ...DEFAULT_RETRY_POLICY, ...this.options.retry };
@@ -452,7 +470,7 @@ export class RegistryClient {
       } else if (response.statusCode === 200) {
         if (offset > 0) await writer.reset();
       } else {
-        throw registryStatusError(doing, response.statusCode, response.headers, await readText(response.body), this.registry);
+        throw await this.statusError(doing, response.statusCode, response.headers, await readText(response.body), response.url);
       }
       try {
         await writer.append(response.body, onBytes);
@@ -566,11 +584,7 @@ export class RegistryClient {
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
       const credentials = await this.loadCredentials(undefined);
-      if (credentials === undefined) {
-        throw new UsageError(`${doing}: ${this.registry} asks for a username and password`, {
-          hint: `pass --username and --password-stdin, run docker login ${this.registry}, or set REGISTRY_AUTH_FILE`,
-        });
-      }
+      if (credentials === undefined) throw credentialsError(doing, this.registry, 401, await this.credentialsUsed());
       this.scheme = 'basic';
       // Sent without credentials (before the scheme was known): send them now; sent with them: they are wrong.
       return !sentAuthorization;
@@ -613,7 +627,7 @@ export class RegistryClient {
         throw networkError(what, error, url.host);
       }
       const text = await readText(response.body, 1024 * 1024);
-      if (response.statusCode !== 200) throw registryStatusError(what, response.statusCode, response.headers, text, this.registry);
+      if (response.statusCode !== 200) throw await this.statusError(what, response.statusCode, response.headers, text);
       return text;
     });
     let parsed: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };

@@ -114,6 +114,11 @@ export function dockerConfigFile(env: Record<string, string | undefined>): strin
   return env['HOME'] ? join(env['HOME'], '.docker', 'config.json') : undefined;
 }
 
+/** Every file findCredentials reads, in its order (for a message saying where none were found). */
+export function credentialFiles(env: Record<string, string | undefined>): string[] {
+  return [...containersAuthFiles(env), dockerConfigFile(env)].filter((f): f is string => f !== undefined);
+}
+
 async function lookUp(file: AuthFile, path: string, registry: string, repository: string | undefined, env: Record<string, string | undefined>): Promise<Credentials | undefined> {
   const aliases = hostAliases(registry);
   for (const [host, helper] of Object.entries(file.credHelpers ?? {})) {
@@ -149,8 +154,7 @@ export async function findCredentials(
   repository: string | undefined,
   env: Record<string, string | undefined>,
 ): Promise<Credentials | undefined> {
-  const files = [...containersAuthFiles(env), dockerConfigFile(env)].filter((f): f is string => f !== undefined);
-  for (const path of files) {
+  for (const path of credentialFiles(env)) {
     const file = await readAuthFile(path);
     if (file === undefined) continue;
     const credentials = await lookUp(file, path, registry, repository, env);

@@ -1,4 +1,4 @@
-import { AgError, MissingError, UnreachableError, UsageError, VerificationError, classifySystemError } from '../errors.js';
+import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, classifySystemError } from '../errors.js';
 import { isRetryableStatus, parseRetryAfter } from '../download/retry.js';
 
 /** The `errors` array distribution and other registries put in an error response's body. */
@@ -19,30 +19,56 @@ export function registryErrorSummary(text: string): string {
 }
 
 /**
- * The AgError for a registry response that is not what was asked for.
- * 404 is missing (5); 401/403 a credentials problem (2); digest and size
- * complaints a verification failure (3); 408/429/5xx retryable and unreachable
- * (4), honouring Retry-After; anything else unreachable (4), not retried.
+ * The credentials a request carried: who and where from (`--username`, an
+ * auth file and its entry, a credential helper), or where ag looked and
+ * found none.
  */
-export function registryStatusError(doing: string, status: number, headers: Record<string, string | string[] | undefined>, bodyText: string, registry: string): AgError {
+export type CredentialsUsed = { username: string; source: string } | { none: true; searched: string[] };
+
+/** `refused the credentials of ag from /root/.docker/config.json (registry.internal:5000)` and the like. */
+export function credentialsError(doing: string, registry: string, status: 401 | 403, used: CredentialsUsed | undefined, said = '', details: Record<string, unknown> = {}): CredentialsError {
+  const how = 'pass --username with --password-stdin or --credentials-file, run docker login or podman login, or set REGISTRY_AUTH_FILE';
+  if (used !== undefined && 'none' in used) {
+    return new CredentialsError(`${doing}: ${registry} requires credentials, and none were found for it (looked in ${used.searched.join(', ') || 'no auth file'})${said}`, {
+      details: { ...details, registry, credentials: 'none' },
+      hint: how,
+    });
+  }
+  const whose = used === undefined ? 'the credentials' : `the credentials of ${JSON.stringify(used.username)} from ${used.source}`;
+  if (status === 403) {
+    return new CredentialsError(`${doing}: ${registry} denied ${whose} access${said}`, {
+      details: { ...details, registry, ...(used ? { username: used.username, source: used.source } : {}) },
+      hint: `that account has no right to this repository on ${registry}; use one that has, or ask the registry's owner`,
+    });
+  }
+  return new CredentialsError(`${doing}: ${registry} refused ${whose}${said}`, {
+    details: { ...details, registry, ...(used ? { username: used.username, source: used.source } : {}) },
+    hint: `check the username and password ${used ? `in ${used.source}` : `for ${registry}`}; or ${how}`,
+  });
+}
+
+/**
+ * The AgError for a registry response that is not what was asked for.
+ * 404 is missing (5); 401/403 refused credentials (8, naming the registry and
+ * the credentials' source when known); digest and size complaints a
+ * verification failure (3); 408/429/5xx retryable and unreachable (4),
+ * honouring Retry-After; anything else unreachable (4), not retried.
+ */
+export function registryStatusError(
+  doing: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+  registry: string,
+  used?: CredentialsUsed,
+): AgError {
   const summary = registryErrorSummary(bodyText);
   const said = summary ? ` (${summary})` : '';
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
   const details: Record<string, unknown> = { status, retryable: isRetryableStatus(status) };
   if (retryAfterMs !== undefined) details['retryAfterMs'] = retryAfterMs;
   if (status === 404) return new MissingError(`${doing}: not found${said}`, { details, hint: 'check the name, tag and registry' });
-  if (status === 401) {
-    return new UsageError(`${doing}: ${registry} refused the credentials${said}`, {
-      details,
-      hint: `check the username and password for ${registry} (--username with --password-stdin, docker login, or REGISTRY_AUTH_FILE)`,
-    });
-  }
-  if (status === 403) {
-    return new UsageError(`${doing}: ${registry} denied access${said}`, {
-      details,
-      hint: `the account has no right to this repository on ${registry}`,
-    });
-  }
+  if (status === 401 || status === 403) return credentialsError(doing, registry, status, used, said, details);
   if (/DIGEST_INVALID|SIZE_INVALID/.test(summary)) return new VerificationError(`${doing}: ${registry} rejected the content${said}`, { details });
   if (/BLOB_UNKNOWN/.test(summary)) return new MissingError(`${doing}: ${registry} lacks a blob the manifest needs${said}`, { details });
   return new UnreachableError(`${doing}: ${registry} answered HTTP ${status}${said}`, {
