@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedLayout } from '@ag/fixtures';
+import { generatedLayout, unmountAllUnder } from '@ag/fixtures';
 import { listTree, run, tempDir, treeHash, writeTree } from './test-helpers.js';
 
 let work: { path: string; cleanup: () => Promise<void> };
@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (work !== undefined) await unmountAllUnder(work.path);
   await work?.cleanup();
 });
 
@@ -141,6 +142,18 @@ describe('pack never changes its input', () => {
     const document = planned([], ['registry.k8s.io/kube-proxy:v1.27.3']);
     const result = await run(['pack', '--dir', root, '--out', path('absent.tar'), '--sign-key', key, '--tools', toolsDir], { stdin: JSON.stringify(document) });
     expect(result.code).toBe(5);
+    expect(await treeHash(root)).toBe(before);
+  });
+
+  it('a medium without the room (a 1 MiB tmpfs): exit 6 before writing, the medium and the root untouched', async () => {
+    const usb = path('usb');
+    await execa('mkdir', ['-p', usb]);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', usb]);
+    const before = await treeHash(root);
+    const result = await run(['pack', '--dir', root, '--out', join(usb, 'ag', 'bundle.tar'), '--sign-key', key, '--tools', toolsDir]);
+    expect(result.code, result.stderr).toBe(6);
+    expect(result.stderr).toMatch(/writing the bundle bundle\.tar: .* has \d+ bytes free, \d+ are needed/);
+    expect(await listTree(usb)).toEqual([]);
     expect(await treeHash(root)).toBe(before);
   });
 

@@ -164,13 +164,14 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     return { document: { ...options.document, root, bundle: archive.carried.bundle! }, actions, ...summary, written: undefined };
   }
 
+  // A killed pack's leftovers go first: the room they held counts as free.
+  const swept = await sweepStale(dirname(out), [basename(out)]);
+  if (swept.length > 0) log.info(`removed ${swept.length} leftover(s) of an interrupted pack: ${swept.join(', ')}`);
+  await ensureRoom(dirname(out), archive.size, `writing the bundle ${basename(out)}`);
   // Like the other stages' --dir, --out may name a directory that does not exist yet.
   await mkdir(dirname(out), { recursive: true }).catch((error: unknown) => {
     throw withContext(`creating the directory for ${out}`, error);
   });
-  const swept = await sweepStale(dirname(out), [basename(out)]);
-  if (swept.length > 0) log.info(`removed ${swept.length} leftover(s) of an interrupted pack: ${swept.join(', ')}`);
-  await ensureRoom(dirname(out), archive.size, `writing the bundle ${basename(out)}`);
   const signature = signer === undefined ? undefined : signBytes(signer, archive.sumsText);
   const task = progress.task(`packing ${basename(out)}`, archive.size);
   const writer = new BundleWriter(out, archive.size, options.split);
