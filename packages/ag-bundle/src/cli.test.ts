@@ -24,7 +24,14 @@ describe('ag-bundle command line', () => {
   });
 
   it('exits 2 for usage errors, with nothing on stdout', async () => {
-    for (const args of [['verify'], ['pack', '--out', 'x.tar'], ['pack', '--dir', join(work.path, 'root'), '--out', join(work.path, 'root', 'in.tar')], ['pack', '--dir', join(work.path, 'root'), '--out', 'x.tar', '--split', '4 lorries']]) {
+    const root = join(work.path, 'root');
+    for (const args of [
+      ['verify'],
+      ['pack', '--out', 'x.tar', '--unsigned'],
+      ['pack', '--dir', root, '--out', join(root, 'in.tar'), '--unsigned'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--split', '4 lorries', '--unsigned'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--sign-key', 'k.pem'],
+    ]) {
       const result = await run(args, { cwd: work.path });
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stdout).toBe('');
@@ -52,7 +59,7 @@ describe('ag-bundle command line', () => {
 
   it('packs the root a piped document names', async () => {
     const document = { apiVersion: 'ag/v1alpha1', kind: 'Cluster', root: join(work.path, 'root'), extra: { kept: true } };
-    const result = await run(['pack', '--out', join(work.path, 'piped.tar'), '--no-tools'], { stdin: JSON.stringify(document) });
+    const result = await run(['pack', '--out', join(work.path, 'piped.tar'), '--no-tools', '--unsigned'], { stdin: JSON.stringify(document) });
     expect(result.code, result.stderr).toBe(0);
     expect(result.json).toMatchObject({ root: join(work.path, 'root'), extra: { kept: true }, bundle: { file: 'piped.tar', signed: false } });
   });

@@ -29,14 +29,27 @@ const VERSION = '0.1.0';
 
 type Context = CommandContext<Record<string, unknown>>;
 
+/**
+ * yargs drops a lone `-` given as a positional (and turns one given as an
+ * option's value into ''): https://github.com/yargs/yargs/issues/1312,
+ * https://github.com/yargs/yargs-parser/issues/381. main() hands it over
+ * as this stand-in instead, which no file name can be (it holds a NUL), and
+ * the handlers turn it back into `-`.
+ */
+const DASH = '\u0000-';
+
+function undash(value: string): string {
+  return value === DASH ? '-' : value;
+}
+
 function stringArg(args: Record<string, unknown>, name: string): string | undefined {
   const value = args[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return typeof value === 'string' && value !== '' ? undash(value) : undefined;
 }
 
 function bundleArgs(args: Record<string, unknown>): string[] {
   const value = args['bundle'];
-  return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+  return (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : []).map(undash);
 }
 
 function writeJson(io: Io, value: unknown, pretty: boolean): void {
@@ -72,7 +85,8 @@ function configure(parser: Argv): Argv {
         .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
         .option('out', { type: 'string', describe: 'the bundle to write, FILE.tar', demandOption: true, requiresArg: true })
         .option('split', { type: 'string', describe: 'split into parts of SIZE (700M, 4G, 25G, 4700MB) plus a signed parts list', requiresArg: true })
-        .option('sign-key', { type: 'string', describe: 'PEM private key to sign SHA256SUMS with (ag-bundle keygen makes one)', requiresArg: true })
+        .option('sign-key', { type: 'string', describe: 'PEM private key to sign SHA256SUMS with (ag-bundle keygen makes one); required unless --unsigned', requiresArg: true })
+        .option('unsigned', { type: 'boolean', default: false, describe: 'carry the bundle unsigned: its checksums then prove it intact, not who made it' })
         .option('have', { type: 'string', describe: 'an inventory of the far side (ag-bundle inventory): carry only what it lacks', requiresArg: true })
         .option('tools', { type: 'string', describe: 'where the built ag tools (ag-*.mjs) are (default: this build\'s)', requiresArg: true })
         .option('no-tools', { type: 'boolean', describe: 'carry no ag tools in tools/' })
@@ -115,8 +129,9 @@ function configure(parser: Argv): Argv {
     .example('ag-bundle inspect bundle.tar > doc.json', 'what is inside, by directory and by image')
     .example('ag-bundle keygen --out key.pem', 'key.pem (keep it on the connected side) and key.pub.pem (carry it across once)')
     .example('ag-bundle inventory --dir /srv/ag --out inventory.json', 'on the far side: what it has, for the next trip')
-    .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json', 'on the connected side: carry only what is missing')
-    .epilog('Exit codes: 0 done, 2 usage, 3 verification failed (every bad file is named on stderr), 5 missing, 6 no room. Without Node on the far side: see tools/README.txt inside the bundle.');
+    .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json --sign-key key.pem', 'on the connected side: carry only what is missing')
+    .example('cat /media/dvd*/bundle.tar.* | ag-bundle unpack - --dir /srv/ag --key key.pub.pem > doc.json', 'the joined parts (or one tar) on stdin')
+    .epilog('Exit codes: 0 done, 2 usage (pack without --sign-key or --unsigned, too), 3 verification failed (every bad file is named on stderr; a signature by another key, too), 5 missing (pack: anything the document plans that the root lacks), 6 no room. Without Node on the far side: see tools/README.txt inside the bundle.');
 }
 
 async function pack(context: Context): Promise<void> {
@@ -132,6 +147,7 @@ async function pack(context: Context): Promise<void> {
     document,
     ...(split === undefined ? {} : { split: parseSize(split) }),
     ...(signKey === undefined ? {} : { signKey: resolve(io.cwd, signKey) }),
+    unsigned: args['unsigned'] === true,
     ...(have === undefined ? {} : { have: resolve(io.cwd, have) }),
     ...(tools === undefined ? {} : { tools: tools === false ? false : resolve(io.cwd, tools) }),
     dryRun: args['dry-run'] === true,
@@ -214,5 +230,7 @@ async function inventory(context: Context): Promise<void> {
 
 /** ag-bundle's command line, runnable in-process (tests pass their own io). */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory } }, argv, io);
+  const end = argv.indexOf('--');
+  const dashed = argv.map((arg, index) => (arg === '-' && (end < 0 || index < end) ? DASH : arg));
+  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory } }, dashed, io);
 }

@@ -32,9 +32,9 @@ async function versionRoot(version: string): Promise<string> {
   return root;
 }
 
-/** path -> sha256 of every file under a root, from its SHA256SUMS. */
-async function sums(root: string): Promise<Map<string, string>> {
-  const text = await readFile(join(root, 'SHA256SUMS'), 'utf8');
+/** path -> sha256 of every file of an unpacked root or a bundle (a .tar), from its SHA256SUMS. */
+async function sums(rootOrBundle: string): Promise<Map<string, string>> {
+  const text = rootOrBundle.endsWith('.tar') ? (await execa('tar', ['-xOf', rootOrBundle, 'SHA256SUMS'])).stdout : await readFile(join(rootOrBundle, 'SHA256SUMS'), 'utf8');
   return new Map(
     text
       .trim()
@@ -105,9 +105,9 @@ describe('delta: carry only what is missing', () => {
 
     // What should travel, worked out independently: every v1.27.4 file whose bytes
     // the v1.27.3 side lacks, and manifests, indexes and the layout's own files always.
-    const old = new Set((await sums(v3)).values());
+    const old = new Set((await sums(path('v1.27.3.tar'))).values());
     const expected: string[] = ['SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json'];
-    for (const [file, sha] of await sums(v4)) {
+    for (const [file, sha] of await sums(path('v1.27.4-delta.tar'))) {
       if (file === 'bundle.json') continue;
       const always = file === 'images/index.json' || file === 'images/oci-layout' || (file.startsWith('images/blobs/') && (await isManifestOrIndex(join(v4, file))));
       if (always || !old.has(sha)) expected.push(file);
@@ -124,7 +124,7 @@ describe('delta: carry only what is missing', () => {
     const layers: string[] = [];
     for (const file of carried) if (file.startsWith('images/blobs/') && (await isLayer(file))) layers.push(file);
     const allLayers: string[] = [];
-    for (const file of (await sums(v4)).keys()) if (file.startsWith('images/blobs/') && (await isLayer(file))) allLayers.push(file);
+    for (const file of (await sums(path('v1.27.4-delta.tar'))).keys()) if (file.startsWith('images/blobs/') && (await isLayer(file))) allLayers.push(file);
     // kube-apiserver, -controller-manager, -scheduler and -proxy changed (each a marker layer naming the
     // version and a unique layer); pause, etcd, coredns, flannel, the shared base and busybox did not.
     expect(layers).toHaveLength(8);
@@ -145,7 +145,7 @@ describe('delta: carry only what is missing', () => {
   it('refuses, naming the blob and changing nothing, when the far side lacks what the delta needs', async () => {
     const damaged = path('far', 'damaged');
     await execa('cp', ['-a', far, damaged]);
-    const delta = JSON.parse(await readFile(join(v4, 'bundle.json'), 'utf8')) as { bundle: { delta: { reused: { path: string }[] } } };
+    const delta = JSON.parse((await execa('tar', ['-xOf', path('v1.27.4-delta.tar'), 'bundle.json'])).stdout) as { bundle: { delta: { reused: { path: string }[] } } };
     const blob = delta.bundle.delta.reused.map((entry) => entry.path).find((p) => p.startsWith('images/blobs/'))!;
     await rm(join(damaged, blob));
     const before = await listTree(damaged);
@@ -164,7 +164,7 @@ describe('delta: carry only what is missing', () => {
     const result = await run(['unpack', path('v1.27.4-delta.tar'), '--dir', far, '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.json).toMatchObject({ root: far, bundle: { delta: { inventory: 'inventory.json' } } });
-    expect(await listTree(far)).toEqual(await listTree(v4));
+    expect(await listTree(far)).toEqual([...(await listTree(v4))!, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json'].sort());
     await execa('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: far });
     expect(await readFile(join(far, 'files/kubeadm'))).toEqual(await readFile(join(v4, 'files/kubeadm')));
     const index = JSON.parse(await readFile(join(far, 'images/index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };

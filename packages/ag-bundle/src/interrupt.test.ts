@@ -1,16 +1,14 @@
 import { readdir, stat, truncate } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listTree, run, tempDir, writeTree } from './test-helpers.js';
+import { listTree, REPO as repo, run, tempDir, writeTree } from './test-helpers.js';
 
 /**
  * A real process, killed with SIGKILL part-way: nothing it leaves may look
  * complete, and the next run starts clean.
  */
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIG = 160 * 1024 * 1024;
 
 let work: { path: string; cleanup: () => Promise<void> };
@@ -54,13 +52,13 @@ describe('a killed process', () => {
     const out = join(work.path, 'out');
     await writeTree(out, {});
     await execa('mkdir', ['-p', out]);
-    const child = agBundle(['pack', '--dir', join(work.path, 'root'), '--out', join(out, 'bundle.tar'), '--no-tools']);
+    const child = agBundle(['pack', '--dir', join(work.path, 'root'), '--out', join(out, 'bundle.tar'), '--no-tools', '--unsigned']);
     const temp = await killWhen(child, out, /^\.bundle\.tar\.ag-tmp-\d+-/, async (path) => (await stat(path)).size > 0);
     expect(await readdir(out)).toEqual([temp]);
     expect((await stat(join(out, temp))).size).toBeLessThan(BIG);
     expect(await listTree(join(work.path, 'root'))).toEqual(['files/disk.img', 'files/small.txt']);
 
-    const again = await run(['pack', '--dir', join(work.path, 'root'), '--out', join(out, 'bundle.tar'), '--no-tools']);
+    const again = await run(['pack', '--dir', join(work.path, 'root'), '--out', join(out, 'bundle.tar'), '--no-tools', '--unsigned']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('removed 1 leftover(s) of an interrupted pack');
     expect(await readdir(out)).toEqual(['bundle.tar']);

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import {
-  MissingError,
   sha256File,
   silentLogger,
-  UsageError,
+  VerificationError,
   withContext,
   type AgDocument,
   type BundleReused,
@@ -14,14 +13,13 @@ import {
   type ProgressTask,
 } from '@ag/core';
 import { selectReused } from './delta.js';
-import { unsafePathReason } from './entry-path.js';
 import type { Inventory } from './inventory.js';
 import { blobHexOf, documentHashes, type HashSource } from './known-hashes.js';
 import { layoutDirs, readBundleLayout } from './layouts.js';
 import { DOCUMENT_FILE, GENERATED_FILES, renderSums, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
 import { entryBytes } from './tar/header.js';
-import type { ToolFile } from './tools.js';
-import { toolsReadme } from './tools.js';
+import { absentError, absentPlanned } from './planned.js';
+import { TOOLS_README, toolsReadme, type ToolFile } from './tools.js';
 import { walkRoot } from './walk.js';
 
 /** One file of the bundle, as pack will write it. */
@@ -65,13 +63,20 @@ export interface PackPlan {
   skipped: string[];
 }
 
+async function statOf(path: string): Promise<{ size: number; mtimeMs: number }> {
+  const { size, mtimeMs } = await stat(path);
+  return { size, mtimeMs };
+}
+
 /**
  * Decides what the bundle holds: every regular file under the root (see
- * walkRoot), the ag tools as `tools/`, with a sha256 for each — from a
- * blob's name, from the document (ag-fetch verified it), or by reading the
- * file now — and, against an inventory, which of them the far side already
- * has. Checks that every image layout is complete and that every file the
- * document names is there. Writes nothing.
+ * walkRoot), the ag tools (each at its `bundlePath`, its bytes from the
+ * build), with a sha256 for each — from a blob's name, from the document
+ * (ag-fetch verified it), or by reading the file now — and, against an
+ * inventory, which of them the far side already has. Refuses (exit 5,
+ * naming each) when anything the document plans is absent (see
+ * absentPlanned), and checks that every image layout is complete. Reads
+ * only: neither the root nor anything else is written.
  */
 export async function planPack(options: PlanOptions): Promise<PackPlan> {
   const log = options.log ?? silentLogger;
@@ -84,66 +89,60 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
     carried: true,
   }));
 
-  // The ag tools: the packer's own builds replace whatever tools/ held.
+  // The ag tools, straight from the build: they replace whatever tools/ in the root held (in the archive, not in the root).
   const tools: BundleTool[] = [];
   if (options.tools.length > 0) {
     const replaced = new Set<string>();
+    const now = Math.floor(Date.now() / 1000);
     for (const tool of options.tools) {
-      const path = `tools/${tool.name}.mjs`;
       const { sha256, size } = await sha256File(tool.source).catch((error: unknown) => {
         throw withContext(`reading the tool ${tool.source}`, error);
       });
-      replaced.add(path);
-      files.push({ path, source: tool.source, size, executable: true, mtime: Math.floor(Date.now() / 1000), sha256, hashSource: 'computed', carried: true });
-      tools.push({ name: tool.name, path, sha256, size });
+      replaced.add(tool.bundlePath);
+      files.push({ path: tool.bundlePath, source: tool.source, size, executable: true, mtime: now, sha256, hashSource: 'computed', carried: true });
+      tools.push({ name: tool.name, path: tool.bundlePath, sha256, size });
     }
     const readme = Buffer.from(toolsReadme(options.tools));
-    replaced.add('tools/README.txt');
+    replaced.add(TOOLS_README);
     files.push({
-      path: 'tools/README.txt',
+      path: TOOLS_README,
       source: undefined,
       data: readme,
       size: readme.length,
       executable: false,
-      mtime: Math.floor(Date.now() / 1000),
+      mtime: now,
       sha256: createHash('sha256').update(readme).digest('hex'),
       hashSource: 'computed',
       carried: true,
     });
     const before = files.length;
     const kept = files.filter((file, index) => index >= found.length || !replaced.has(file.path));
-    if (kept.length !== before) log.info(`replaced ${before - kept.length} file(s) in tools/ with this build's tools`);
+    if (kept.length !== before) log.info(`${before - kept.length} file(s) of the root's tools/ are carried as this build's instead`);
     files.splice(0, files.length, ...kept);
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
-  // What the document says each file is.
+  // Everything the document plans must be here: a bundle of a plan never downloaded would carry nothing.
   const byPath = new Map(files.map((file) => [file.path, file]));
-  const absent: string[] = [];
+  const layouts = layoutDirs(files.map((file) => file.path));
+  const absent = await absentPlanned(options.document, options.root, new Set(byPath.keys()), layouts);
+  if (absent.length > 0) throw absentError(absent, options.root);
+
+  // What the document says each file is (ag-fetch verified it when it downloaded it).
   for (const [path, known] of documentHashes(options.document)) {
-    if (unsafePathReason(path) !== undefined) continue;
     const file = byPath.get(path);
-    if (file === undefined) {
-      absent.push(path);
-      continue;
-    }
+    if (file === undefined) continue;
     if (known.size !== undefined && known.size !== file.size) {
-      throw new UsageError(`${path} is ${file.size} bytes, but the document says ${known.size}`, {
+      throw new VerificationError(`${path} is ${file.size} bytes, but the document says ${known.size}`, {
         hint: 'the file changed after it was downloaded: run ag-fetch download again',
+        details: { path, expectedSize: known.size, actualSize: file.size },
       });
     }
     file.sha256 = known.sha256;
     file.hashSource = 'document';
   }
-  if (absent.length > 0) {
-    throw new MissingError(`the document names ${absent.length} file(s) that ${options.root} lacks: ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`, {
-      hint: 'run ag-fetch download (and ag-images pull) into this directory first',
-      details: { missing: absent },
-    });
-  }
 
   // Images: every layout must be complete; manifests and indexes are always carried.
-  const layouts = layoutDirs(files.map((file) => file.path));
   const manifests = new Set<string>();
   for (const layout of layouts) {
     for (const digest of (await readBundleLayout(options.root, layout)).manifests) {
@@ -166,9 +165,9 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
       const { sha256, size } = await sha256File(file.source!).catch((error: unknown) => {
         throw withContext(`hashing ${file.path}`, error);
       });
-      if (size !== file.size) throw new UsageError(`${file.path} changed size while pack read it; is something still writing into ${options.root}?`);
+      if (size !== file.size) throw new VerificationError(`${file.path} changed size while pack read it; is something still writing into ${options.root}?`);
       file.sha256 = sha256;
-      file.hashedAs = { size, mtimeMs: (await stat(file.source!)).mtimeMs };
+      file.hashedAs = await statOf(file.source!);
       options.hashProgress?.advance(size);
     }
   }

@@ -4,6 +4,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import {
   API_VERSION,
+  ensureRoom,
   noProgress,
   silentLogger,
   UsageError,
@@ -20,11 +21,10 @@ import { BundleWriter, type WrittenBundle } from './output.js';
 import { contentsOf, layoutArchive, planPack, type PlannedFile } from './pack-plan.js';
 import { partCount, partName, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, renderPartsList, type PartsList } from './parts.js';
 import { loadSigningKey, signBytes, type SigningKey } from './signing.js';
-import { ensureRoom } from './space.js';
 import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
 import { encodeHeader, padding } from './tar/header.js';
 import { sweepStale } from './temp.js';
-import { discoverTools, installTools, type ToolFile } from './tools.js';
+import { discoverTools, type ToolFile } from './tools.js';
 
 export interface PackOptions {
   /** The bundle root to pack. */
@@ -35,8 +35,10 @@ export interface PackOptions {
   document: AgDocument;
   /** Split into parts of this many bytes. */
   split?: number;
-  /** PEM private key to sign SHA256SUMS (and the parts list) with. */
+  /** PEM private key to sign SHA256SUMS (and the parts list) with; required unless `unsigned`. */
   signKey?: string;
+  /** Pack without a signature (the operator said so explicitly). */
+  unsigned?: boolean;
   /** An inventory of the far side: carry only what it lacks. */
   have?: string;
   /** Where the ag tools to carry are; false to carry none; default: found from this build. */
@@ -49,7 +51,7 @@ export interface PackOptions {
 
 /** One thing a (dry) run does. */
 export interface PackAction {
-  action: 'write' | 'replace-metadata' | 'install-tools';
+  action: 'write';
   path: string;
   bytes?: number;
 }
@@ -76,16 +78,21 @@ const ZEROS = Buffer.alloc(512);
  * is hashed again as it streams, and a file whose bytes do not match what
  * SHA256SUMS says (its blob name, the document's sha256, or the first read)
  * aborts the pack. Output is written under temporary names and renamed only
- * when complete; SHA256SUMS, its signature and bundle.json are then also
- * written into the root, so the root checks with `sha256sum -c` too.
+ * when complete. The root is only read: the ag tools go into the archive
+ * straight from the build (see planPack), and SHA256SUMS, its signature and
+ * bundle.json exist only in the archive, so a pack, failed or not, leaves
+ * its input exactly as it was.
+ *
+ * Signs unless told `unsigned` explicitly: a bundle for the far side proves
+ * who made it, not only that it is intact.
  *
  * With `have`, files the far side's inventory lists are left out of the
  * archive but kept in SHA256SUMS and named in `bundle.delta.reused`; unpack
  * takes them from what the far side has.
  *
  * Deliberately not here: compression, and fetching anything missing (pack
- * refuses an incomplete image layout or a file the document names but the
- * root lacks).
+ * refuses, writing nothing, an incomplete image layout or anything the
+ * document plans that the root lacks).
  */
 export async function packBundle(options: PackOptions): Promise<PackResult> {
   const log = options.log ?? silentLogger;
@@ -102,23 +109,12 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   }
   if (options.split !== undefined && options.split < 512) throw new UsageError('--split must be at least 512 bytes');
 
-  const signer: SigningKey | undefined = options.signKey === undefined ? undefined : await loadSigningKey(options.signKey);
+  const signer = await signerFor(options);
   const inventory = options.have === undefined ? undefined : await readInventory(options.have);
-  let tools: ToolFile[] = options.tools === false ? [] : await discoverTools(options.tools);
+  const tools: ToolFile[] = options.tools === false ? [] : await discoverTools(options.tools);
   if (options.tools !== false && tools.length === 0) {
     log.warn('no ag tools found to carry in tools/: the far side will need its own (run npm run build, or pass --tools DIR)');
   }
-  if (!options.dryRun) {
-    // Like the other stages' --dir, --out may name a directory that does not exist yet.
-    await mkdir(dirname(out), { recursive: true }).catch((error: unknown) => {
-      throw withContext(`creating the directory for ${out}`, error);
-    });
-    const swept = await sweepStale(dirname(out), [basename(out)]);
-    if (swept.length > 0) log.info(`removed ${swept.length} leftover(s) of an interrupted pack: ${swept.join(', ')}`);
-  }
-
-  // The root then holds exactly what the bundle carries, and its SHA256SUMS checks there too.
-  if (!options.dryRun && tools.length > 0) tools = await installTools(root, tools);
 
   const hashing = progress.task('hashing new files', 0);
   const plan = await planPack({
@@ -162,16 +158,20 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   const actions: PackAction[] = [
     ...outputs.map((output) => ({ action: 'write' as const, ...output })),
     ...(options.split === undefined ? [] : [{ action: 'write' as const, path: `${out}${PARTS_SUFFIX}` }]),
-    ...(tools.length === 0 ? [] : [{ action: 'install-tools' as const, path: join(root, 'tools') }]),
-    { action: 'replace-metadata', path: join(root, SUMS_FILE) },
-    { action: 'replace-metadata', path: join(root, DOCUMENT_FILE) },
   ];
   const summary = { files: plan.files.length + 1, carriedFiles: carried.length + 1, reusedFiles: plan.reused.length };
   if (options.dryRun) {
     return { document: { ...options.document, root, bundle: archive.carried.bundle! }, actions, ...summary, written: undefined };
   }
 
+  // A killed pack's leftovers go first: the room they held counts as free.
+  const swept = await sweepStale(dirname(out), [basename(out)]);
+  if (swept.length > 0) log.info(`removed ${swept.length} leftover(s) of an interrupted pack: ${swept.join(', ')}`);
   await ensureRoom(dirname(out), archive.size, `writing the bundle ${basename(out)}`);
+  // Like the other stages' --dir, --out may name a directory that does not exist yet.
+  await mkdir(dirname(out), { recursive: true }).catch((error: unknown) => {
+    throw withContext(`creating the directory for ${out}`, error);
+  });
   const signature = signer === undefined ? undefined : signBytes(signer, archive.sumsText);
   const task = progress.task(`packing ${basename(out)}`, archive.size);
   const writer = new BundleWriter(out, archive.size, options.split);
@@ -198,8 +198,6 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   }
   task.done();
 
-  // The root's own SHA256SUMS first: it describes the root whatever happens next; the archive is named last.
-  await writeRootMetadata(root, archive.sumsText, signature, archive.documentText, log);
   await commitOutputs(out, writer, written, options.split, signer);
   log.info(
     `packed ${summary.carriedFiles} file(s), ${written.size} bytes, into ${options.split === undefined ? basename(out) : `${written.parts!.length} part(s) of ${basename(out)}`}` +
@@ -212,6 +210,21 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     ...(written.parts === undefined ? {} : { parts: written.parts.map(({ file, size, sha256 }) => ({ file, size, sha256 })) }),
   };
   return { document: { ...options.document, root, bundle }, actions, ...summary, written };
+}
+
+/**
+ * The key to sign with. Without one, pack refuses unless told `unsigned`:
+ * the far side can only trust a bundle whose signature it checks.
+ */
+async function signerFor(options: PackOptions): Promise<SigningKey | undefined> {
+  if (options.signKey !== undefined && options.unsigned === true) {
+    throw new UsageError('--sign-key and --unsigned contradict each other', { hint: 'pass one of them' });
+  }
+  if (options.signKey !== undefined) return loadSigningKey(options.signKey);
+  if (options.unsigned === true) return undefined;
+  throw new UsageError('no signing key: a bundle for the far side is signed, so that it can check who made it', {
+    hint: 'make a key pair once with ag-bundle keygen --out key.pem (carry key.pub.pem across), then pack with --sign-key key.pem; or pass --unsigned to carry an unsigned bundle',
+  });
 }
 
 /**
@@ -290,16 +303,4 @@ async function commitOutputs(out: string, writer: BundleWriter, written: Written
   const text = Buffer.from(renderPartsList(list));
   if (signer !== undefined) await writeFileAtomic(listSignature, signBytes(signer, text));
   await writeFileAtomic(listPath, text);
-}
-
-/** SHA256SUMS, its signature and bundle.json in the root too: best effort (a read-only root still packs). */
-async function writeRootMetadata(root: string, sums: Buffer, signature: Buffer | undefined, document: Buffer, log: Logger): Promise<void> {
-  try {
-    await writeFileAtomic(join(root, DOCUMENT_FILE), document);
-    if (signature === undefined) await rm(join(root, SIGNATURE_FILE), { force: true });
-    else await writeFileAtomic(join(root, SIGNATURE_FILE), signature);
-    await writeFileAtomic(join(root, SUMS_FILE), sums);
-  } catch (error) {
-    log.warn(`could not write ${SUMS_FILE} and ${DOCUMENT_FILE} into ${root} (${(error as Error).message}); the bundle itself is complete`);
-  }
 }

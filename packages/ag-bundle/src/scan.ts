@@ -171,6 +171,19 @@ function reusedOf(document: AgDocument | undefined): BundleReused[] {
   return document?.bundle?.delta?.reused ?? [];
 }
 
+/** What is wrong with a bundle's signature of SHA256SUMS, checked with `key`; undefined when it verifies. */
+export function signatureProblem(archive: string, key: PublicKey, sumsText: Buffer, signature: Buffer | undefined): Problem | undefined {
+  if (signature === undefined) {
+    return { item: SIGNATURE_FILE, kind: 'unsigned', message: `${archive} is not signed (it has no ${SIGNATURE_FILE}), and --key requires a signature` };
+  }
+  if (verifyBytes(key, sumsText, signature)) return undefined;
+  return {
+    item: SUMS_FILE,
+    kind: 'signature',
+    message: `${SIGNATURE_FILE} does not verify ${SUMS_FILE} with key ${key.fingerprint}: ${SUMS_FILE} or its signature was altered, or another key signed it`,
+  };
+}
+
 /**
  * Streams once through a bundle and checks it the way the far side must
  * before trusting anything: SHA256SUMS comes first and its signature second,
@@ -250,16 +263,9 @@ export async function scanBundle(input: BundleInput, options: ScanOptions = {}):
     }
     result.signature.present = signature !== undefined;
     if (options.key !== undefined) {
-      if (signature === undefined) {
-        add({ item: SIGNATURE_FILE, kind: 'unsigned', message: `${archive} is not signed (it has no ${SIGNATURE_FILE}), and --key requires a signature` });
-        throw new FatalProblem();
-      }
-      if (!verifyBytes(options.key, sumsText, signature)) {
-        add({
-          item: SUMS_FILE,
-          kind: 'signature',
-          message: `${SIGNATURE_FILE} does not verify ${SUMS_FILE} with key ${options.key.fingerprint}: ${SUMS_FILE} or its signature was altered, or another key signed it`,
-        });
+      const refused = signatureProblem(archive, options.key, sumsText, signature);
+      if (refused !== undefined) {
+        add(refused);
         throw new FatalProblem();
       }
       result.signature = { present: true, verified: true, fingerprint: options.key.fingerprint, algorithm: options.key.algorithm };

@@ -6,6 +6,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { createTestIo } from '@ag/core/testing';
 import { main } from './cli.js';
 import { TarReader } from './tar/reader.js';
@@ -90,4 +92,35 @@ export async function flipEntryByte(archive: string, entryPath: string): Promise
   const entry = (await entryOffsets(archive)).get(entryPath);
   if (entry === undefined || entry.size === 0) throw new Error(`no entry ${entryPath} with data in ${archive}`);
   await flipByte(archive, entry.offset + Math.floor(entry.size / 2));
+}
+
+/** The repository (tsx resolves from here). */
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Quotes a word for sh. */
+export function shellWord(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `ag-bundle` as a shell command: the sources, run by node through tsx, as a real process. */
+export const AG_BUNDLE = `node --import tsx ${shellWord(join(REPO, 'packages/ag-bundle/src/bin.ts'))}`;
+
+/** Runs a shell script (pipes and all) from the repository; never rejects. */
+export async function sh(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await execa('sh', ['-c', script], { cwd: REPO, reject: false, stdin: 'ignore' });
+  return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/**
+ * A digest of everything about a tree that a writer could change: every
+ * entry's type, mode, size, mtime and path (find), every file's sha256
+ * (sha256sum). Equal before and after means nothing under `dir` was touched.
+ */
+export async function treeHash(dir: string): Promise<string> {
+  const script = [
+    "find . -printf '%y %m %s %T@ %p\\n' | LC_ALL=C sort",
+    'find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum',
+  ].join('; ');
+  const { stdout } = await execa('sh', ['-c', `(${script}) | sha256sum`], { cwd: dir });
+  return stdout.split(' ')[0]!;
 }

@@ -1,15 +1,20 @@
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MissingError, sha256File, tempPathFor, withContext, writeFileAtomic } from '@ag/core';
+import { MissingError } from '@ag/core';
 
 /** A self-contained ag tool file (esbuild's bundle of a tool's bin.ts). */
 export interface ToolFile {
   /** e.g. ag-bundle */
   name: string;
-  /** Where it is here. */
+  /** Where it is here: pack streams its bytes from this file into the archive. */
   source: string;
+  /** Where it goes in the bundle, relative to the bundle root (`tools/ag-bundle.mjs`). */
+  bundlePath: string;
 }
+
+/** The README pack carries beside the tools. */
+export const TOOLS_README = 'tools/README.txt';
 
 const TOOL_FILE = /^ag-[a-z0-9-]+\.mjs$/;
 
@@ -23,7 +28,7 @@ async function toolsIn(dir: string): Promise<ToolFile[]> {
   const found: ToolFile[] = [];
   for (const name of names.filter((n) => TOOL_FILE.test(n)).sort()) {
     const source = join(dir, name);
-    if ((await stat(source)).isFile()) found.push({ name: name.slice(0, -4), source });
+    if ((await stat(source)).isFile()) found.push({ name: name.slice(0, -4), source, bundlePath: `tools/${name}` });
   }
   return found;
 }
@@ -67,7 +72,7 @@ export function toolsReadme(tools: ToolFile[]): string {
     '  openssl dgst -sha256 -verify PUB.pem -signature SHA256SUMS.sig SHA256SUMS',
     '',
     'Then run a tool with node:',
-    ...tools.map((tool) => `  node tools/${tool.name}.mjs --help`),
+    ...tools.map((tool) => `  node ${tool.bundlePath} --help`),
     '',
     'For example, verify and unpack a bundle before anything else:',
     '  node tools/ag-bundle.mjs verify bundle.tar --key PUB.pem',
@@ -80,35 +85,4 @@ export function toolsReadme(tools: ToolFile[]): string {
     '  /opt/node-v20.*-linux-x64/bin/node tools/ag-bundle.mjs --help',
     '',
   ].join('\n');
-}
-
-/**
- * Copies the tools into the root's `tools/` (with tools/README.txt), so the
- * root holds exactly what the bundle carries and its SHA256SUMS checks there
- * too. A tool already there with the same bytes is left alone. Returns the
- * tools as they are in the root.
- */
-export async function installTools(root: string, tools: ToolFile[]): Promise<ToolFile[]> {
-  const installed: ToolFile[] = [];
-  for (const tool of tools) {
-    const target = join(root, 'tools', `${tool.name}.mjs`);
-    installed.push({ name: tool.name, source: target });
-    if (target === tool.source) continue;
-    const [have, want] = await Promise.all([sha256File(target).catch(() => undefined), sha256File(tool.source)]);
-    if (have?.sha256 === want.sha256) continue;
-    const temp = tempPathFor(target);
-    try {
-      await mkdir(dirname(target), { recursive: true });
-      await copyFile(tool.source, temp);
-      await chmod(temp, 0o755);
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw withContext(`copying ${tool.name} into ${join(root, 'tools')}`, error);
-    }
-  }
-  const readme = join(root, 'tools', 'README.txt');
-  const text = toolsReadme(tools);
-  if ((await readFile(readme, 'utf8').catch(() => undefined)) !== text) await writeFileAtomic(readme, text);
-  return installed;
 }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
+  ensureRoom,
   MissingError,
   noProgress,
   sha256File,
@@ -19,11 +19,10 @@ import { DirectorySink } from './dir-sink.js';
 import { readBundleHead } from './head.js';
 import type { BundleInput } from './input.js';
 import { layoutDirs, readBundleLayout } from './layouts.js';
-import { parseSums } from './sums.js';
-import { scanBundle } from './scan.js';
-import { verifyBytes, type PublicKey } from './signing.js';
-import { ensureRoom } from './space.js';
-import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { scanBundle, signatureProblem, type Problem } from './scan.js';
+import type { PublicKey } from './signing.js';
+import { DOCUMENT_FILE, SUMS_FILE } from './sums.js';
+import { checkUnpackedTree } from './unpacked-check.js';
 import { sweepStale, tempOwner } from './temp.js';
 import { assertNoProblems, inputSize, reportSignature } from './verify.js';
 
@@ -164,25 +163,33 @@ async function completeDelta(temp: string, dir: string, reused: BundleReused[], 
   if (reused.length > 0) log.info(`took ${reused.length} file(s) the delta left out from ${dir}`);
 }
 
-/** Whether `dir` already holds exactly this bundle (same SHA256SUMS, intact bundle.json). */
-async function alreadyUnpacked(dir: string, sumsText: Buffer | undefined, key: PublicKey | undefined): Promise<AgDocument | undefined> {
-  if (sumsText === undefined) return undefined;
-  const present = await readFile(join(dir, SUMS_FILE)).catch(() => undefined);
-  if (present === undefined || !present.equals(sumsText)) return undefined;
-  if (key !== undefined) {
-    const signature = await readFile(join(dir, SIGNATURE_FILE)).catch(() => undefined);
-    if (signature === undefined || !verifyBytes(key, present, signature)) return undefined;
-  }
-  const documentText = await readFile(join(dir, DOCUMENT_FILE)).catch(() => undefined);
-  const expected = parseSums(present.toString('utf8')).entries.get(DOCUMENT_FILE);
-  if (documentText === undefined || createHash('sha256').update(documentText).digest('hex') !== expected) return undefined;
-  return JSON.parse(documentText.toString('utf8')) as AgDocument;
-}
-
 /** The carried document as valid here: `root` is `dir`; a split bundle's parts (checked against the list) are named. */
 function farSideDocument(document: AgDocument, dir: string, input: BundleInput): AgDocument {
   const parts = input.kind === 'parts' ? { sha256: input.list.sha256, parts: input.list.parts } : {};
   return { ...document, root: dir, bundle: { ...document.bundle!, ...parts, unpackedAt: new Date().toISOString() } };
+}
+
+/**
+ * `dir` already holds this bundle (its SHA256SUMS is the bundle's): checks
+ * the bundle as fully as a fresh unpack would (signature, every member) and
+ * `dir` against its SHA256SUMS (`damaged` is what that found), and names
+ * every bad item (exit 3). Writes nothing.
+ */
+async function recheck(input: BundleInput, dir: string, damaged: Problem[], options: UnpackOptions, log: Logger, progress: Progress): Promise<UnpackResult> {
+  const task = progress.task(`verifying ${input.label}`, inputSize(input) ?? 0);
+  const result = await scanBundle(input, { ...(options.key === undefined ? {} : { key: options.key }), onBytes: (n) => task.advance(n) }).finally(() => task.done());
+  reportSignature(log, result, options.key !== undefined);
+  const bundleGood = result.problems.length === 0;
+  assertNoProblems(
+    bundleGood ? dir : input.label,
+    [...result.problems, ...damaged],
+    log,
+    'checking',
+    bundleGood ? `${input.label} itself verified: pass --replace to restore ${dir} from it (it is swapped in only once complete)` : undefined,
+  );
+  if (result.document?.bundle === undefined) throw new VerificationError(`${input.label}: ${DOCUMENT_FILE} has no bundle section; it was not written by ag-bundle pack`);
+  log.info(`${dir} already holds this bundle: ${input.label} and every file in ${dir} verified; nothing to do`);
+  return { document: farSideDocument(result.document, dir, input), status: 'already-unpacked', dir, files: 0, bytes: 0, reused: 0 };
 }
 
 /**
@@ -196,7 +203,9 @@ function farSideDocument(document: AgDocument, dir: string, input: BundleInput):
  * A delta bundle is unpacked onto the bundle `dir` already holds: what it
  * left out is hard-linked from there into the new tree (and re-hashed), so
  * the result is the complete new bundle, checkable with `sha256sum -c`.
- * A re-run onto a `dir` holding the same bundle finds it done at once.
+ * A re-run onto a `dir` holding the same bundle checks both the bundle and
+ * `dir` in full, and changes nothing (see recheck); with `replace` it
+ * restores a damaged `dir` from a bundle that verified.
  *
  * Deliberately not here: pushing images (ag-images push), or keeping files
  * of `dir` that are not part of the new bundle (the tree is replaced whole).
@@ -216,18 +225,24 @@ export async function unpackBundle(source: BundleInput, options: UnpackOptions):
   }
 
   const { head, input } = await readBundleHead(source);
+  // A signature by another key is refused as such (exit 3) whatever DIR holds; the full pass checks it again.
+  if (options.key !== undefined && head.sumsText !== undefined) {
+    const refused = signatureProblem(input.label, options.key, head.sumsText, head.signature);
+    if (refused !== undefined) assertNoProblems(input.label, [refused], log, 'unpacking');
+  }
   const present = await entriesOf(dir);
   const occupied = present !== undefined && present.length > 0;
-  if (occupied) {
-    const done = await alreadyUnpacked(dir, head.sumsText, options.key);
-    if (done !== undefined) {
-      log.info(`${dir} already holds this bundle; nothing to do`);
-      return { document: { ...done, root: dir }, status: 'already-unpacked', dir, files: 0, bytes: 0, reused: 0 };
-    }
+  const sameBundle = occupied && head.sumsText !== undefined && (await readFile(join(dir, SUMS_FILE)).catch(() => undefined))?.equals(head.sumsText) === true;
+  let damaged: Problem[] = [];
+  if (sameBundle) {
+    const task = progress.task(`checking ${dir}`, 0, 'items');
+    damaged = await checkUnpackedTree(dir, head.sumsText!, head.signature, task).finally(() => task.done());
+    if (damaged.length === 0 || !options.replace) return recheck(input, dir, damaged, options, log, progress);
+    log.warn(`${dir} holds this bundle, but ${damaged.length} item(s) in it are damaged (${damaged.map((problem) => problem.item).join(', ')}): unpacking it again (--replace)`);
   }
   const reused = head.document?.bundle?.delta?.reused ?? [];
   const isDelta = head.document?.bundle?.delta !== undefined;
-  if (occupied && !isDelta) {
+  if (occupied && !isDelta && !sameBundle) {
     if (!(await exists(join(dir, SUMS_FILE)))) {
       throw new UsageError(`${dir} is not empty and holds no unpacked bundle (no ${SUMS_FILE}); refusing to replace it`, {
         hint: 'unpack into an empty or new directory',

@@ -72,8 +72,8 @@ export async function verifyBundle(input: BundleInput, options: VerifyOptions = 
   };
 }
 
-/** Logs every problem (each names its item) and throws one VerificationError for them all. */
-export function assertNoProblems(archive: string, problems: Problem[], log: Logger, doing: string): void {
+/** Logs every problem (each names its item) and throws one VerificationError for them all; `hint` replaces the usual advice. */
+export function assertNoProblems(archive: string, problems: Problem[], log: Logger, doing: string, hint?: string): void {
   if (problems.length === 0) return;
   for (const problem of problems) {
     log.error(`${problem.kind}: ${problem.message}${problem.parts !== undefined && problem.parts.length > 0 ? ` [on ${problem.parts.join(', ')}]` : ''}`, {
@@ -87,9 +87,12 @@ export function assertNoProblems(archive: string, problems: Problem[], log: Logg
   const badParts = [...new Set((partProblems.length > 0 ? partProblems : problems).flatMap((problem) => problem.parts ?? []))];
   throw new VerificationError(`${doing} ${archive}: ${problems.length} problem(s) with ${items.slice(0, 10).join(', ')}${items.length > 10 ? ', …' : ''}`, {
     hint:
-      badParts.length > 0
+      hint ??
+      (badParts.length > 0
         ? `copy ${badParts.join(', ')} again from the connected side (the other parts are good), then run verify again`
-        : 'do not use this bundle: carry it again from the connected side (ag-bundle verify there first)',
+        : problems.every((problem) => problem.kind === 'signature')
+          ? 'check that --key is the public half of the key that signed it (ag-bundle inspect shows the signer\'s fingerprint); if it is, the bundle was altered: do not use it'
+          : 'do not use this bundle: carry it again from the connected side (ag-bundle verify there first)'),
     details: { problems: problems.map(({ item, kind }) => ({ item, kind })) },
   });
 }

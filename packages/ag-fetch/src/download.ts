@@ -1,8 +1,11 @@
 import {
   AgError,
+  DiskBudget,
   downloadFile,
+  ensureRoom,
   formatBytes,
   noProgress,
+  partialPathFor,
   progressCallback,
   resolveInRoot,
   settleWithLimit,
@@ -16,6 +19,7 @@ import {
   type RetryPolicy,
 } from '@ag/core';
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { mirrorUrl, NO_MIRRORS, type Mirrors } from './mirrors.js';
 import { canonicalFile } from './file-order.js';
@@ -78,17 +82,52 @@ export function plannedDownloads(document: AgDocument, options: Pick<DownloadFil
   }));
 }
 
-/** The error a failed run ends with: the worst kind first (a verification failure is exit 3), every failed file named. */
+/**
+ * The error a failed run ends with: the worst kind first (a verification
+ * failure is exit 3), every failed file named with the partial file it left
+ * for the next run to resume, and what became of the files that finished.
+ */
 function failure(failed: { file: FileArtifact; error: AgError }[], total: number): AgError {
   const order = ['verification', 'missing', 'unreachable', 'system', 'usage', 'external', 'internal'];
   const sorted = [...failed].sort((a, b) => order.indexOf(a.error.kind) - order.indexOf(b.error.kind));
   const first = sorted[0]!;
-  const lines = sorted.map((f) => `${f.file.path}: ${f.error.message}`);
+  const kept = (error: AgError): string => {
+    const partial = error.details?.['partial'];
+    return typeof partial === 'string' ? ` (${String(error.details?.['partialBytes'])} bytes kept in ${partial} to resume from)` : '';
+  };
+  const lines = sorted.map((f) => `${f.file.path}: ${f.error.message}${kept(f.error)}`);
   const message =
     failed.length === 1
       ? `downloading ${first.file.path}: ${first.error.message}`
       : `${failed.length} of ${total} files failed:\n  ${lines.join('\n  ')}`;
-  return new AgError(first.error.kind, message, { hint: first.error.hint, cause: first.error, details: first.error.details });
+  const finished = total - failed.length;
+  const hint = `${first.error.hint ?? 'run again'}${finished > 0 ? `; the ${finished} file(s) that finished are verified in place, and a re-run only checks them` : ''}`;
+  return new AgError(first.error.kind, message, { hint, cause: first.error, details: first.error.details });
+}
+
+/**
+ * Refuses before a byte is written when the files whose sizes the plan
+ * knows, less what is already here, cannot fit under `root` (exit 6).
+ * Files of unknown size claim their room from `budget` once their server
+ * says how long they are.
+ */
+async function ensureRoomForKnownSizes(files: FileArtifact[], root: string): Promise<void> {
+  let bytes = 0;
+  let count = 0;
+  for (const file of files) {
+    if (file.size === undefined) continue;
+    const dest = resolveInRoot(root, file.path);
+    const have = (await sizeIfFile(dest)) === file.size ? file.size : ((await sizeIfFile(partialPathFor(dest))) ?? 0);
+    if (have >= file.size) continue;
+    bytes += file.size - have;
+    count += 1;
+  }
+  if (count > 0) await ensureRoom(root, bytes, `downloading ${count} file(s) of known size (${formatBytes(bytes)})`, 'free disk space (or download into a directory on another file system: --dir) and run again; nothing was written');
+}
+
+async function sizeIfFile(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() ? info.size : undefined;
 }
 
 /**
@@ -99,6 +138,10 @@ function failure(failed: { file: FileArtifact; error: AgError }[], total: number
  * `fetch.download` summary. Idempotent: files already present and verified
  * are not fetched again. Any failure throws after every file was tried,
  * naming all that failed; nothing unverified is ever left at a file's path.
+ * Free space is checked before anything is written (see
+ * ensureRoomForKnownSizes, DiskBudget); a file that fails part-way keeps
+ * its partial file for the next run to resume from, and the error says
+ * where.
  *
  * Does not touch OS packages or images (other steps and stages do).
  */
@@ -107,6 +150,8 @@ export async function downloadFiles(document: AgDocument, options: DownloadFiles
   const log = options.log ?? silentLogger;
   const progress = options.progress ?? noProgress;
   const mirrors = options.mirrors ?? NO_MIRRORS;
+  await ensureRoomForKnownSizes(files, options.root);
+  const room = new DiskBudget(options.root);
   const results = await settleWithLimit(files, options.concurrency ?? 4, async (file) => {
     const dest = resolveInRoot(options.root, file.path);
     const task = progress.task(file.path, file.size ?? 0);
@@ -117,6 +162,7 @@ export async function downloadFiles(document: AgDocument, options: DownloadFiles
         sha256: file.sha256,
         size: file.size,
         mode: modeFor(file),
+        room,
         onProgress: progressCallback(task),
         onRetry: (event) => log.warn(`${file.path}: ${event.error.message}; retrying in ${Math.ceil(event.delayMs / 100) / 10} s`),
         ...(options.headers ? { headers: options.headers } : {}),

@@ -138,7 +138,7 @@ export function classifySystemError(error: unknown): { kind: ExitCodeName; hint?
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case 'ENOSPC':
-      return { kind: 'system', hint: 'free disk space (or choose another directory) and run again; nothing half-written was kept' };
+      return { kind: 'system', hint: 'free disk space (or choose another directory) and run again' };
     case 'EDQUOT':
       return { kind: 'system', hint: 'the disk quota is exhausted; free space and run again' };
     case 'EACCES':

@@ -8,6 +8,7 @@ import { AgError, UnreachableError, VerificationError, withContext } from '../er
 import { sha256File } from '../hash.js';
 import { requestFollowingRedirects, statusError, type HttpResponse } from './http.js';
 import { DEFAULT_RETRY_POLICY, retryDecision, sleep, type RetryEvent, type RetryPolicy } from './retry.js';
+import type { DiskBudget, RoomReservation } from './room.js';
 
 /** Reported as bytes arrive. `total` is undefined until the server says how long the file is. */
 export interface DownloadProgress {
@@ -40,6 +41,8 @@ export interface DownloadOptions {
   mode?: number;
   /** Resume a partial file left by an earlier, interrupted run (default true). */
   resume?: boolean;
+  /** The free space to claim from before writing, once the server says how long the file is. */
+  room?: DiskBudget;
   onProgress?: (progress: DownloadProgress) => void;
   onRetry?: (event: RetryEvent) => void;
 }
@@ -108,6 +111,8 @@ class PartialFile {
   hash: Hash = createHash('sha256');
   /** Bytes on disk (and in `hash`). */
   size = 0;
+  /** The room claimed for this attempt's bytes, crossed off as they are written. */
+  reservation: RoomReservation | undefined;
 
   constructor(readonly path: string) {}
 
@@ -143,14 +148,31 @@ class PartialFile {
   async flush(): Promise<void> {
     if (this.pendingBytes === 0) return;
     const chunks = this.pending;
+    const total = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     this.handle ??= await open(this.path, 'a', 0o644);
-    await this.handle.writev(chunks);
-    for (const chunk of chunks) {
-      this.hash.update(chunk);
-      this.size += chunk.length;
+    let written = (await this.handle.writev(chunks)).bytesWritten;
+    if (written === total) {
+      for (const chunk of chunks) this.count(chunk);
+      return;
     }
+    // A short write, without an error: the disk filled. Count exactly what reached the file, then
+    // write the rest, which fails with the reason (ENOSPC) — never count bytes that are not there.
+    const all = Buffer.concat(chunks);
+    this.count(all.subarray(0, written));
+    while (written < total) {
+      const { bytesWritten } = await this.handle.write(all, written, total - written);
+      if (bytesWritten === 0) throw new Error(`writing ${this.path}: the file system accepted no more bytes`);
+      this.count(all.subarray(written, written + bytesWritten));
+      written += bytesWritten;
+    }
+  }
+
+  private count(bytes: Buffer): void {
+    this.hash.update(bytes);
+    this.size += bytes.length;
+    this.reservation?.wrote(bytes.length);
   }
 
   async finish(): Promise<void> {
@@ -161,6 +183,8 @@ class PartialFile {
   }
 
   async close(): Promise<void> {
+    this.reservation?.release();
+    this.reservation = undefined;
     const handle = this.handle;
     this.handle = undefined;
     await handle?.close().catch(() => undefined);
@@ -206,9 +230,41 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     await mkdir(dirname(dest), { recursive: true });
     return await fetchToDestination(options, expected);
   } catch (error) {
-    if (error instanceof AgError) throw error;
-    throw withContext(what, error);
+    throw await withPartialSaid(error instanceof AgError ? error : withContext(what, error), dest);
   }
+}
+
+/** Whether the disk (or the quota) filled up somewhere down the error's causes. */
+function diskFull(error: unknown): boolean {
+  for (let at: unknown = error; at !== undefined && at !== null; at = (at as { cause?: unknown }).cause) {
+    const code = (at as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
+}
+
+/**
+ * Says truthfully what a failed download left: the partial file it keeps
+ * for the next run to resume (where, how many bytes, how to drop it), or
+ * that it kept nothing. A full disk is said as such, whatever the cause's
+ * own hint claims.
+ */
+async function withPartialSaid(error: AgError, dest: string): Promise<AgError> {
+  if (error.kind === 'verification') return error;
+  const partial = partialPathFor(dest);
+  let kept = await sizeOf(partial).catch(() => undefined);
+  if (kept === 0) {
+    // An empty partial file is no head start: not worth keeping, and not worth a word.
+    await rm(partial, { force: true });
+    kept = undefined;
+  }
+  const full = diskFull(error);
+  const said =
+    kept === undefined
+      ? `nothing of ${basename(dest)} was kept`
+      : `the ${kept} bytes received are kept in ${partial}, and the next run resumes from there (remove it to start over${full ? ' or to free the space' : ''})`;
+  const hint = full ? `the disk is full: free space (or download into a directory on another file system: --dir) and run again; ${said}` : `${error.hint === undefined ? '' : `${error.hint}; `}${said}`;
+  return new AgError(full ? 'system' : error.kind, error.message, { hint, cause: error, details: { ...error.details, ...(kept === undefined ? {} : { partial, partialBytes: kept }) } });
 }
 
 async function existingFile(dest: string, expected: string | undefined, size: number | undefined): Promise<DownloadResult | undefined> {
@@ -350,6 +406,14 @@ async function fetchOnce(
       `${basename(dest)}: size mismatch for ${url}: expected ${options.size} bytes, the server has ${total}; nothing was written to ${dest}`,
       { hint: 'the upstream file changed, or the plan is stale; plan again', details: { file: dest, url, expectedSize: options.size, actualSize: total } },
     );
+  }
+  if (options.room !== undefined && total !== undefined) {
+    try {
+      partial.reservation = await options.room.reserve(total - partial.size, `downloading ${basename(dest)} (${total - partial.size} bytes to write)`);
+    } catch (error) {
+      await response.body.dump();
+      throw error;
+    }
   }
   const resumedFrom = partial.size;
   options.onProgress?.({ url, dest, received: partial.size, total, resumedFrom });

@@ -5,3 +5,4 @@ export * from './limit.js';
 export * from './http.js';
 export * from './download.js';
 export * from './progress.js';
+export * from './room.js';
