@@ -89,13 +89,13 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
   if (options.tools.length > 0) {
     const replaced = new Set<string>();
     for (const tool of options.tools) {
-      const path = `tools/${tool.name}.mjs`;
+      const path = tool.bundlePath;
       const { sha256, size } = await sha256File(tool.source).catch((error: unknown) => {
         throw withContext(`reading the tool ${tool.source}`, error);
       });
       replaced.add(path);
       files.push({ path, source: tool.source, size, executable: true, mtime: Math.floor(Date.now() / 1000), sha256, hashSource: 'computed', carried: true });
-      tools.push({ name: tool.name, path, sha256, size });
+      tools.push({ name: tool.name, path, sha256, size, ...(tool.arch === undefined ? {} : { arch: tool.arch }), ...(tool.node === undefined ? {} : { node: tool.node }) });
     }
     const readme = Buffer.from(toolsReadme(options.tools));
     replaced.add('tools/README.txt');
