@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { execa } from 'execa';
 import { ExternalError, MissingError, UsageError, withContext } from './errors.js';
 import type { AgDocument } from './document/schema.js';
 import type { Io } from './io.js';
@@ -58,6 +57,8 @@ export function formatCommand(program: string, args: readonly string[]): string 
  */
 export async function runProgram(program: string, args: readonly string[], options: RunProgramOptions): Promise<ProgramResult> {
   const command = formatCommand(program, args);
+  // Loaded on first use: execa and what it imports cost every tool's start otherwise (npm run bench:startup -- --profile).
+  const { execa } = await import('execa');
   const child = execa(program, args, {
     env: options.env as NodeJS.ProcessEnv,
     extendEnv: false,
