@@ -119,6 +119,11 @@ async function bundleSources(work: string): Promise<string[]> {
   const bins = (await import(join(BUILD_DIR, 'bundle-bins.mjs'))) as BundleBins;
   const tools = bins.toolEntries().sort((a, b) => a.name.localeCompare(b.name));
   await Promise.all(tools.map((tool) => bins.bundleTool({ entry: tool.entry, outfile: join(work, 'js', `${tool.name}.js`), format: 'cjs', target: `node${NODE_RUNTIME.version.split('.')[0]}` })));
+  for (const tool of tools) {
+    // sea-main.cjs reads the source as latin1, without decoding: it must be ASCII (esbuild's default charset).
+    const offset = (await readFile(join(work, 'js', `${tool.name}.js`))).findIndex((byte) => byte > 0x7f);
+    if (offset >= 0) throw new Error(`${tool.name}'s bundle has a non-ASCII byte at offset ${offset}: keep esbuild's charset ascii`);
+  }
   return tools.map((tool) => tool.name);
 }
 
