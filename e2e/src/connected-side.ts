@@ -3,9 +3,7 @@ import { dirname, join } from 'node:path';
 import type { AgDocument } from '@ag/core';
 import type { Shell, Command } from './shell.js';
 import type { Stages } from './stages.js';
-import { STEP_SCRIPTS } from './tools.js';
 import type { UpstreamInfo } from './upstream/info.js';
-import { NODE_RELEASE, NODE_TARBALL, NODE_TARBALL_URL } from './upstream/node-stand-in.js';
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
@@ -74,21 +72,13 @@ export async function runConnectedSide(shell: Shell, stages: Stages, upstream: U
     await stages.run('connected', 'ag-bundle keygen (once per site)', () => shell.run(tool('ag-bundle', ['keygen', '--out', 'keys/ag-bundle.pem'], { stdout: 'keys/keygen.json' })));
   }
 
-  // The Node.js tarball's sha256 out of nodejs.org's SHASUMS256.txt, with the script run.sh uses (here read from the stand-in tree).
-  const shasums = join(upstream.files.root, 'nodejs.org', 'dist', NODE_RELEASE, 'SHASUMS256.txt');
-  const nodeSha256 = (
-    await stages.run('connected', 'Node.js sha256 from SHASUMS256.txt', () =>
-      shell.run({ argv: ['sh', join(STEP_SCRIPTS, 'node-sha256.sh'), shasums, NODE_TARBALL], display: `sh node-sha256.sh SHASUMS256.txt ${NODE_TARBALL}` }),
-    )
-  ).stdout.trim();
-
   const suffix = trip.have === undefined ? '' : ' (delta)';
   stages.reporter.stage('connected', `plan | download | pull | pack: ${trip.kubernetesVersion}${suffix}`);
   const results = await shell.pipeline(
     [
       tool('ag-fetch', [
         'plan', '--kubernetes-version', trip.kubernetesVersion, '--arch', CLUSTER.arch, '--os', CLUSTER.os, '--cni', CLUSTER.cni,
-        '--chart', CLUSTER.chart, '--image', CLUSTER.appImage, '--file', `${NODE_TARBALL_URL}#sha256=${nodeSha256}`,
+        '--chart', CLUSTER.chart, '--image', CLUSTER.appImage,
         '--mirror-base', upstream.files.url, '--dir', trip.dir,
       ]),
       tool('ag-fetch', ['download', '--no-os-packages']),

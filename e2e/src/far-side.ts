@@ -1,14 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { AgDocument } from '@ag/core';
+import { hostArchitecture, type AgDocument } from '@ag/core';
 import { startContainerd, type PrivateContainerd } from '@ag/fixtures';
 import { FAR_REGISTRY_NAME } from './gap.js';
 import { adaptContainerdConfig, writeFarRoot } from './far-root.js';
 import type { Command, CommandResult, Shell } from './shell.js';
 import type { Stages } from './stages.js';
 import { CLUSTER } from './connected-side.js';
-import { NODE_TARBALL } from './upstream/node-stand-in.js';
 import { STEP_SCRIPTS } from './tools.js';
 import { runFarKubeadm, type FarKubeadm } from './far-kubeadm.js';
 
@@ -18,11 +17,15 @@ export const TRUST_ANCHOR = 'trust/ag-bundle.pub.pem';
 /** Where the internal registry listens on the far side, and the name clients use. */
 export const FAR_REGISTRY_LISTEN = '127.0.0.1:5000';
 export const FAR_REGISTRY_ENDPOINT = `${FAR_REGISTRY_NAME}:5000`;
-/** The bundle member that holds Node.js (ag-fetch --file puts extra files under files/extra/). */
-export const NODE_MEMBER = `files/extra/${NODE_TARBALL}`;
+/** The far side is this machine: the executable of its architecture runs there. */
+export const FAR_ARCH = hostArchitecture();
 const FAR_BOOTSTRAP = join(STEP_SCRIPTS, 'far-bootstrap.sh');
 
 export interface FarResult {
+  /** What `command -v node nodejs` found on the far side (nothing, when the mount namespace hides them). */
+  nodeFound: string;
+  /** `ag-bundle --version` on the far side: the Node.js built into the executable. */
+  toolVersion: string;
   unpacked: AgDocument;
   pushed: AgDocument;
   kubeadm: AgDocument;
@@ -58,9 +61,9 @@ export function manifestImages(text: string): string[] {
   return [...found];
 }
 
-/** A tool of the unpacked bundle (or of `from`), run with the Node.js the bundle carried. */
+/** A tool of the unpacked bundle (or of `from`): the bundle's single executable, told which tool to be. */
 export function farTool(name: string, args: string[], extra: Partial<Command> = {}, from = 'bundle/tools'): Command {
-  return { argv: ['node/bin/node', `${from}/${name}.mjs`, ...args], ...extra };
+  return { argv: [`${from}/${FAR_ARCH}/ag`, name, ...args], display: [name, ...args].join(' '), ...extra };
 }
 
 /** The far node's containerd: its directory (root, state, socket) under the far side's. */
@@ -82,12 +85,15 @@ export const json = async (shell: Shell, file: string): Promise<AgDocument> => J
  * The far side, from nothing but the carried bundle (and the signing key's
  * public half, provisioned once before the first trip):
  *
- * 1. bootstrap with coreutils and openssl (e2e/vagrant/steps/far-bootstrap.sh,
- *    as run.sh runs it): take SHA256SUMS, its signature, tools/ag-bundle.mjs
- *    and the Node.js tarball out of the tar, check the signature and those
- *    two members' sums, unpack Node;
- * 2. `ag-bundle verify`, `ag-bundle unpack` with that ag-bundle;
- * 3. everything else with the tools unpacked from the bundle: ag-nodeprep
+ * 0. the far side has no Node.js: every command runs in a mount namespace
+ *    where this machine's node is gone (no-node.ts), and `command -v node`
+ *    finds nothing there;
+ * 1. bootstrap with tar, coreutils and openssl (e2e/vagrant/steps/far-bootstrap.sh,
+ *    as run.sh runs it): take SHA256SUMS, its signature and the single
+ *    executable tools/<arch>/ag out of the tar, check the signature and the
+ *    executable's sum, then run it as ag-bundle to verify the bundle;
+ * 2. `ag-bundle unpack` with that ag-bundle;
+ * 3. everything else with the executable unpacked from the bundle: ag-nodeprep
  *    apply --root, ag-registry up (distribution, the binary from the
  *    bundle's registry image) and trust, ag-images push;
  * 4. containerd, configured as ag-nodeprep configured it, pulls and runs by
@@ -99,14 +105,18 @@ export const json = async (shell: Shell, file: string): Promise<AgDocument> => J
  */
 export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, farNamespace: string): Promise<FarResult> {
 
-  await stages.run('far', 'bootstrap: openssl, sha256sum, Node.js', async () => {
+  const nodeFound = await stages.run('far', 'no Node.js here: command -v node nodejs', async () => {
+    const { stdout } = await shell.run({ argv: ['sh', '-c', 'for n in node nodejs; do command -v "$n"; done; true'], display: 'command -v node nodejs' });
+    return stdout.trim();
+  });
+  await stages.run('far', 'bootstrap: openssl, sha256sum, ag-bundle verify', async () => {
     await mkdir(join(shell.cwd, 'doc'), { recursive: true });
     // The same script run.sh runs on the air-gapped VMs.
-    await shell.run({ argv: ['sh', FAR_BOOTSTRAP, CARRIED_BUNDLE, TRUST_ANCHOR, '.', NODE_MEMBER], display: `sh far-bootstrap.sh ${CARRIED_BUNDLE} ${TRUST_ANCHOR} . ${NODE_MEMBER}` });
+    await shell.run({ argv: ['sh', FAR_BOOTSTRAP, CARRIED_BUNDLE, TRUST_ANCHOR, '.'], display: `sh far-bootstrap.sh ${CARRIED_BUNDLE} ${TRUST_ANCHOR} .`, stdout: 'doc/verified.json' });
   });
-  await stages.run('far', 'ag-bundle verify', () => shell.run(farTool('ag-bundle', ['verify', CARRIED_BUNDLE, '--key', TRUST_ANCHOR], { stdout: 'doc/verified.json' }, 'boot/tools')));
+  const toolVersion = (await shell.run({ argv: [`boot/tools/${FAR_ARCH}/ag-bundle`, '--version'], display: 'ag-bundle --version' })).stdout.trim();
   await stages.run('far', 'ag-bundle unpack', () =>
-    shell.run(farTool('ag-bundle', ['unpack', CARRIED_BUNDLE, '--dir', 'bundle', '--key', TRUST_ANCHOR], { stdout: 'doc/unpacked.json' }, 'boot/tools')),
+    shell.run({ argv: [`boot/tools/${FAR_ARCH}/ag-bundle`, 'unpack', CARRIED_BUNDLE, '--dir', 'bundle', '--key', TRUST_ANCHOR], display: `ag-bundle unpack ${CARRIED_BUNDLE} --dir bundle --key ${TRUST_ANCHOR}`, stdout: 'doc/unpacked.json' }),
   );
 
   await stages.run('far', 'ag-nodeprep apply --root', async () => {
@@ -164,6 +174,8 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
   const kubeadmRun = await runFarKubeadm(shell, stages, farTool, join(dir, 'containerd.sock'));
   await stages.run('far', 'ag-registry status', () => shell.run(farTool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })));
   return {
+    nodeFound,
+    toolVersion,
     unpacked: await json(shell, 'doc/unpacked.json'),
     pushed: await json(shell, 'doc/pushed.json'),
     kubeadm,

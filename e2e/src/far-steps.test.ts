@@ -1,44 +1,45 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adaptContainerdConfig, DEBIAN_12_NODE } from './far-root.js';
 import { manifestImages } from './far-side.js';
+import { nodeFoundWith, withoutNode } from './no-node.js';
+import { notRoot } from './prerequisites.js';
 import { STEP_SCRIPTS } from './tools.js';
 
-const NODE_MEMBER = 'files/extra/node-v20.20.0-linux-x64.tar.xz';
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+const EXE = 'tools/amd64/ag';
 
-/** A bundle-shaped tar: the members far-bootstrap.sh reads, SHA256SUMS signed with `key`, plus `extra` members. */
-async function bundle(dir: string, key: string, options: { tamper?: 'tool' | 'sums' } = {}): Promise<string> {
+/**
+ * A bundle-shaped tar: the members far-bootstrap.sh reads, SHA256SUMS signed with `key`. Its
+ * tools/amd64/ag is a stand-in that says how it was called (the real executable runs in the
+ * simulated-gap e2e): what matters here is what the script lets run.
+ */
+async function bundle(dir: string, key: string, options: { tamper?: 'tool' | 'sums' | 'unlisted' } = {}): Promise<string> {
   const root = join(dir, `root-${options.tamper ?? 'ok'}`);
-  await mkdir(join(root, 'tools'), { recursive: true });
-  await mkdir(join(root, 'files', 'extra'), { recursive: true });
-  const stage = join(dir, 'node-src', 'node-v20.20.0-linux-x64', 'bin');
-  await mkdir(stage, { recursive: true });
-  await writeFile(join(stage, 'node'), `#!/bin/sh\necho "v20.20.0 (bootstrap test)"\n`);
-  await chmod(join(stage, 'node'), 0o755);
-  await execa('tar', ['-cJf', join(root, NODE_MEMBER), '-C', join(dir, 'node-src'), 'node-v20.20.0-linux-x64']);
-  const tool = 'console.log("ag-bundle")\n';
-  await writeFile(join(root, 'tools', 'ag-bundle.mjs'), tool);
-  const sums = `${sha256(tool)}  tools/ag-bundle.mjs\n${sha256(await readFile(join(root, NODE_MEMBER)))}  ${NODE_MEMBER}\n`;
+  await mkdir(join(root, 'tools', 'amd64'), { recursive: true });
+  const tool = '#!/bin/sh\necho "ran as $(basename "$0") $*"\n';
+  await writeFile(join(root, EXE), tool);
+  await chmod(join(root, EXE), 0o755);
+  const sums = options.tamper === 'unlisted' ? `${sha256('other')}  tools/ag-bundle.mjs\n` : `${sha256(tool)}  ${EXE}\n`;
   await writeFile(join(root, 'SHA256SUMS'), sums);
   await execa('openssl', ['dgst', '-sha256', '-sign', key, '-out', join(root, 'SHA256SUMS.sig'), join(root, 'SHA256SUMS')]);
-  if (options.tamper === 'tool') await writeFile(join(root, 'tools', 'ag-bundle.mjs'), 'console.log("something else")\n');
+  if (options.tamper === 'tool') await writeFile(join(root, EXE), '#!/bin/sh\necho something else\n');
   if (options.tamper === 'sums') await writeFile(join(root, 'SHA256SUMS'), sums.replace(/^./, (c) => (c === '0' ? '1' : '0')));
   const tarFile = join(dir, `bundle-${options.tamper ?? 'ok'}.tar`);
-  await execa('tar', ['-cf', tarFile, '-C', root, 'SHA256SUMS', 'SHA256SUMS.sig', 'tools', 'files']);
+  await execa('tar', ['-cf', tarFile, '-C', root, 'SHA256SUMS', 'SHA256SUMS.sig', 'tools']);
   return tarFile;
 }
 
-describe('steps/far-bootstrap.sh: the far side trusts nothing before openssl and sha256sum have', () => {
+describe('steps/far-bootstrap.sh: the far side runs nothing before openssl and sha256sum have checked it', () => {
   let dir: string;
   let key: string;
   let pub: string;
   const bootstrap = (tarFile: string, publicKey: string, work: string) =>
-    execa('sh', [join(STEP_SCRIPTS, 'far-bootstrap.sh'), tarFile, publicKey, work, NODE_MEMBER], { reject: false });
+    execa('sh', [join(STEP_SCRIPTS, 'far-bootstrap.sh'), tarFile, publicKey, work, 'amd64'], { reject: false });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ag-far-bootstrap-'));
@@ -51,46 +52,61 @@ describe('steps/far-bootstrap.sh: the far side trusts nothing before openssl and
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('unpacks Node.js when the signature and both members check', async () => {
-    const work = join(dir, 'work-ok');
-    const result = await bootstrap(await bundle(dir, key), pub, work);
+  it('checks the signature and the executable\'s sum, then runs it as ag-bundle verify (its document on stdout)', async () => {
+    const tarFile = await bundle(dir, key);
+    const result = await bootstrap(tarFile, pub, join(dir, 'work-ok'));
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('v20.20.0 (bootstrap test)');
-    expect(result.stdout).toContain('tools/ag-bundle.mjs: OK');
+    expect(result.stderr).toContain('Verified OK');
+    expect(result.stderr).toContain(`${EXE}: OK`);
+    // Run through the link ag-bundle -> ag: the executable picks the tool by that name.
+    expect(result.stderr).toContain('ran as ag-bundle --version');
+    expect(result.stdout).toBe(`ran as ag-bundle verify ${tarFile} --key ${pub}`);
   });
 
-  it('stops at a member that does not match the signed list, before Node.js is unpacked', async () => {
-    const work = join(dir, 'work-tool');
-    const result = await bootstrap(await bundle(dir, key, { tamper: 'tool' }), pub, work);
+  it('stops at an executable that does not match the signed list, before running it', async () => {
+    const result = await bootstrap(await bundle(dir, key, { tamper: 'tool' }), pub, join(dir, 'work-tool'));
     expect(result.exitCode).not.toBe(0);
-    expect(result.stdout).toContain('tools/ag-bundle.mjs: FAILED');
-    await expect(readFile(join(work, 'node', 'bin', 'node'))).rejects.toThrow();
+    expect(result.stderr).toContain(`${EXE}: FAILED`);
+    expect(result.stdout + result.stderr).not.toContain('something else');
+  });
+
+  it('stops when the signed list does not name the executable', async () => {
+    const result = await bootstrap(await bundle(dir, key, { tamper: 'unlisted' }), pub, join(dir, 'work-unlisted'));
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stdout + result.stderr).not.toContain('ran as');
   });
 
   it('stops at a list whose signature does not verify, or a key that did not sign it', async () => {
     const tampered = await bootstrap(await bundle(dir, key, { tamper: 'sums' }), pub, join(dir, 'work-sums'));
     expect(tampered.exitCode).not.toBe(0);
     expect(tampered.stdout + tampered.stderr).toContain('Verification failure');
+    expect(tampered.stdout + tampered.stderr).not.toContain('ran as');
     const other = join(dir, 'other.pem');
     await execa('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', other]);
     await execa('openssl', ['ec', '-in', other, '-pubout', '-out', `${other}.pub`]);
     const wrongKey = await bootstrap(await bundle(dir, key), `${other}.pub`, join(dir, 'work-key'));
     expect(wrongKey.exitCode).not.toBe(0);
   });
+
+  it('refuses an architecture the bundle carries no executable for', async () => {
+    const result = await execa('sh', [join(STEP_SCRIPTS, 'far-bootstrap.sh'), 'b.tar', pub, join(dir, 'work-arch'), 'riscv64'], { reject: false });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('no ag executable for riscv64');
+  });
 });
 
-describe('steps/node-sha256.sh', () => {
-  it("prints the sha256 SHASUMS256.txt gives one file, and fails for a file it does not list", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ag-node-sha-'));
+describe.skipIf(notRoot() !== undefined)('the far side without Node.js (no-node.ts)', () => {
+  it('hides every node of this machine in its mount namespace, and nothing else', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ag-no-node-'));
     try {
-      const sums = join(dir, 'SHASUMS256.txt');
-      const hex = sha256('node');
-      await writeFile(sums, `${sha256('other')}  node-v20.20.0-linux-arm64.tar.xz\n${hex}  node-v20.20.0-linux-x64.tar.xz\n`);
-      const found = await execa('sh', [join(STEP_SCRIPTS, 'node-sha256.sh'), sums, 'node-v20.20.0-linux-x64.tar.xz']);
-      expect(found.stdout).toBe(hex);
-      const missing = await execa('sh', [join(STEP_SCRIPTS, 'node-sha256.sh'), sums, 'node-v20.20.0-linux-x64.tar.gz'], { reject: false });
-      expect(missing.exitCode).toBe(1);
-      expect(missing.stdout).toBe('');
+      // The control: here, node is found.
+      expect(nodeFoundWith([])).not.toBe('');
+      const prefix = await withoutNode([], join(dir, 'whiteouts'));
+      expect(nodeFoundWith(prefix)).toBe('');
+      const [program, ...args] = [...prefix, 'sh', '-c', `test ! -e ${process.execPath} && tar --version && openssl version && sha256sum --version`];
+      const inside = await execa(program!, args, { reject: false });
+      expect(inside.exitCode, inside.stderr).toBe(0);
+      expect(inside.stdout).toContain('GNU tar');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

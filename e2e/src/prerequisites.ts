@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Programs the run starts itself (the Debian packages tools/ci/install-debian-packages.sh installs). */
-export const PROGRAMS = ['ip', 'containerd', 'ctr', 'runc', 'docker-registry', 'skopeo', 'openssl', 'tar', 'xz', 'sha256sum', 'nsenter', 'busybox'] as const;
+export const PROGRAMS = ['ip', 'containerd', 'ctr', 'runc', 'docker-registry', 'skopeo', 'openssl', 'tar', 'sha256sum', 'nsenter', 'busybox', 'unshare', 'mount'] as const;
 
 function onPath(program: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {

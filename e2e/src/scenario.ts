@@ -11,6 +11,7 @@ import type { Reporter } from './reporter.js';
 import { Shell } from './shell.js';
 import { Stages, type StageTiming } from './stages.js';
 import { buildTools } from './tools.js';
+import { withoutNode } from './no-node.js';
 import type { UpstreamInfo } from './upstream/info.js';
 import { startUpstream } from './upstream/start.js';
 
@@ -153,7 +154,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       return listFiles(farDir);
     });
 
-    const farShell = new Shell(gap.far.prefix, farDir, reporter);
+    // The far side has no Node.js: its commands run where this machine's node is hidden (no-node.ts).
+    const farShell = new Shell(await withoutNode(gap.far.prefix, join(work, 'no-node')), farDir, reporter);
     const far = await runFarSide(farShell, stages, cleanups, gap.far.name);
     const next = await runNextTrip(connectedShell, farShell, stages, upstream);
     reporter.note(`delta bundle: ${next.connected.bundleBytes} bytes, ${Math.round((100 * next.connected.bundleBytes) / connected.bundleBytes)}% of the first`);

@@ -16,14 +16,14 @@
 # air-gapped VM keeps besides the lab network. Commands run as root in the
 # VMs through `vagrant ssh-config` and plain ssh/scp (`vagrant ssh -c` puts a
 # terminal in between, which mangles binary copies). Everything the far side
-# runs comes out of the bundle: Node.js, the ag tools, the binaries, the OS
+# runs comes out of the bundle: the ag tools (one executable with Node.js
+# built in: the air-gapped VMs have no Node.js), the binaries, the OS
 # packages and the images.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 K8S_VERSION=${AG_KUBERNETES_VERSION:-v1.27.3}
 NEXT_VERSION=${AG_NEXT_VERSION:-v1.27.4}
-NODE_VERSION=${AG_NODE_VERSION:-v20.20.0}
 LAB_NET=${AG_LAB_NET:-192.168.56}
 AIRGAP_IP=$LAB_NET.11
 WORKER_IP=$LAB_NET.12
@@ -32,8 +32,6 @@ case "${AG_BOX:-fedora}" in
   ubuntu) OS=ubuntu-22.04 ;;
   *) echo "AG_BOX must be fedora or ubuntu" >&2; exit 2 ;;
 esac
-NODE_TARBALL=node-$NODE_VERSION-linux-x64.tar.xz
-NODE_MEMBER=files/extra/$NODE_TARBALL
 CARRY=.carry
 SSH_CONFIG=$CARRY/ssh-config
 mkdir -p "$CARRY"
@@ -71,17 +69,24 @@ fetch_from() { scp -F "$SSH_CONFIG" -q "$1:$2" "$3"; }
 send_to() { scp -F "$SSH_CONFIG" -q "$2" "$1:$3"; }
 size_of() { wc -c < "$1" | tr -d ' '; }
 
-# The far side's tools: each one file in the unpacked bundle, run with the Node.js from the bundle.
+# The far side's tools: the unpacked bundle's single executable for this VM's architecture, told which tool to be.
 FAR_TOOLS=$(
   cat <<'EOF'
-NODE=/opt/ag/node/bin/node
+case "$(uname -m)" in x86_64) AG_ARCH=amd64 ;; aarch64) AG_ARCH=arm64 ;; *) echo "no ag executable for $(uname -m)" >&2; exit 2 ;; esac
+AG=/srv/ag/bundle/tools/$AG_ARCH/ag
 for t in bundle fetch images nodeprep registry kubeadm flannel; do
-  eval "ag-$t() { \"\$NODE\" /srv/ag/bundle/tools/ag-$t.mjs \"\$@\"; }"
+  eval "ag-$t() { \"\$AG\" ag-$t \"\$@\"; }"
 done
 export KUBECONFIG=/etc/kubernetes/admin.conf
 export PATH=/usr/local/bin:$PATH
-# json FILE a.b.c: one value of a document (there is no jq on the far side; there is Node).
-json() { "$NODE" -e 'let v=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));for(const k of process.argv[2].split("."))v=v?.[k];if(v===undefined){console.error(`${process.argv[1]} has no ${process.argv[2]}`);process.exit(1)}process.stdout.write(typeof v==="string"?v:JSON.stringify(v))' "$1" "$2"; }
+# json FILE a.b.c: one value of a document (the far side has neither jq nor Node.js; the distributions' python3 is there).
+json() { python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+if v is None:
+    sys.exit(f"{sys.argv[1]} has no {sys.argv[2]}")
+sys.stdout.write(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"; }
 EOF
 )
 
@@ -115,20 +120,17 @@ CONNECTED_PRELUDE='cd /ag; export PATH=/ag/node_modules/.bin:/usr/local/bin:$PAT
 
 # pack_on_connected VERSION DIR OUT [--have FILE --inventory FILE]: the whole connected-side pipeline.
 pack_on_connected() {
-  on connected VERSION="$1" DIR="$2" OUT="$3" OS="$OS" NODE_VERSION="$NODE_VERSION" NODE_TARBALL="$NODE_TARBALL" \
+  on connected VERSION="$1" DIR="$2" OUT="$3" OS="$OS" \
     HAVE="${4:-}" OS_INVENTORY="${5:-}" PRELUDE="$CONNECTED_PRELUDE" <<'EOF'
 eval "$PRELUDE"
 mkdir -p /srv/ag/keys /srv/ag/out
 [ -f /srv/ag/keys/ag-bundle.pem ] || ag-bundle keygen --out /srv/ag/keys/ag-bundle.pem > /dev/null
-curl -fsSL -o /srv/ag/SHASUMS256.txt "https://nodejs.org/dist/$NODE_VERSION/SHASUMS256.txt"
-node_sha256=$(sh /ag/e2e/vagrant/steps/node-sha256.sh /srv/ag/SHASUMS256.txt "$NODE_TARBALL")
 download_args=() pack_args=()
 [ -z "$OS_INVENTORY" ] || download_args+=(--inventory "$OS_INVENTORY")
 [ -z "$HAVE" ] || pack_args+=(--have "$HAVE")
 time {
   ag-fetch plan --kubernetes-version "$VERSION" --arch amd64 --os "$OS" --cni flannel@v0.22.0 \
-      --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0 \
-      --file "https://nodejs.org/dist/$NODE_VERSION/$NODE_TARBALL#sha256=$node_sha256" --dir "$DIR" \
+      --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0 --dir "$DIR" \
     | ag-fetch download "${download_args[@]}" \
     | ag-images pull \
     | ag-bundle pack --out "$OUT" --sign-key /srv/ag/keys/ag-bundle.pem "${pack_args[@]}" > "$OUT.json"
@@ -154,16 +156,16 @@ openssl pkey -pubin -in /etc/ag/ag-bundle.pub.pem -outform DER | sha256sum
 EOF
 done
 
-# far_unpack VM: bootstrap with coreutils and openssl (steps/far-bootstrap.sh, sent as the commands to
-# run, not as a file), then ag-bundle verify and unpack.
+# far_unpack VM: bootstrap with tar, coreutils and openssl (steps/far-bootstrap.sh, sent as the commands
+# to run, not as a file): it checks the executable and runs it as ag-bundle verify; then ag-bundle unpack.
 far_unpack() {
-  on "$1" BUNDLE="/srv/carry/bundle-$K8S_VERSION.tar" NODE_MEMBER="$NODE_MEMBER" FAR_TOOLS="$FAR_TOOLS" \
+  on "$1" BUNDLE="/srv/carry/bundle-$K8S_VERSION.tar" FAR_TOOLS="$FAR_TOOLS" \
     BOOTSTRAP="$(cat steps/far-bootstrap.sh)" <<'EOF'
-sh -c "$BOOTSTRAP" far-bootstrap.sh "$BUNDLE" /etc/ag/ag-bundle.pub.pem /opt/ag "$NODE_MEMBER"
 eval "$FAR_TOOLS"
 mkdir -p /srv/ag/doc
-"$NODE" /opt/ag/boot/tools/ag-bundle.mjs verify "$BUNDLE" --key /etc/ag/ag-bundle.pub.pem > /dev/null
-"$NODE" /opt/ag/boot/tools/ag-bundle.mjs unpack "$BUNDLE" --dir /srv/ag/bundle --key /etc/ag/ag-bundle.pub.pem > /srv/ag/doc/unpacked.json
+! command -v node
+sh -c "$BOOTSTRAP" far-bootstrap.sh "$BUNDLE" /etc/ag/ag-bundle.pub.pem /opt/ag > /srv/ag/doc/verified.json
+"/opt/ag/boot/tools/$AG_ARCH/ag-bundle" unpack "$BUNDLE" --dir /srv/ag/bundle --key /etc/ag/ag-bundle.pub.pem > /srv/ag/doc/unpacked.json
 EOF
 }
 
@@ -292,7 +294,9 @@ for _ in $(seq 60); do
 done
 kubectl get nodes -o wide
 [ "$(kubectl get node ag-airgap -o jsonpath='{.status.nodeInfo.kubeletVersion}')" = "$NEXT_VERSION" ]
-kubectl version -o json | "$NODE" -e 'const v=JSON.parse(require("fs").readFileSync(0,"utf8")).serverVersion.gitVersion; console.log("API server", v); if (v !== process.argv[1]) process.exit(1)' "$NEXT_VERSION"
+kubectl version -o json > version.json
+echo "API server $(json version.json serverVersion.gitVersion)"
+[ "$(json version.json serverVersion.gitVersion)" = "$NEXT_VERSION" ]
 kubectl rollout status deployment/podinfo --timeout=5m
 EOF
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Bundles every tool's src/bin.ts into one self-contained ESM file,
-// packages/<tool>/dist/<tool>.mjs, so that `ag-<tool> --help` starts in well
-// under 200 ms and the far side can run a tool from a single file.
+// packages/<tool>/dist/<tool>.mjs, so that `ag-<tool> --help` starts fast
+// and a host with Node.js alone can run a tool from a single file. The same
+// esbuild settings, as CommonJS, make the code inside the single executables
+// (tools/build/src/executables.ts).
 import { build } from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,24 +23,42 @@ export function toolEntries() {
     }));
 }
 
-export async function bundleTool({ entry, outfile }) {
+/**
+ * Bundles one tool. `format: 'cjs'` is for a single executable, whose Node
+ * runs CommonJS: `import.meta.url` there is the executable itself (the
+ * wrapper that runs the code passes it as `__filename`). `profiling`:
+ * one statement a line and a source map, for `npm run bench:startup -- --profile`
+ * to say which package each sample of a start was in.
+ */
+export async function bundleTool({ entry, outfile, format = 'esm', target = 'node20', profiling = false }) {
+  const esm = format === 'esm';
   await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // Full minification: less text for V8 to compile at every start.
-    minify: true,
+    format,
+    target,
+    // Full minification: less text for V8 to compile at every start (profiling keeps the line breaks: the profile counts by line).
+    minifyIdentifiers: true,
+    minifySyntax: true,
+    minifyWhitespace: !profiling,
+    sourcemap: profiling ? 'external' : false,
     keepNames: true,
     alias: { 'string-width': fastStringWidth },
     legalComments: 'none',
     logLevel: 'warning',
-    // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-    banner: {
-      js: "import { createRequire as __agCreateRequire } from 'node:module'; const require = __agCreateRequire(import.meta.url);",
-    },
+    ...(esm
+      ? {
+          // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+          banner: {
+            js: "import { createRequire as __agCreateRequire } from 'node:module'; const require = __agCreateRequire(import.meta.url);",
+          },
+        }
+      : {
+          define: { 'import.meta.url': '__agImportMetaUrl' },
+          banner: { js: "var __agImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+        }),
   });
 }
 
@@ -46,6 +66,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const only = process.argv.slice(2);
   const tools = toolEntries().filter((t) => only.length === 0 || only.includes(t.name));
   const started = Date.now();
-  await Promise.all(tools.map(bundleTool));
+  await Promise.all(tools.map((tool) => bundleTool(tool)));
   process.stderr.write(`bundled ${tools.length} tool(s) in ${Date.now() - started} ms: ${tools.map((t) => t.name).join(', ') || 'none'}\n`);
 }

@@ -13,7 +13,9 @@ packages=(
   dnf dnf-plugins-core createrepo-c rpm  # the rpm path of OS packages: dnf download/install, repodata, rpmbuild/rpmsign
   iproute2 iptables # network namespaces for the simulated air gap
   openssl ca-certificates jq procps psmisc kmod
-  xz-utils          # the e2e: the far side unpacks the Node.js tarball (tar -xJf)
+  # The arm64 single executable: its Node.js makes the tools' code caches at build time and the
+  # tests run it (qemu-aarch64-static -L /usr/aarch64-linux-gnu), with Debian's arm64 cross libraries.
+  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
 )
 
 missing=()

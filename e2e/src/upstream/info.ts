@@ -13,8 +13,6 @@ export interface UpstreamInfo {
   images: string[];
   /** The next patch release the upstream also holds (serve.ts --next-version), and its new images. */
   next?: { kubernetesVersion: string; images: string[] };
-  /** sha256 of the Node.js stand-in tarball, from its SHASUMS256.txt. */
-  nodeSha256: string;
   pid: number;
   startMs: number;
 }

@@ -2,7 +2,7 @@
  * The connected side's upstream, run inside the connected namespace
  * (`ip netns exec <conn> node --import tsx serve.ts --dir DIR --ready FILE`):
  * a file server laid out like dl.k8s.io, GitHub releases, get.helm.sh,
- * raw.githubusercontent.com, nodejs.org and the podinfo chart repository
+ * raw.githubusercontent.com and the podinfo chart repository
  * (stand-in files with their checksum files), and a distribution registry
  * with TLS and token auth seeded with the generated v1.27.3 image set
  * (every upstream host under its own name as the first path component);
@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@ag/core';
 import { generatedLayout, populateUpstream, startFileServer, startTestUpstream, writeKubeadmLikeSet } from '@ag/fixtures';
-import { writeNodeStandIn } from './node-stand-in.js';
 import type { UpstreamInfo } from './info.js';
 
 async function main(): Promise<void> {
@@ -25,7 +24,6 @@ async function main(): Promise<void> {
   if (values.dir === undefined || values.ready === undefined) throw new Error('usage: serve.ts --dir DIR --ready FILE');
   const started = Date.now();
   const tree = await populateUpstream(join(values.dir, 'files'));
-  const nodeSha256 = await writeNodeStandIn(tree.root);
   const files = await startFileServer({ root: tree.root });
   const uniqueBytes = Number(values['unique-bytes'] ?? 192 * 1024);
   const registry = await startTestUpstream({ auth: 'token', uniqueBytes, sharedBytes: uniqueBytes });
@@ -46,7 +44,6 @@ async function main(): Promise<void> {
     registry: { host: registry.registry.host, caFile: registry.registry.caFile, env: registry.env },
     images: registry.images.map((i) => i.ref),
     ...(next === undefined ? {} : { next: { kubernetesVersion: next, images: nextImages } }),
-    nodeSha256,
     pid: process.pid,
     startMs: Date.now() - started,
   };

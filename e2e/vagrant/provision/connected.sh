@@ -26,3 +26,7 @@ elif command -v apt-get >/dev/null; then
 fi
 /usr/local/bin/node --version
 cd /ag && /usr/local/bin/npm ci --no-audit --no-fund
+# The single executable the bundle carries to the air-gapped VMs (which have no Node.js), for this
+# VM's architecture only: the other one needs qemu-user (npm run build makes both).
+case "$(uname -m)" in x86_64) ag_arch=amd64 ;; aarch64) ag_arch=arm64 ;; esac
+/usr/local/bin/node --import tsx tools/build/src/executables.ts --arch "$ag_arch"

@@ -1,26 +1,34 @@
 #!/bin/sh
-# The first thing done on the far side, with nothing but the bundle, coreutils,
-# tar, xz and openssl: check the signature of SHA256SUMS against the public key
-# carried across once before, check the two members needed to go on (the
-# verifier tools/ag-bundle.mjs and the Node.js tarball) against it, and unpack
-# Node.js. Everything else is then checked by ag-bundle verify, run with that
-# Node and that ag-bundle.
+# The first thing done on the far side, with nothing but the bundle, tar,
+# coreutils and openssl (no Node.js): check the signature of SHA256SUMS
+# against the public key carried across once before, check the one member
+# needed to go on against it (tools/<arch>/ag, the single executable with
+# every ag tool and Node.js built in), then run it as ag-bundle to verify
+# the whole bundle. Its document goes to stdout; everything else to stderr.
 #
-#   far-bootstrap.sh BUNDLE.tar PUBLIC-KEY.pem WORK-DIR NODE-MEMBER
+#   far-bootstrap.sh BUNDLE.tar PUBLIC-KEY.pem WORK-DIR [ARCH] > verified.json
 #
-# Leaves WORK-DIR/boot/{SHA256SUMS,SHA256SUMS.sig,tools/ag-bundle.mjs,NODE-MEMBER}
-# and Node.js in WORK-DIR/node (bin/node). Used as is by run.sh (on the
-# air-gapped VMs) and by the simulated-gap e2e test (e2e/src/far-side.ts).
+# Leaves WORK-DIR/boot/{SHA256SUMS,SHA256SUMS.sig,tools/ARCH/ag} and the link
+# WORK-DIR/boot/tools/ARCH/ag-bundle -> ag. ARCH defaults to this machine's
+# (amd64, arm64). Used as is by run.sh (on the air-gapped VMs) and by the
+# simulated-gap e2e test (e2e/src/far-side.ts).
 set -eu
-bundle=$1 key=$2 work=$3 node_member=$4
-case "$node_member" in *[!A-Za-z0-9._/-]*) echo "far-bootstrap: odd member name: $node_member" >&2; exit 2 ;; esac
+bundle=$1 key=$2 work=$3 arch=${4:-$(uname -m)}
+case "$arch" in
+  x86_64 | amd64) arch=amd64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "far-bootstrap: no ag executable for $arch (the bundle carries amd64 and arm64)" >&2; exit 2 ;;
+esac
+exe=tools/$arch/ag
 set -x
-mkdir -p "$work/boot" "$work/node"
-tar -xf "$bundle" -C "$work/boot" SHA256SUMS SHA256SUMS.sig tools/ag-bundle.mjs "$node_member"
-openssl dgst -sha256 -verify "$key" -signature "$work/boot/SHA256SUMS.sig" "$work/boot/SHA256SUMS"
-# Exactly these two lines of the signed list; sha256sum -c fails when either is absent or differs.
-awk -v a=tools/ag-bundle.mjs -v b="$node_member" '$2 == a || $2 == b' "$work/boot/SHA256SUMS" > "$work/boot/BOOTSTRAP.sums"
-test "$(wc -l < "$work/boot/BOOTSTRAP.sums")" -eq 2
-(cd "$work/boot" && sha256sum --strict -c BOOTSTRAP.sums)
-tar -xJf "$work/boot/$node_member" -C "$work/node" --strip-components=1 --no-same-owner
-"$work/node/bin/node" --version
+mkdir -p "$work/boot"
+tar -xf "$bundle" -C "$work/boot" SHA256SUMS SHA256SUMS.sig "$exe"
+openssl dgst -sha256 -verify "$key" -signature "$work/boot/SHA256SUMS.sig" "$work/boot/SHA256SUMS" >&2
+# Exactly this line of the signed list; sha256sum -c fails when it is absent or differs.
+awk -v exe="$exe" '$2 == exe' "$work/boot/SHA256SUMS" > "$work/boot/BOOTSTRAP.sums"
+test "$(wc -l < "$work/boot/BOOTSTRAP.sums")" -eq 1
+(cd "$work/boot" && sha256sum --strict -c BOOTSTRAP.sums) >&2
+# The executable runs the tool it is named after.
+ln -sf ag "$work/boot/tools/$arch/ag-bundle"
+"$work/boot/tools/$arch/ag-bundle" --version >&2
+"$work/boot/tools/$arch/ag-bundle" verify "$bundle" --key "$key"

@@ -95,12 +95,13 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
     const replaced = new Set<string>();
     const now = Math.floor(Date.now() / 1000);
     for (const tool of options.tools) {
+      const path = tool.bundlePath;
       const { sha256, size } = await sha256File(tool.source).catch((error: unknown) => {
         throw withContext(`reading the tool ${tool.source}`, error);
       });
-      replaced.add(tool.bundlePath);
-      files.push({ path: tool.bundlePath, source: tool.source, size, executable: true, mtime: now, sha256, hashSource: 'computed', carried: true });
-      tools.push({ name: tool.name, path: tool.bundlePath, sha256, size });
+      replaced.add(path);
+      files.push({ path, source: tool.source, size, executable: true, mtime: now, sha256, hashSource: 'computed', carried: true });
+      tools.push({ name: tool.name, path, sha256, size, ...(tool.arch === undefined ? {} : { arch: tool.arch }), ...(tool.node === undefined ? {} : { node: tool.node }) });
     }
     const readme = Buffer.from(toolsReadme(options.tools));
     replaced.add(TOOLS_README);

@@ -1,88 +1,159 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MissingError } from '@ag/core';
+import { MissingError, runningAsExecutable } from '@ag/core';
 
-/** A self-contained ag tool file (esbuild's bundle of a tool's bin.ts). */
+/**
+ * An ag tool file the bundle carries in `tools/`: the single executable `ag`
+ * of each architecture (every tool in one file, Node.js built in), or a
+ * tool's esbuild bundle `ag-<tool>.mjs` (needs a Node.js on the host).
+ */
 export interface ToolFile {
-  /** e.g. ag-bundle */
+  /** `ag` (the executable) or e.g. `ag-bundle` (a .mjs file). */
   name: string;
   /** Where it is here: pack streams its bytes from this file into the archive. */
   source: string;
-  /** Where it goes in the bundle, relative to the bundle root (`tools/ag-bundle.mjs`). */
+  /** Where it goes under the bundle root: `tools/<arch>/ag`, `tools/ag-bundle.mjs`. */
   bundlePath: string;
+  /** The executable's architecture (amd64, arm64); absent for a .mjs file. */
+  arch?: string;
+  /** The Node.js built into the executable (`v24.22.3`), when known. */
+  node?: string;
 }
+
+/** The architectures ag's executables are built for, as `tools/<arch>/ag`. */
+export const EXECUTABLE_ARCHES = ['amd64', 'arm64'] as const;
+const EXECUTABLE = 'ag';
 
 /** The README pack carries beside the tools. */
 export const TOOLS_README = 'tools/README.txt';
-
 const TOOL_FILE = /^ag-[a-z0-9-]+\.mjs$/;
 
+const isFile = (path: string): Promise<boolean> => stat(path).then((info) => info.isFile(), () => false);
+
+/** The Node.js inside `<dir>/<arch>/ag`: from the build's build.json beside it, or this process's own when it is that executable. */
+async function executableNode(exe: string): Promise<string | undefined> {
+  try {
+    const build = JSON.parse(await readFile(join(dirname(exe), 'build.json'), 'utf8')) as { node?: unknown };
+    if (typeof build.node === 'string') return build.node;
+  } catch {
+    // no build.json: a bundle's tools/
+  }
+  return runningAsExecutable() ? process.version : undefined;
+}
+
+/** The tools in a directory laid out as the bundle's `tools/` (and `npm run build`'s dist/tools): `<arch>/ag` and `ag-*.mjs`. */
 async function toolsIn(dir: string): Promise<ToolFile[]> {
+  const found: ToolFile[] = [];
+  for (const arch of EXECUTABLE_ARCHES) {
+    const source = join(dir, arch, EXECUTABLE);
+    if (!(await isFile(source))) continue;
+    const node = await executableNode(source);
+    found.push({ name: EXECUTABLE, source, bundlePath: `tools/${arch}/${EXECUTABLE}`, arch, ...(node === undefined ? {} : { node }) });
+  }
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return [];
+    return found;
   }
-  const found: ToolFile[] = [];
   for (const name of names.filter((n) => TOOL_FILE.test(n)).sort()) {
     const source = join(dir, name);
-    if ((await stat(source)).isFile()) found.push({ name: name.slice(0, -4), source, bundlePath: `tools/${name}` });
+    if (await isFile(source)) found.push({ name: name.slice(0, -4), source, bundlePath: `tools/${name}` });
   }
   return found;
 }
 
+/** Where to look when no directory is given, nearest first. */
+async function searchDirs(): Promise<string[]> {
+  if (runningAsExecutable()) {
+    // tools/<arch>/ag: the bundle's tools/ (packing again on the far side), or dist/tools/<arch>/ag in a checkout.
+    const tools = dirname(dirname(process.execPath));
+    return [tools, ...(await packageDists(join(tools, '..', '..', 'packages')))];
+  }
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Beside this file (the bundle's tools/, running tools/ag-bundle.mjs), then a checkout's dist/tools and packages/*/dist.
+  const packages = join(here, '..', '..');
+  return [...(basename(here) === 'src' ? [] : [here]), join(packages, '..', 'dist', 'tools'), ...(await packageDists(packages))];
+}
+
+async function packageDists(packages: string): Promise<string[]> {
+  try {
+    return (await readdir(packages))
+      .filter((name) => name.startsWith('ag-'))
+      .sort()
+      .map((name) => join(packages, name, 'dist'));
+  } catch {
+    return [];
+  }
+}
+
 /**
- * The ag tools to carry in the bundle's `tools/`. With `dir`, every
- * `ag-*.mjs` in it. Otherwise found from where this code runs: next to it
- * (the bundle's own `tools/`, when packing again on the far side) and each
- * workspace package's `dist/` (`npm run build` writes them). Never the
- * TypeScript sources: only bundled files run on a host with Node alone.
+ * The ag tools to carry in the bundle's `tools/`: the single executable for
+ * each architecture (`tools/<arch>/ag`), and each tool's .mjs file, which
+ * travels too (about 5 MB beside 270 MB of executables) for a host the
+ * executables do not run on (another architecture, a musl libc) that has a
+ * Node.js 20 or later. With `dir`, what it holds in the bundle's tools/
+ * layout (`<arch>/ag`, `ag-*.mjs`). Otherwise found from where this code
+ * runs: the bundle's own tools/ (packing again on the far side), a
+ * checkout's dist/tools and packages/*\/dist (`npm run build` writes them).
+ * Never the TypeScript sources.
  */
 export async function discoverTools(dir?: string): Promise<ToolFile[]> {
   if (dir !== undefined) {
     const found = await toolsIn(resolve(dir));
-    if (found.length === 0) throw new MissingError(`no ag tools (ag-*.mjs) in ${dir}`, { hint: 'run npm run build, then pass packages/*/dist or leave out --tools' });
+    if (found.length === 0) {
+      throw new MissingError(`no ag tools in ${dir} (neither <arch>/ag executables nor ag-*.mjs files)`, {
+        hint: 'run npm run build, then pass dist/tools or leave out --tools',
+      });
+    }
     return found;
   }
-  const here = dirname(fileURLToPath(import.meta.url));
-  const byName = new Map<string, ToolFile>();
-  if (basename(here) !== 'src') for (const tool of await toolsIn(here)) byName.set(tool.name, tool);
-  const packages = join(here, '..', '..');
-  let siblings: string[] = [];
-  try {
-    siblings = (await readdir(packages)).filter((name) => name.startsWith('ag-')).sort();
-  } catch {
-    siblings = [];
+  const byPath = new Map<string, ToolFile>();
+  for (const searched of await searchDirs()) {
+    for (const tool of await toolsIn(searched)) if (!byPath.has(tool.bundlePath)) byPath.set(tool.bundlePath, tool);
   }
-  for (const name of siblings) {
-    for (const tool of await toolsIn(join(packages, name, 'dist'))) if (!byName.has(tool.name)) byName.set(tool.name, tool);
-  }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byPath.values()].sort((a, b) => (a.bundlePath < b.bundlePath ? -1 : a.bundlePath > b.bundlePath ? 1 : 0));
 }
 
 /** The README carried as `tools/README.txt`: how to run the tools on the far side. */
 export function toolsReadme(tools: ToolFile[]): string {
-  return [
-    'The ag tools, each one self-contained JavaScript file. They need Node.js 20 or later and nothing else.',
+  const executables = tools.filter((tool) => tool.arch !== undefined);
+  const scripts = tools.filter((tool) => tool.arch === undefined);
+  const arch = executables[0]?.arch ?? 'amd64';
+  const lines = [
+    'The ag tools.',
     '',
-    'Check the bundle before trusting anything in it (coreutils alone, in the unpacked root):',
-    '  sha256sum -c SHA256SUMS',
+    'Check the bundle before trusting anything in it (openssl and coreutils alone, in the unpacked root):',
     '  openssl dgst -sha256 -verify PUB.pem -signature SHA256SUMS.sig SHA256SUMS',
+    '  sha256sum -c SHA256SUMS',
     '',
-    'Then run a tool with node:',
-    ...tools.map((tool) => `  node ${tool.bundlePath} --help`),
-    '',
-    'For example, verify and unpack a bundle before anything else:',
-    '  node tools/ag-bundle.mjs verify bundle.tar --key PUB.pem',
-    '  node tools/ag-bundle.mjs unpack bundle.tar --dir /srv/ag --key PUB.pem > doc.json',
-    '',
-    'No Node.js on this host? Carry it in the bundle: the official tarball',
-    '(node-v20.*-linux-x64.tar.xz, fetched with ag-fetch --file) or the distribution package',
-    '(Debian/Ubuntu nodejs, Fedora nodejs) in files/ or packages/, then:',
-    '  tar -xJf files/node-v20.*-linux-x64.tar.xz -C /opt',
-    '  /opt/node-v20.*-linux-x64/bin/node tools/ag-bundle.mjs --help',
-    '',
-  ].join('\n');
+  ];
+  if (executables.length > 0) {
+    lines.push(
+      'tools/<arch>/ag is every ag tool in one executable with Node.js built in: nothing else to install.',
+      ...executables.map((tool) => `  ${tool.bundlePath}   linux/${tool.arch}${tool.node === undefined ? '' : `, Node.js ${tool.node}`}`),
+      'Run a tool by naming it first, or through a link named after it:',
+      `  tools/${arch}/ag bundle verify bundle.tar --key PUB.pem`,
+      `  tools/${arch}/ag bundle unpack bundle.tar --dir /srv/ag --key PUB.pem > doc.json`,
+      `  tools/${arch}/ag --link /usr/local/bin      # ag-bundle, ag-fetch, ... as links to it`,
+      '  ag-bundle --help',
+      '',
+      'To check the executable alone before unpacking (its line of the signed list):',
+      `  tar -xf bundle.tar SHA256SUMS SHA256SUMS.sig tools/${arch}/ag`,
+      '  openssl dgst -sha256 -verify PUB.pem -signature SHA256SUMS.sig SHA256SUMS',
+      `  grep ' tools/${arch}/ag$' SHA256SUMS | sha256sum --strict -c`,
+      '',
+    );
+  }
+  if (scripts.length > 0) {
+    lines.push(
+      'On a host the executables do not run on (another architecture, a musl libc), each tool is also',
+      'one JavaScript file for a Node.js 20 or later:',
+      ...scripts.map((tool) => `  node ${tool.bundlePath} --help`),
+      '',
+    );
+  }
+  return lines.join('\n');
 }
+

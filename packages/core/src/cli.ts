@@ -3,6 +3,7 @@ import { AgError, ExitCode, toAgError } from './errors.js';
 import type { Io } from './io.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
 import { createProgress, type Progress } from './progress.js';
+import { runtimeDescription } from './runtime.js';
 
 /** Options every ag tool accepts. */
 export interface CommonArgs {
@@ -81,7 +82,8 @@ export function reportError(log: Logger, error: AgError, debug: boolean): void {
 export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Promise<number> {
   const parser = tool
     .configure(addCommonOptions(yargs().scriptName(tool.name)))
-    .version(tool.version)
+    // The Node.js version too: the single executables carry their own (the bundle's document names it as well).
+    .version(`${tool.version} (${runtimeDescription()})`)
     .help()
     .alias('help', 'h')
     .strict()

@@ -12,6 +12,7 @@ export * from './cli-args.js';
 export * from './document/index.js';
 export * from './network/index.js';
 export * from './program.js';
+export * from './runtime.js';
 export * from './download/index.js';
 export * from './oci/index.js';
 export * from './registry/index.js';

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
@@ -50,56 +49,46 @@ export function formatCommand(program: string, args: readonly string[]): string 
  * Runs a program to completion with stdin closed (or fed `input`). Throws an ExternalError
  * (exit code 7) naming the command when it exits non-zero, a MissingError
  * when it is not installed. Never writes to our stdout.
+ *
+ * execa starts it (the project's library for child processes) with its
+ * `cleanup`: when ag is interrupted (SIGINT, SIGTERM, SIGHUP) or exits, the
+ * child is sent SIGTERM too, so a kubeadm or an apt-get does not go on alone
+ * after the command that started it is gone.
  */
-export function runProgram(program: string, args: readonly string[], options: RunProgramOptions): Promise<ProgramResult> {
+export async function runProgram(program: string, args: readonly string[], options: RunProgramOptions): Promise<ProgramResult> {
   const command = formatCommand(program, args);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(program, args, {
-      env: options.env as NodeJS.ProcessEnv,
-      cwd: options.cwd,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (options.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined); // a child that exits without reading is reported by its exit code
-      child.stdin.end(options.input);
+  // Loaded on first use: execa and what it imports cost every tool's start otherwise (npm run bench:startup -- --profile).
+  const { execa } = await import('execa');
+  const child = execa(program, args, {
+    env: options.env as NodeJS.ProcessEnv,
+    extendEnv: false,
+    cwd: options.cwd,
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    stdout: 'pipe',
+    stderr: 'pipe',
+    stripFinalNewline: false,
+    reject: false,
+    cleanup: true,
+  });
+  if (options.streamStdout) child.stdout.on('data', (chunk: Buffer) => options.stderr.write(chunk));
+  if (options.streamStderr ?? true) child.stderr.on('data', (chunk: Buffer) => options.stderr.write(chunk));
+  const done = await child;
+  const spawnError = done.cause as NodeJS.ErrnoException | undefined;
+  if (done.failed && done.exitCode === undefined && done.signal === undefined && spawnError !== undefined) {
+    if (spawnError.code === 'ENOENT') {
+      throw new MissingError(`running ${command}: ${program} is not installed or not on PATH`, {
+        hint: `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
+      });
     }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out.push(chunk);
-      if (options.streamStdout) options.stderr.write(chunk);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err.push(chunk);
-      if (options.streamStderr ?? true) options.stderr.write(chunk);
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') {
-        reject(
-          new MissingError(`running ${command}: ${program} is not installed or not on PATH`, {
-            hint: `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
-          }),
-        );
-      } else reject(withContext(`running ${command}`, error));
-    });
-    child.on('close', (code, signal) => {
-      const result: ProgramResult = {
-        exitCode: code ?? 128,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      };
-      if (result.exitCode === 0 || options.allowFailure) {
-        resolvePromise(result);
-        return;
-      }
-      const said = tail(result.stderr || result.stdout);
-      reject(
-        new ExternalError(
-          `${command} failed with ${signal ? `signal ${signal}` : `exit code ${result.exitCode}`}${said ? `:\n${said}` : ''}`,
-          { hint: options.hint, details: { command, exitCode: result.exitCode } },
-        ),
-      );
-    });
+    // A child that exits without reading its input is reported by its exit code, not by the broken pipe.
+    if (spawnError.code !== 'EPIPE') throw withContext(`running ${command}`, spawnError);
+  }
+  const result: ProgramResult = { exitCode: done.exitCode ?? 128, stdout: String(done.stdout ?? ''), stderr: String(done.stderr ?? '') };
+  if (result.exitCode === 0 || options.allowFailure) return result;
+  const said = tail(result.stderr || result.stdout);
+  throw new ExternalError(`${command} failed with ${done.signal ? `signal ${done.signal}` : `exit code ${result.exitCode}`}${said ? `:\n${said}` : ''}`, {
+    hint: options.hint,
+    details: { command, exitCode: result.exitCode },
   });
 }
 

@@ -9,12 +9,18 @@ export const BundlePart = Type.Object({
 });
 export type BundlePart = Static<typeof BundlePart>;
 
-/** An ag tool carried in the bundle's `tools/`, runnable with `node tools/<name>.mjs`. */
+/**
+ * An ag tool file carried in the bundle's `tools/`: the single executable
+ * `tools/<arch>/ag` (every tool, Node.js built in), or a tool's
+ * `tools/ag-<tool>.mjs` for a host with its own Node.js.
+ */
 export const BundleTool = Type.Object({
-  name: Type.String({ description: 'e.g. ag-bundle' }),
+  name: Type.String({ description: 'ag (the executable with every tool) or e.g. ag-bundle (a .mjs file)' }),
   path: RelativePath,
   sha256: Sha256Hex,
   size: Type.Integer({ minimum: 0 }),
+  arch: Type.Optional(Type.String({ description: "the executable's architecture: amd64 or arm64" })),
+  node: Type.Optional(Type.String({ description: 'the Node.js version built into the executable, e.g. v24.22.3' })),
 });
 export type BundleTool = Static<typeof BundleTool>;
 

@@ -1,0 +1,61 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processAlive } from './oci/process-alive.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = join(here, '..', '..', '..');
+
+/** Dead: no such process, or a zombie nobody has reaped yet. */
+async function ended(pid: number): Promise<boolean> {
+  if (!processAlive(pid)) return true;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
+describe('runProgram when ag is interrupted', () => {
+  let dir: string;
+  let script: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ag-program-interrupt-'));
+    script = join(dir, 'ag-like.mts');
+    // What a tool does: run a long child through runProgram, its stderr copied to ours.
+    await writeFile(
+      script,
+      `import { runProgram } from ${JSON.stringify(join(here, 'program.ts'))};\n` +
+        `await runProgram('sh', ['-c', 'echo "child $$" >&2; exec sleep 300'], { env: { PATH: '/usr/bin:/bin' }, stderr: process.stderr });\n`,
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('ends the child (a real sleep) when the ag process gets %s, and dies of that signal', async (signal) => {
+    const ag = execa(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, reject: false, stdin: 'ignore' });
+    const pid = await new Promise<number>((resolvePid, reject) => {
+      let seen = '';
+      ag.stderr.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        const match = /child (\d+)/.exec(seen);
+        if (match) resolvePid(Number(match[1]));
+      });
+      void ag.then((result) => reject(new Error(`the ag process ended before its child started:\n${String(result.stderr)}`)));
+    });
+    expect(await ended(pid)).toBe(false);
+
+    ag.kill(signal);
+    const result = await ag;
+    expect(result.signal).toBe(signal);
+    let gone = false;
+    for (let tries = 0; tries < 50 && !gone; tries += 1) {
+      gone = await ended(pid);
+      if (!gone) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!gone) process.kill(pid, 'SIGKILL'); // leave nothing behind when the assertion below fails
+    expect(gone, `sleep (pid ${pid}) outlived the ag process`).toBe(true);
+  });
+});
