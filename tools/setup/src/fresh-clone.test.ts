@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -107,6 +108,6 @@ describe.skipIf(why !== undefined)('a fresh clone: the README’s commands set u
     expect(result.all).toContain('ag setup: node_modules is missing: npm ci');
     expect(result.all).toContain('> tsc -p tsconfig.json --noEmit');
     expect(result.all).toContain('> nx show projects > /dev/null && eslint .');
-    expect(result.all).toMatch(/Test Files\s+1 passed \(1\)/);
+    expect(stripVTControlCharacters(result.all)).toMatch(/Test Files\s+1 passed \(1\)/);
   }, 25 * MINUTES);
 });
