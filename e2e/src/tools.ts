@@ -2,8 +2,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hostArchitecture } from '@ag/core';
-import { ensureExecutables, EXECUTABLES_DIR } from '../../tools/build/src/executables.js';
-import type { Arch } from '../../tools/build/src/node-runtime.js';
+import { ensureExecutables, EXECUTABLES_DIR } from '@ag/build/executables';
+import type { Arch } from '@ag/build/node-runtime';
 
 /** The repository root (e2e/src/../..). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
