@@ -39,7 +39,7 @@ export async function runFarKubeadm(
   await stages.run('far', 'kubeadm double and kubectl stand-in', async () => {
     await mkdir(cluster, { recursive: true });
     for (const [node, name] of [['cp', 'ag-far'], ['worker', 'ag-far-w1']] as const) {
-      await writeKubeadmDouble(at('kubeadm-double', node, 'kubeadm'), { version, root: at(ROOTS[node]), cluster, hostname: name });
+      await writeKubeadmDouble(at('kubeadm-double', node, 'kubeadm'), { version, root: at(ROOTS[node]), cluster, hostname: name, standalone: true });
       // kubeadm and ctr look for containerd's socket at the usual place in the node's tree
       // (never through a var/run -> /run link onto this machine's own /run).
       if ((await lstat(at(ROOTS[node], 'var/run')).catch(() => undefined))?.isSymbolicLink()) throw new Error(`${at(ROOTS[node], 'var/run')} is a symlink`);
