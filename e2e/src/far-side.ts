@@ -173,12 +173,14 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
 
   await stages.run('far', 'ag-kubeadm config', () =>
     shell.run(
-      farTool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--host-root', 'root', ...(site ? ['--image-repository', 'internal'] : [])], {
+      farTool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--host-root', 'root'], {
         stdin: 'doc/pushed.json',
         stdout: 'doc/kubeadm.json',
       }),
     ),
   );
+  // With the site's registry, kubeadm keeps upstream names (the prefixed mirrors serve them, and ag-nodeprep's sandbox
+  // image stays kubeadm's), while flannel's manifest names its images in that registry, under the prefix.
   await stages.run('far', 'ag-flannel render', () => shell.run(farTool('ag-flannel', ['render', ...(site ? ['--registry', 'internal'] : [])], { stdin: 'doc/kubeadm.json', stdout: 'doc/flannel.json' })));
 
   const kubeadm = await json(shell, 'doc/kubeadm.json');
