@@ -36,6 +36,8 @@ export interface FarResult {
   clusterImages: string[];
   /** The internal registry's repositories (ag-registry status). */
   repositories: number | undefined;
+  /** With the site's registry: the bundle's images ag-registry status found there. */
+  imagesThere?: number;
   /** The containerd config the node got from ag-nodeprep (as written under the node's root). */
   containerdConfig: string;
   /** ag-kubeadm preflight, init and join against the kit's kubeadm double. */
@@ -44,6 +46,14 @@ export interface FarResult {
 
 /** Things to undo at the end, last first. */
 export type Cleanups = Array<() => Promise<unknown>>;
+
+/** A registry the site runs, used instead of ag-registry up: where, and its CA and account as the site hands them out (far-side paths). */
+export interface SiteRegistry {
+  /** `HOST[:PORT][/PREFIX]`. */
+  target: string;
+  caFile: string;
+  credentialsFile: string;
+}
 
 /** Image references in a Kubernetes manifest (every `image:` of every document). */
 export function manifestImages(text: string): string[] {
@@ -103,7 +113,7 @@ export const json = async (shell: Shell, file: string): Promise<AgDocument> => J
  * 6. ag-kubeadm preflight, init and join (far-kubeadm.ts: kubeadm is the
  *    test kit's kubeadm double).
  */
-export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, farNamespace: string): Promise<FarResult> {
+export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanups, farNamespace: string, site?: SiteRegistry): Promise<FarResult> {
 
   const nodeFound = await stages.run('far', 'no Node.js here: command -v node nodejs', async () => {
     const { stdout } = await shell.run({ argv: ['sh', '-c', 'for n in node nodejs; do command -v "$n"; done; true'], display: 'command -v node nodejs' });
@@ -124,17 +134,24 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
     return shell.run(farTool('ag-nodeprep', ['apply', '--root', 'root', '--cgroup-driver', 'cgroupfs'], { stdin: 'doc/unpacked.json', stdout: 'doc/node.json' }));
   });
 
-  cleanups.push(() => shell.run(farTool('ag-registry', ['down', '--dir', 'registry'])).catch(() => undefined));
-  await stages.run('far', 'ag-registry up (distribution)', () =>
-    shell.run(
-      farTool(
-        'ag-registry',
-        ['up', '--dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', FAR_REGISTRY_LISTEN, '--host', FAR_REGISTRY_NAME, '--endpoint', FAR_REGISTRY_ENDPOINT],
-        { stdin: 'doc/node.json', stdout: 'doc/registry.json' },
+  if (site === undefined) {
+    cleanups.push(() => shell.run(farTool('ag-registry', ['down', '--dir', 'registry'])).catch(() => undefined));
+    await stages.run('far', 'ag-registry up (distribution)', () =>
+      shell.run(
+        farTool(
+          'ag-registry',
+          ['up', '--dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', FAR_REGISTRY_LISTEN, '--host', FAR_REGISTRY_NAME, '--endpoint', FAR_REGISTRY_ENDPOINT],
+          { stdin: 'doc/node.json', stdout: 'doc/registry.json' },
+        ),
       ),
-    ),
-  );
-  await stages.run('far', 'ag-registry trust --root', () => shell.run(farTool('ag-registry', ['trust', '--root', 'root'], { stdin: 'doc/registry.json', stdout: 'doc/trusted.json' })));
+    );
+    await stages.run('far', 'ag-registry trust --root', () => shell.run(farTool('ag-registry', ['trust', '--root', 'root'], { stdin: 'doc/registry.json', stdout: 'doc/trusted.json' })));
+  } else {
+    // The site's registry is already there: no ag-registry up; trust records it in the document for every later stage.
+    await stages.run('far', `ag-registry trust --root --registry ${site.target}`, () =>
+      shell.run(farTool('ag-registry', ['trust', '--root', 'root', '--registry', site.target, '--ca', site.caFile, '--credentials', site.credentialsFile], { stdin: 'doc/node.json', stdout: 'doc/trusted.json' })),
+    );
+  }
   await stages.run('far', 'ag-images push', () => shell.run(farTool('ag-images', ['push'], { stdin: 'doc/trusted.json', stdout: 'doc/pushed.json' })));
 
   const containerdConfig = await readFile(join(shell.cwd, 'root', 'etc', 'containerd', 'config.toml'), 'utf8');
@@ -162,7 +179,9 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
       }),
     ),
   );
-  await stages.run('far', 'ag-flannel render', () => shell.run(farTool('ag-flannel', ['render'], { stdin: 'doc/kubeadm.json', stdout: 'doc/flannel.json' })));
+  // With the site's registry, kubeadm keeps upstream names (the prefixed mirrors serve them, and ag-nodeprep's sandbox
+  // image stays kubeadm's), while flannel's manifest names its images in that registry, under the prefix.
+  await stages.run('far', 'ag-flannel render', () => shell.run(farTool('ag-flannel', ['render', ...(site ? ['--registry', 'internal'] : [])], { stdin: 'doc/kubeadm.json', stdout: 'doc/flannel.json' })));
 
   const kubeadm = await json(shell, 'doc/kubeadm.json');
   const flannel = await json(shell, 'doc/flannel.json');
@@ -172,7 +191,10 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
     for (const ref of clusterImages) await pullByUpstreamName(shell, ref);
   });
   const kubeadmRun = await runFarKubeadm(shell, stages, farTool, join(dir, 'containerd.sock'));
-  await stages.run('far', 'ag-registry status', () => shell.run(farTool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })));
+  await stages.run('far', 'ag-registry status', () =>
+    shell.run(site ? farTool('ag-registry', ['status'], { stdin: 'doc/pushed.json', stdout: 'doc/status.json' }) : farTool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })),
+  );
+  const status = (await json(shell, 'doc/status.json')).registry?.status;
   return {
     nodeFound,
     toolVersion,
@@ -182,7 +204,8 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
     flannel,
     podinfoOutput,
     clusterImages,
-    repositories: (await json(shell, 'doc/status.json')).registry?.status?.repositories,
+    repositories: status?.repositories,
+    ...(status?.images ? { imagesThere: status.images.present } : {}),
     containerdConfig,
     kubeadmRun,
   };

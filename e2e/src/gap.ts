@@ -63,8 +63,8 @@ async function linkCounters(namespace: string, device: string, direction: 'tx' |
   return { packets: counters.packets, bytes: counters.bytes };
 }
 
-/** Creates the namespaces and the black hole; undoes everything it did if a step fails. */
-export async function createGap(): Promise<Gap> {
+/** Creates the namespaces and the black hole (`farNames` also map to 127.0.0.1 on the far side); undoes everything it did if a step fails. */
+export async function createGap(options: { farNames?: string[] } = {}): Promise<Gap> {
   const made: NetworkNamespace[] = [];
   const etcDirs: string[] = [];
   const undo = async (): Promise<void> => {
@@ -98,7 +98,7 @@ export async function createGap(): Promise<Gap> {
     etcDirs.push(etc);
     await mkdir(etc, { recursive: true });
     await writeFile(join(etc, 'resolv.conf'), `# ag e2e far side: every lookup goes into the black hole\nnameserver ${FAR_NAMESERVER}\noptions timeout:1 attempts:1\n`);
-    await writeFile(join(etc, 'hosts'), `127.0.0.1 localhost ${FAR_REGISTRY_NAME}\n::1 localhost ip6-localhost ip6-loopback\n`);
+    await writeFile(join(etc, 'hosts'), `127.0.0.1 localhost ${[FAR_REGISTRY_NAME, ...(options.farNames ?? [])].join(' ')}\n::1 localhost ip6-localhost ip6-loopback\n`);
 
     return {
       connected,

@@ -1,8 +1,8 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgDocument } from '@ag/core';
+import { formatRegistryTarget, registryTargetOf, type AgDocument } from '@ag/core';
 import { runConnectedSide, type ConnectedResult } from './connected-side.js';
-import { farTool, FAR_REGISTRY_ENDPOINT, json, pullByUpstreamName, TRUST_ANCHOR } from './far-side.js';
+import { farTool, json, pullByUpstreamName, TRUST_ANCHOR } from './far-side.js';
 import type { Shell } from './shell.js';
 import type { Stages } from './stages.js';
 import type { UpstreamInfo } from './upstream/info.js';
@@ -56,7 +56,7 @@ export async function runNextTrip(connectedShell: Shell, farShell: Shell, stages
   const registry = (await json(farShell, 'doc/pushed.json')).registry!;
   await stages.run('far', 'ag-images push (delta)', () =>
     farShell.run(
-      farTool('ag-images', ['push', '--registry', FAR_REGISTRY_ENDPOINT, '--ca-file', registry.caFile, '--credentials-file', registry.credentialsFile!], {
+      farTool('ag-images', ['push', '--registry', formatRegistryTarget(registryTargetOf(registry)!), ...(registry.caFile ? ['--ca-file', registry.caFile] : []), '--credentials-file', registry.credentialsFile!], {
         stdin: 'doc/next.json',
         stdout: 'doc/next-pushed.json',
       }),

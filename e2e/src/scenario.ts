@@ -1,9 +1,10 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { formatRegistryTarget } from '@ag/core';
 import { unmountAllUnder } from '@ag/fixtures';
 import { runConnectedSide, type ConnectedResult } from './connected-side.js';
-import { CARRIED_BUNDLE, runFarSide, TRUST_ANCHOR, type Cleanups, type FarResult } from './far-side.js';
+import { CARRIED_BUNDLE, runFarSide, TRUST_ANCHOR, type Cleanups, type FarResult, type SiteRegistry } from './far-side.js';
 import { createGap, type Gap, type Leak } from './gap.js';
 import { runNextTrip, type NextTripResult } from './next-trip.js';
 import { missingPrerequisites } from './prerequisites.js';
@@ -14,6 +15,7 @@ import { buildTools } from './tools.js';
 import { withoutNode } from './no-node.js';
 import type { UpstreamInfo } from './upstream/info.js';
 import { startUpstream } from './upstream/start.js';
+import { planSiteRegistry, startSiteRegistry, type SiteRegistryPlan } from './site-registry/start.js';
 
 /** The release the next trip carries as a delta. */
 export const NEXT_VERSION = 'v1.27.4';
@@ -24,6 +26,11 @@ export interface ScenarioOptions {
   work?: string;
   /** Bytes of unique content per generated image (default 192 KiB: the run stays small). */
   uniqueBytes?: number;
+  /**
+   * `HOST[:PORT][/PREFIX]`: use a registry the site runs instead of ag-registry up. A
+   * distribution registry (TLS, htpasswd) stands in for it on the far side, started apart.
+   */
+  siteRegistry?: string;
 }
 
 /** What the run found about the gap itself. */
@@ -117,7 +124,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   await mkdir(farDir, { recursive: true });
   const cleanups: Cleanups = [];
   try {
-    const gap = await createGap();
+    const site = options.siteRegistry === undefined ? undefined : planSiteRegistry(options.siteRegistry);
+    const gap = await createGap({ farNames: site?.name !== undefined ? [site.name] : [] });
     cleanups.push(() => gap.destroy());
     reporter.note(`network namespaces: ${gap.connected.name} (connected: loopback only), ${gap.far.name} (far: loopback, and ${gap.hole} into a black hole)`);
     reporter.note(`each side's commands below run inside its namespace (ip netns exec NAME …)`);
@@ -156,7 +164,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     // The far side has no Node.js: its commands run where this machine's node is hidden (no-node.ts).
     const farShell = new Shell(await withoutNode(gap.far.prefix, join(work, 'no-node')), farDir, reporter);
-    const far = await runFarSide(farShell, stages, cleanups, gap.far.name);
+    const siteRegistry = site === undefined ? undefined : await startSite(gap, site, work, farDir, cleanups, stages);
+    const far = await runFarSide(farShell, stages, cleanups, gap.far.name, siteRegistry);
     const next = await runNextTrip(connectedShell, farShell, stages, upstream);
     reporter.note(`delta bundle: ${next.connected.bundleBytes} bytes, ${Math.round((100 * next.connected.bundleBytes) / connected.bundleBytes)}% of the first`);
     const gapReport = await stages.run('far', 'did anything leave the far side?', () => checkGap(gap, upstream));
@@ -167,6 +176,23 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => reporter.note(`cleanup: ${(error as Error).message}`));
     reporter.note(`stopped containerd, the registries and the upstream, removed the namespaces: ${((Date.now() - cleaning) / 1000).toFixed(1)} s`);
   }
+}
+
+/**
+ * The site's registry for `--registry`: started apart in the far namespace
+ * (as the site runs it, not by ag), its CA and robot account handed to the
+ * far side under site/.
+ */
+async function startSite(gap: Gap, plan: SiteRegistryPlan, work: string, farDir: string, cleanups: Cleanups, stages: Stages): Promise<SiteRegistry> {
+  return stages.run('far', "the site's registry (started apart)", async () => {
+    const running = await startSiteRegistry(gap.far.prefix, join(work, 'site-registry'), plan);
+    cleanups.push(() => running.stop());
+    await mkdir(join(farDir, 'site'), { recursive: true });
+    await copyFile(running.info.caFile, join(farDir, 'site', 'ca.crt'));
+    await copyFile(running.info.credentialsFile, join(farDir, 'site', 'credentials'));
+    await chmod(join(farDir, 'site', 'credentials'), 0o600);
+    return { target: formatRegistryTarget(plan.target), caFile: 'site/ca.crt', credentialsFile: 'site/credentials' };
+  });
 }
 
 /** Removes a run's working directory (after unmounting anything left under it). */

@@ -18,9 +18,13 @@ export function formatSummary(result: ScenarioResult): string[] {
   lines.push(
     `next trip   ${delta.document.cluster!.kubernetesVersion} as a delta: ${formatBytes(delta.bundleBytes)} (${delta.bundleBytes} bytes, ${Math.round((100 * delta.bundleBytes) / result.connected.bundleBytes)}% of the first bundle); ${reused} files the far side had stayed behind`,
   );
-  lines.push(`pushed      ${pushed.images.length} images to the internal registry (${pushed.push?.registry ?? '?'}), ${result.far.repositories ?? '?'} repositories there`);
+  lines.push(
+    result.far.imagesThere !== undefined
+      ? `pushed      ${pushed.images.length} images to the site's registry (${pushed.push?.registry ?? '?'}, no ag-registry up), ${result.far.imagesThere} of them there by ag-registry status`
+      : `pushed      ${pushed.images.length} images to the internal registry (${pushed.push?.registry ?? '?'}), ${result.far.repositories ?? '?'} repositories there`,
+  );
   lines.push(`ran         ghcr.io/stefanprodan/podinfo:6.4.0 (the stand-in) in containerd; it printed "${result.far.podinfoOutput.trim()}"`);
-  lines.push(`resolved    ${result.far.clusterImages.length} images kubeadm's config and flannel's manifest name, each pulled by containerd by its upstream name`);
+  lines.push(`resolved    ${result.far.clusterImages.length} images kubeadm's config and flannel's manifest name, each pulled by containerd by the name they give`);
   const { leak, control } = result.gap;
   lines.push(
     leak.packets === 0

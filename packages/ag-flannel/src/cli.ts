@@ -36,6 +36,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       interfaces: strs(context, 'iface'),
       interfaceRegexes: strs(context, 'iface-regex'),
       interfaceCanReach: str(context, 'iface-can-reach'),
+      registry: str(context, 'registry'),
       dir: str(context, 'dir'),
       cwd: context.io.cwd,
       dryRun,
@@ -78,6 +79,11 @@ function configure(parser: Argv): Argv {
         .option('iface', { type: 'string', array: true, describe: 'flanneld --iface: an interface name every node has, tried first (repeatable; an address exists on one node only)', requiresArg: true })
         .option('iface-regex', { type: 'string', array: true, describe: "flanneld --iface-regex: a Go regular expression matched against each interface's addresses and names, tried next (repeatable)", requiresArg: true })
         .option('iface-can-reach', { type: 'string', describe: "flanneld --iface-can-reach: use the interface that routes to this address ('ip route get'), tried last", requiresArg: true })
+        .option('registry', {
+          type: 'string',
+          describe: "name every image where ag-images push put it: HOST[:PORT][/PREFIX], or internal for the document's registry (default: upstream names, served through containerd's mirrors)",
+          requiresArg: true,
+        })
         .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
         .option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }),
     )
@@ -91,6 +97,7 @@ function configure(parser: Argv): Argv {
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the kubectl commands as JSON on stderr and run nothing' }),
     )
     .example('ag-flannel render < cluster.json > cluster.json.new', 'render the bundle\'s manifest with the cluster\'s pod subnet and pinned images')
+    .example('ag-flannel render --registry internal < cluster.json', "pin the images by their names in the document's registry (<host>/<prefix>/docker.io/flannel/…)")
     .example('ag-flannel render --backend host-gw --iface eth1 < cluster.json', 'host-gw between nodes on one L2 network, over eth1')
     .example("ag-flannel render --iface-regex '^192\\.168\\.56\\.' < cluster.json", 'the interface holding an address of the node network, on every node')
     .example('ag-flannel render --iface-can-reach 192.168.56.1 < cluster.json', 'the interface each node routes to the node network gateway through')

@@ -109,6 +109,26 @@ describe('ag-flannel render', () => {
     expect(second.out!.flannel!.sha256).toBe(first.out!.flannel!.sha256);
   });
 
+  it("pins every image under a registry's prefix with --registry, and --registry internal is the document's registry", async () => {
+    const given = await render(['--registry', 'harbor.example/k8s', '--out', join(root, 'rendered/harbor.yml')]);
+    expect(given.code, given.err).toBe(0);
+    expect(given.out!.flannel!.registry).toBe('harbor.example/k8s');
+    const digestOf = (ref: string): string => stored.find((s) => s.ref === ref)!.digest;
+    expect(given.out!.flannel!.images).toEqual(
+      UPSTREAM_IMAGES.map((ref) => ({ upstream: ref, pinned: `harbor.example/k8s/${ref}@${digestOf(ref)}` })),
+    );
+    const written = containers(objects(await readFile(join(root, 'rendered/harbor.yml'), 'utf8'))).map((c) => c['image'] as string);
+    expect(written.every((image) => image.startsWith('harbor.example/k8s/docker.io/flannel/'))).toBe(true);
+
+    const document = { ...bundleDocument(), registry: { endpoint: 'registry.site.example:5443', prefix: 'platform/k8s', external: true } };
+    const internal = await render(['--registry', 'internal', '--dry-run'], document);
+    expect(internal.code, internal.err).toBe(0);
+    expect(internal.out!.flannel!.images.map((i) => i.pinned.split('@')[0])).toEqual(UPSTREAM_IMAGES.map((ref) => `registry.site.example:5443/platform/k8s/${ref}`));
+    const none = await render(['--registry', 'internal', '--dry-run']);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("--registry internal needs the document's registry section");
+  });
+
   it('names an image the document does not hold (exit 5) and writes nothing', async () => {
     const document = bundleDocument();
     document.images!.images = stored.filter((s) => !s.ref.includes('cni-plugin'));

@@ -1,6 +1,18 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MissingError, parseReference, formatReference, type ImagesSection, type StoredImage } from '@ag/core';
+import {
+  formatReference,
+  internalReference,
+  MissingError,
+  parseReference,
+  parseRegistryTarget,
+  registryTargetOf,
+  UsageError,
+  type AgDocument,
+  type ImagesSection,
+  type RegistryTarget,
+  type StoredImage,
+} from '@ag/core';
 
 /** `docker.io/flannel/flannel:v0.22.0` and `flannel/flannel:v0.22.0` are the same image. */
 function key(ref: string): string {
@@ -19,13 +31,15 @@ export function pinDigest(image: StoredImage): string {
 }
 
 /**
- * `name:tag@sha256:…` for an image reference in the manifest, as written
- * (the name stays upstream's; containerd's mirrors serve it), from the
- * document's `images` section. An image the document does not hold is a
+ * `name:tag@sha256:…` for an image reference in the manifest, from the
+ * document's `images` section. The name stays upstream's, as written
+ * (containerd's mirrors serve it), unless a registry target is given: then
+ * it is the image's name there, `<host>[/<prefix>]/<upstream host>/<path>:<tag>`,
+ * where ag-images push put it. An image the document does not hold is a
  * MissingError naming it: rendering must not produce a manifest that pulls
  * something the far side lacks.
  */
-export function pinnedReference(ref: string, images: ImagesSection | undefined): string {
+export function pinnedReference(ref: string, images: ImagesSection | undefined, target?: RegistryTarget): string {
   const bare = ref.split('@')[0]!;
   const wanted = parseReference(ref);
   const stored = (images?.images ?? []).find((image) => {
@@ -37,7 +51,25 @@ export function pinnedReference(ref: string, images: ImagesSection | undefined):
       hint: 'add it to the plan (ag-fetch plan lists the CNI images) and run ag-images pull, then render again',
     });
   }
-  return `${bare}@${pinDigest(stored)}`;
+  const name = target === undefined ? bare : formatReference({ ...internalReference(parseReference(bare), target), digest: undefined });
+  return `${name}@${pinDigest(stored)}`;
+}
+
+/**
+ * The registry `--registry` names for the pinned references: `internal` is
+ * the document's registry section (endpoint and prefix), anything else
+ * `HOST[:PORT][/PREFIX]`; undefined keeps upstream names.
+ */
+export function pinTarget(document: AgDocument, option: string | undefined): RegistryTarget | undefined {
+  if (option === undefined) return undefined;
+  if (option.trim() !== 'internal') return parseRegistryTarget(option);
+  const target = registryTargetOf(document.registry);
+  if (target === undefined) {
+    throw new UsageError('--registry internal needs the document\'s registry section, and it has none', {
+      hint: "pipe the document ag-registry up or ag-registry trust --registry wrote, or name the registry: --registry HOST[:PORT][/PREFIX]",
+    });
+  }
+  return target;
 }
 
 /** Checks that the layout holds the blob a pinned reference names (when the layout is on this machine). */

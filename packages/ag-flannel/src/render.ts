@@ -3,6 +3,7 @@ import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   bundleRoot,
+  formatRegistryTarget,
   MissingError,
   resolveInRoot,
   silentLogger,
@@ -17,7 +18,7 @@ import {
 import { checkInterfaceChoice, flanneldInterfaceArgs, hasInterfaceChoice, INTERFACE_ARG, type InterfaceChoice } from './interface-flags.js';
 import { asMap, asScalar, asSeq, ManifestEdit } from './manifest-edit.js';
 import { renderNetConf } from './net-conf.js';
-import { assertInLayout, pinnedReference } from './pin-images.js';
+import { assertInLayout, pinnedReference, pinTarget } from './pin-images.js';
 
 export const MANIFEST_NAME = 'kube-flannel.yml';
 export const DEFAULT_OUT = 'rendered/kube-flannel.yml';
@@ -35,6 +36,8 @@ export interface RenderOptions {
   interfaceRegexes?: string[];
   /** flanneld --iface-can-reach: the interface that routes to this address, tried last. */
   interfaceCanReach?: string;
+  /** Pin images under this registry (`HOST[:PORT][/PREFIX]`, or `internal`: the document's); default: their upstream names. */
+  registry?: string;
   /** The bundle root (default: the document's root). */
   dir?: string;
   cwd?: string;
@@ -72,7 +75,7 @@ function displayPath(root: string, path: string): string {
  * also uses, checked as kubeadm checks it), Backend.Type the chosen
  * backend, flanneld gets `--iface`, `--iface-regex` and `--iface-can-reach`
  * when asked (replacing upstream's), and every container image is pinned by
- * the digest the layout holds. Nothing else changes, byte for byte. A
+ * the digest the layout holds (under the registry's name for it, when given one). Nothing else changes, byte for byte. A
  * manifest it does not understand (no ConfigMap with net-conf.json, an image
  * the document lacks) is an error, never a guess.
  */
@@ -114,6 +117,7 @@ export async function renderFlannel(document: AgDocument, options: RenderOptions
   if (netConf.droppedBackendKeys.length > 0) log.warn(`backend changed to ${backend}: dropped the old backend's ${netConf.droppedBackendKeys.join(', ')}`);
   edit.setScalar(netConfNode, netConf.text);
 
+  const target = pinTarget(document, options.registry);
   const images: FlannelSection['images'] = [];
   for (const workload of edit.documents) {
     const specPath = POD_SPEC_PATHS[String(workload.get('kind'))];
@@ -123,7 +127,7 @@ export async function renderFlannel(document: AgDocument, options: RenderOptions
         const map = asMap(container);
         const image = asScalar(map?.get('image', true));
         if (image === undefined || typeof image.value !== 'string') continue;
-        const pinned = pinnedReference(image.value, document.images);
+        const pinned = pinnedReference(image.value, document.images, target);
         if (!images.some((i) => i.upstream === image.value)) images.push({ upstream: image.value, pinned });
         edit.setScalar(image, pinned);
         const command = asSeq(map?.get('command', true))?.items.map((i) => asScalar(i)?.value);
@@ -163,6 +167,7 @@ export async function renderFlannel(document: AgDocument, options: RenderOptions
     backend,
     images,
   };
+  if (target !== undefined) section.registry = formatRegistryTarget(target);
   if (choice.interfaces.length > 0) section.interfaces = choice.interfaces;
   if (choice.regexes.length > 0) section.interfaceRegexes = choice.regexes;
   if (choice.canReach !== undefined) section.interfaceCanReach = choice.canReach;

@@ -40,7 +40,7 @@ describe('ag-images list, verify and usage', () => {
     expect(badPlatform.code).toBe(2);
     const badRegistry = await run(['push', '--registry', 'https://x:5000/v2', '--layout', layoutDir]);
     expect(badRegistry.code).toBe(2);
-    expect(badRegistry.stderr).toMatch(/not HOST\[:PORT\]/);
+    expect(badRegistry.stderr).toMatch(/has a scheme: it is HOST\[:PORT\]\[\/PREFIX\]/);
   });
 
   it('lists every image with its digest, platforms and size, as a table or JSON', async () => {

@@ -6,6 +6,11 @@ import {
   OciLayout,
   UsageError,
   bundleRoot,
+  findCredentials,
+  formatRegistryTarget,
+  parseRegistryTarget,
+  registryTargetOf,
+  sameRegistryTarget,
   gcLayout,
   formatBytes,
   parseReference,
@@ -23,7 +28,7 @@ import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImag
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
 import { listImages } from './list.js';
 import { pullImages } from './pull.js';
-import { checkRegistryHost, pushImages } from './push.js';
+import { pushImages } from './push.js';
 import { parseMirror, sourceFor } from './sources.js';
 import { verifyImages } from './verify.js';
 
@@ -82,10 +87,14 @@ function configure(parser: Argv): Argv {
         .option('fsync', { type: 'boolean', default: true, describe: 'flush each blob to disk before naming it (--no-fsync for scratch layouts)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'resolve the images and print what would be fetched (JSON on stderr); write nothing' }),
     )
-    .command('push [refs..]', 'push images from the layout to the internal registry as <registry>/<upstream host>/<path>:<tag>', (y) =>
+    .command('push [refs..]', 'push images from the layout to the internal registry as <registry>[/<prefix>]/<upstream host>/<path>:<tag>', (y) =>
       connectionOptions(layoutOption(y))
         .positional('refs', { type: 'string', describe: 'full references of images in the layout (default: the document\'s images, else all)' })
-        .option('registry', { type: 'string', describe: "HOST[:PORT] of the internal registry (default: the document's registry.endpoint)", requiresArg: true })
+        .option('registry', {
+          type: 'string',
+          describe: "HOST[:PORT][/PREFIX] of the registry: images go to <host>/<prefix>/<upstream host>/<path> (default: the document's registry.endpoint and registry.prefix)",
+          requiresArg: true,
+        })
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'push foreign layers too (the registry must accept them)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'ask the registry what it has and print what would be sent (JSON on stderr); send nothing' }),
     )
@@ -115,6 +124,7 @@ function configure(parser: Argv): Argv {
     .example('ag-images pull nginx:1.25 --mirror docker.io=mirror.internal:5000 --layout ./images', 'pull through a mirror; the layout keeps the upstream name')
     .example('ag-images pull registry.k8s.io/pause@sha256:7031… --platform linux/amd64 --layout ./images', 'a reference pinned by its index digest keeps every platform, so the far side serves that digest')
     .example('ag-images push --registry registry.internal:5000 --ca-file ca.crt --credentials-file creds < bundle.json > bundle.json.new', 'push every image of the bundle to the internal registry')
+    .example('ag-images push --registry harbor.example/k8s --ca-file site-ca.crt < bundle.json > bundle.json.new', "push into the site's Harbor project k8s, with the robot account docker login stored")
     .example('ag-images verify --layout ./images', 're-hash every blob; exit 3 naming the bad digest')
     .example('ag-images import registry.k8s.io/pause:3.9 --layout ./images', "load an image into containerd's k8s.io namespace");
 }
@@ -149,7 +159,12 @@ async function credentialsFromFile(path: string): Promise<{ username: string; pa
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-async function connectionsFor(context: Context, inputs: Inputs, credentialsFor: string | undefined, defaults: { caFile?: string; credentialsFile?: string } = {}): Promise<Connections> {
+async function connectionsFor(
+  context: Context,
+  inputs: Inputs,
+  credentialsFor: string | undefined,
+  defaults: { caFile?: string; credentialsFile?: string; prefix?: string } = {},
+): Promise<Connections> {
   const { args, io, log } = context;
   const username = str(args, 'username');
   let credentials: { username: string; password: string; source: string } | undefined;
@@ -168,6 +183,8 @@ async function connectionsFor(context: Context, inputs: Inputs, credentialsFor: 
   } else if (inputs.password !== undefined) {
     throw new UsageError('--password-stdin needs --username');
   }
+  // A containers auth.json may hold a robot account for `host/prefix` only: the client looks entries up by host.
+  if (credentials === undefined && credentialsFor !== undefined && defaults.prefix !== undefined) credentials = await findCredentials(credentialsFor, defaults.prefix, io.env);
   if (credentials !== undefined && credentialsFor === undefined) {
     throw new UsageError('explicit credentials are for one registry, but this run contacts several', {
       hint: 'log in to each (docker login, or an auth.json in REGISTRY_AUTH_FILE) instead of --username',
@@ -265,18 +282,21 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const { args, io, log, progress } = context;
     const inputs = await readInputs(context);
     const { document } = inputs;
-    const registryFlag = str(args, 'registry') ?? document?.registry?.endpoint;
-    if (registryFlag === undefined) {
-      throw new UsageError('no registry to push to: pass --registry HOST[:PORT] (or pipe in a document that ag-registry up completed)');
+    const inDocument = registryTargetOf(document?.registry);
+    const registryFlag = str(args, 'registry');
+    if (registryFlag === undefined && inDocument === undefined) {
+      throw new UsageError('no registry to push to: pass --registry HOST[:PORT][/PREFIX] (or pipe in a document that ag-registry up or trust completed)');
     }
-    const registry = checkRegistryHost(registryFlag);
+    const target = registryFlag !== undefined ? parseRegistryTarget(registryFlag) : inDocument!;
+    const registry = formatRegistryTarget(target);
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     let refs = positionalRefs(args);
     if (refs.length === 0 && document?.images?.images !== undefined && document.images.images.length > 0) refs = document.images.images.map((i) => i.ref);
     // Describing the layout (below) must not fail after the push: check it first.
     if (document?.images === undefined) layoutInDocument(document, layoutDir);
-    const fromDocument = document?.registry?.endpoint === registry;
-    const connections = await connectionsFor(context, inputs, registry, {
+    const fromDocument = inDocument !== undefined && sameRegistryTarget(inDocument, target);
+    const connections = await connectionsFor(context, inputs, target.host, {
+      ...(target.prefix !== undefined ? { prefix: target.prefix } : {}),
       ...(fromDocument && document?.registry?.caFile ? { caFile: document.registry.caFile } : {}),
       ...(fromDocument && document?.registry?.credentialsFile ? { credentialsFile: document.registry.credentialsFile } : {}),
     });

@@ -1,4 +1,4 @@
-import { RegistryClient, UsageError, type Io, type Logger, type RegistryClientOptions, type RetryPolicy } from '@ag/core';
+import { RegistryClient, type Io, type Logger, type RegistryClientOptions, type RetryPolicy } from '@ag/core';
 
 /** How to reach registries: TLS, credentials, retries. Shared by pull and push. */
 export interface ConnectionOptions {
@@ -56,12 +56,5 @@ export class Connections {
   }
 }
 
-/** Reads the password for `--password-stdin` (one line, trailing newline dropped). */
-export async function readPasswordFromStdin(io: Io): Promise<string> {
-  if (io.stdin.isTTY) throw new UsageError('--password-stdin: stdin is a terminal', { hint: 'pipe the password in: cat pw-file | ag-images … --password-stdin' });
-  const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (password === '') throw new UsageError('--password-stdin: stdin was empty');
-  return password;
-}
+/** `--password-stdin` is read as every tool reads it (core). */
+export { readPasswordFromStdin } from '@ag/core';

@@ -2,13 +2,13 @@ import {
   AgError,
   MissingError,
   OciLayout,
-  UsageError,
   createLimiter,
   formatReference,
   internalReference,
   isNondistributable,
   noProgress,
   parseReference,
+  parseRegistryTarget,
   silentLogger,
   walkImages,
   withContext,
@@ -21,7 +21,7 @@ import type { Connections } from './connection.js';
 
 export interface PushOptions {
   layoutDir: string;
-  /** The internal registry, `HOST[:PORT]`. */
+  /** The internal registry, `HOST[:PORT][/PREFIX]`: images go to `<host>/<prefix>/<upstream host>/<path>`. */
   registry: string;
   /** Full references of the images to push (default: every named image in the layout). */
   refs?: string[];
@@ -47,7 +47,7 @@ export interface PushAction {
 
 export interface PushedImage {
   ref: string;
-  /** `<registry>/<upstream host>/<path>:<tag>` (or `@digest` for an image without a tag). */
+  /** `<registry>[/<prefix>]/<upstream host>/<path>:<tag>` (or `@digest` for an image without a tag). */
   internalRef: string;
   digest: string;
 }
@@ -75,7 +75,7 @@ interface ImageJob {
 
 /**
  * Pushes images from an OCI layout to the internal registry, each as
- * `<registry>/<upstream host>/<path>:<tag>` (what a containerd hosts.toml
+ * `<registry>[/<prefix>]/<upstream host>/<path>:<tag>` (what a containerd hosts.toml
  * mirror with `override_path = true` asks for) and so by digest too. Blobs the
  * registry already has are skipped (HEAD); a blob already pushed to another
  * repository in this run is mounted (`POST …/blobs/uploads/?mount=&from=`)
@@ -90,7 +90,8 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   const log = options.log ?? silentLogger;
   const progress = options.progress ?? noProgress;
   const layout = await OciLayout.open(options.layoutDir);
-  const client = options.connections.client(options.registry);
+  const target = parseRegistryTarget(options.registry);
+  const client = options.connections.client(target.host);
   const entries = await layout.entries();
   const wanted = options.refs?.map((r) => formatReference(parseReference(r)));
   const jobs: ImageJob[] = [];
@@ -98,7 +99,7 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
     if (entry.ref === undefined) continue;
     if (wanted !== undefined && !wanted.includes(entry.ref)) continue;
     const upstream = parseReference(entry.ref);
-    const internal = internalReference(upstream, options.registry);
+    const internal = internalReference(upstream, target);
     const graph = await walkImages(layout, [entry.descriptor]).catch((error: unknown) => {
       throw withContext(`pushing ${entry.ref}`, error);
     });
@@ -181,7 +182,7 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
 
   const pushImage = async (job: ImageJob): Promise<PushedImage> => {
     const internal = formatReference({
-      ...internalReference(parseReference(job.ref), options.registry),
+      ...internalReference(parseReference(job.ref), target),
       ...(job.tag !== undefined ? { digest: undefined } : { digest: job.top.digest }),
     });
     try {
@@ -275,13 +276,3 @@ function manifestsChildrenFirst(job: ImageJob): Descriptor[] {
   visit(job.top);
   return ordered;
 }
-
-/** Checks a `--registry` value: `HOST[:PORT]`, no scheme, no path. */
-export function checkRegistryHost(value: string): string {
-  const host = value.trim().replace(/\/+$/, '');
-  if (!/^(?:[a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\])(?::\d+)?$/.test(host)) {
-    throw new UsageError(`--registry ${JSON.stringify(value)} is not HOST[:PORT]`, { hint: 'for example --registry registry.internal:5000 (no https://, no path)' });
-  }
-  return host;
-}
-

@@ -159,6 +159,18 @@ describe('ag-kubeadm config: golden configurations', () => {
     await expect(configureKubeadm(old, { ...node, dryRun: true })).rejects.toMatchObject({ kind: 'usage' });
   });
 
+  it("puts kubeadm's internal repository, coredns and the sandbox image under the registry's prefix", async () => {
+    const document = clusterDocument('v1.27.3', { registry: { endpoint: 'harbor.example', prefix: 'k8s', external: true } });
+    const { section } = await configureKubeadm(document, { ...node, imageRepository: 'internal', dryRun: true });
+    expect(section.imageRepository).toBe('harbor.example/k8s/registry.k8s.io');
+    expect(section.sandboxImage).toBe('harbor.example/k8s/registry.k8s.io/pause:3.9');
+    expect(section.images.find((i) => i.component === 'coredns')!.ref).toBe('harbor.example/k8s/registry.k8s.io/coredns/coredns:v1.10.1');
+    expect(parseAllDocuments(section.config).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration')).toMatchObject({
+      imageRepository: 'harbor.example/k8s/registry.k8s.io',
+      dns: { imageRepository: 'harbor.example/k8s/registry.k8s.io/coredns' },
+    });
+  });
+
   it('rewrites nothing when the file already holds the same configuration, and writes nothing in a dry run', async () => {
     const root = await tempRoot();
     const first = await configureKubeadm(clusterDocument('v1.27.3'), { ...node, hostRoot: root });

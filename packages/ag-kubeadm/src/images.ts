@@ -1,4 +1,4 @@
-import { MissingError, UsageError, type AgDocument, type KubeadmImage } from '@ag/core';
+import { formatRegistryTarget, MissingError, registryTargetOf, UsageError, type AgDocument, type KubeadmImage } from '@ag/core';
 
 /** kubeadm's default repository (cmd/kubeadm/app/constants: DefaultImageRepository). */
 export const UPSTREAM_REPOSITORY = 'registry.k8s.io';
@@ -17,21 +17,22 @@ export interface ImageRepositoryChoice {
  * - `upstream` (default): `registry.k8s.io`. Nodes keep upstream names;
  *   containerd's hosts.toml mirrors (ag-nodeprep) send every pull to the
  *   internal registry, so nothing leaves the site.
- * - `internal`: `<registry.endpoint>/registry.k8s.io`, the path ag-images
- *   pushes to, for nodes without those mirrors.
+ * - `internal`: `<registry.endpoint>[/<registry.prefix>]/registry.k8s.io`,
+ *   the path ag-images pushes to, for nodes without those mirrors (the prefix
+ *   of a registry the site runs, such as a Harbor project, included).
  * - anything else: taken as a repository the operator runs.
  */
 export function chooseImageRepository(document: AgDocument, option: string | undefined): ImageRepositoryChoice {
   const wanted = option?.trim() ?? 'upstream';
   if (wanted === 'upstream' || wanted === UPSTREAM_REPOSITORY) return { source: 'upstream', repository: UPSTREAM_REPOSITORY };
   if (wanted === 'internal') {
-    const endpoint = document.registry?.endpoint;
-    if (endpoint === undefined) {
+    const target = registryTargetOf(document.registry);
+    if (target === undefined) {
       throw new UsageError('--image-repository internal needs the internal registry, but the document has no registry section', {
-        hint: 'run ag-registry up first (it records registry.endpoint), or use the default upstream names served through containerd mirrors',
+        hint: "run ag-registry up first (it records registry.endpoint), or ag-registry trust --registry HOST[:PORT][/PREFIX] for the site's registry, or use the default upstream names served through containerd mirrors",
       });
     }
-    return { source: 'internal', repository: `${endpoint}/${UPSTREAM_REPOSITORY}` };
+    return { source: 'internal', repository: `${formatRegistryTarget(target)}/${UPSTREAM_REPOSITORY}` };
   }
   if (wanted === '' || wanted.includes('://') || wanted.endsWith('/')) {
     throw new UsageError(`--image-repository ${JSON.stringify(wanted)} is not upstream, internal or a repository such as registry.example:5000/k8s`);

@@ -4,6 +4,7 @@ import {
   argString as str,
   argStrings as strings,
   bundleRoot,
+  formatRegistryTarget,
   ExitCode,
   newDocument,
   parseDuration,
@@ -11,7 +12,6 @@ import {
   readDocument,
   resolveInRoot,
   runTool,
-  UsageError,
   writeDocument,
   type AgDocument,
   type CommandContext,
@@ -30,6 +30,7 @@ import { certificatesPart } from './section.js';
 import { serveEmbedded } from './serve-embedded.js';
 import { status } from './status.js';
 import { runSupervisor } from './supervisor.js';
+import { caFileFor, documentAndPassword, externalStatusCommand, recordTarget, targetFrom, trustCredentials } from './external-registry.js';
 import { documentUpstreams, trust } from './trust.js';
 import { DEFAULT_LISTEN, up } from './up.js';
 
@@ -121,7 +122,13 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async status(context) {
+    // A registry the site runs: --registry names it, or the document's section says ag did not start it.
+    if (str(context.args, 'registry') !== undefined || context.args['password-stdin'] === true) {
+      const { document, password } = await documentAndPassword(context);
+      return externalStatusCommand(context, document, password);
+    }
     const document = (await optionalDocument(context)) ?? newDocument();
+    if (document.registry?.external === true && str(context.args, 'dir') === undefined) return externalStatusCommand(context, document, undefined);
     const dir = registryDir(context, document);
     const { status: found, state, tlsFailed, credentialsRefused } = await status({ dir, io: context.io, log: context.log });
     const paths = registryPaths(dir);
@@ -152,22 +159,19 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
 
   async trust(context) {
     const { args, log } = context;
-    const document = await optionalDocument(context);
-    const endpoint = str(args, 'registry') ?? document?.registry?.endpoint;
-    const caFile = str(args, 'ca') ?? document?.registry?.caFile;
-    if (endpoint === undefined || caFile === undefined) {
-      throw new UsageError('trust needs the registry endpoint and its CA', {
-        hint: 'pipe the document ag-registry up wrote, or pass --registry HOST:PORT --ca FILE [--credentials FILE]',
-      });
-    }
-    // --no-credentials (yargs' negation of --credentials) writes none, for a registry with anonymous pulls.
-    const credentialsFile = args['credentials'] === false ? undefined : (str(args, 'credentials') ?? document?.registry?.credentialsFile);
+    const { document, password } = await documentAndPassword(context);
+    const { target, fromFlag } = targetFrom(context, document, 'trust');
+    const caFile = caFileFor(context, document, target);
+    if (caFile === undefined) log.info(`no CA file for ${target.host} (--ca): containerd checks its certificate against the system trust store`);
+    const { credentialsFile, credentials } = await trustCredentials(context, document, target, fromFlag, password);
+    if (credentials !== undefined) log.info(`containerd's pulls from ${target.host} carry the credentials of ${JSON.stringify(credentials.username)} (${credentials.source})`);
     const docker = bool(args, 'docker');
     const podman = bool(args, 'podman');
     const result = await trust({
-      endpoint,
-      caFile: resolve(context.io.cwd, caFile),
-      ...(credentialsFile ? { credentialsFile: resolve(context.io.cwd, credentialsFile) } : {}),
+      endpoint: formatRegistryTarget(target),
+      ...(caFile !== undefined ? { caFile } : {}),
+      ...(credentialsFile ? { credentialsFile } : {}),
+      ...(credentials ? { credentials } : {}),
       upstreams: [...documentUpstreams(document), ...strings(args, 'upstream')],
       root: resolve(context.io.cwd, str(args, 'root') ?? '/'),
       ...(str(args, 'certs-dir') ? { certsDir: resolve(context.io.cwd, str(args, 'certs-dir')!) } : {}),
@@ -178,7 +182,8 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     });
     if (args['dry-run'] === true) reportDryRun(context, { actions: result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })) });
     for (const file of result.files) log.debug(`${file.action}: ${file.path} (${file.mode})`);
-    if (document !== undefined) emit(context, document, undefined);
+    // The registry's place is recorded so that push, kubeadm's internal repository and flannel's pins agree.
+    if (document !== undefined) emit(context, document, fromFlag ? recordTarget(document, target, { ...(caFile ? { caFile } : {}), ...(credentialsFile ? { credentialsFile } : {}) }) : undefined);
   },
 
   async 'serve-embedded'(context) {
@@ -190,6 +195,16 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     await runSupervisor(registryPaths(str(context.args, 'dir') ?? DEFAULT_REGISTRY_DIR));
   },
 };
+
+const credentialOptions = {
+  credentials: {
+    alias: 'credentials-file',
+    type: 'string',
+    describe: "a username:password file (mode 0600): ag-registry's, or the site's robot or service account (default: the document's registry.credentialsFile, else the docker/podman auth files; --no-credentials: none)",
+  },
+  username: { type: 'string', describe: 'the account, its password from --password-stdin (the document then comes from --in FILE)', requiresArg: true },
+  'password-stdin': { type: 'boolean', default: false, describe: 'read the password for --username from stdin' },
+} as const;
 
 const dirOption = { type: 'string', describe: `the registry directory: certificates, credentials, config, storage (default: the document's, else ${DEFAULT_REGISTRY_DIR})`, requiresArg: true } as const;
 const dryRunOption = { type: 'boolean', default: false, describe: 'print the actions as JSON on stderr and change nothing' } as const;
@@ -229,16 +244,27 @@ function configure(parser: Argv): Argv {
         .option('dry-run', dryRunOption),
     )
     .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('dir', dirOption).option('dry-run', dryRunOption))
-    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down)', (y) => y.option('dir', dirOption))
+    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down, 8 credentials refused); with --registry, a registry the site runs', (y) =>
+      y
+        .option('dir', dirOption)
+        .option('registry', {
+          type: 'string',
+          describe: 'HOST[:PORT][/PREFIX] of a registry ag did not start: is it reachable, its TLS valid (until when), the credentials accepted, which of the bundle\'s images are there (exit 5 when some are not)',
+          requiresArg: true,
+        })
+        .option('ca', { alias: 'ca-file', type: 'string', describe: 'with --registry: its CA certificate (default: the system trust store)', requiresArg: true })
+        .options(credentialOptions),
+    )
     .command('trust', 'write what a node needs to trust and use the registry: containerd certs.d (CA, hosts.toml mirrors), docker and podman CAs', (y) =>
       y
         .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of / (a node image, a chroot)', requiresArg: true })
-        .option('registry', { type: 'string', describe: 'HOST:PORT of the registry (default: the document\'s registry.endpoint)', requiresArg: true })
-        .option('ca', { type: 'string', describe: 'its CA certificate (default: the document\'s registry.caFile)', requiresArg: true })
-        .option('credentials', {
+        .option('registry', {
           type: 'string',
-          describe: 'username:password file for containerd\'s pulls (default: the document\'s registry.credentialsFile; --no-credentials: none)',
+          describe: "HOST[:PORT][/PREFIX] of the registry: containerd pulls <upstream>/<path> from https://<host>/v2/<prefix>/<upstream>/<path> (default: the document's registry); recorded in the document",
+          requiresArg: true,
         })
+        .option('ca', { alias: 'ca-file', type: 'string', describe: 'its CA certificate (default: the document\'s registry.caFile, else the system trust store)', requiresArg: true })
+        .options(credentialOptions)
         .option('upstream', { type: 'string', array: true, describe: `another upstream registry to mirror (always: ${DEFAULT_UPSTREAMS.join(', ')} and those the document names)`, requiresArg: true })
         .option('certs-dir', { type: 'string', describe: 'containerd\'s certs.d (default <root>/etc/containerd/certs.d)', requiresArg: true })
         .option('docker', { type: 'boolean', describe: 'write docker\'s CA file (default: when <root>/etc/docker exists)' })
@@ -255,6 +281,8 @@ function configure(parser: Argv): Argv {
     .example('ag-registry up --mode embedded --layout /srv/bundle/images --listen 0.0.0.0:5000 < doc.json', 'serve the bundle\'s images read-only, with no second copy')
     .example('ag-registry trust < doc.json', 'on each node: containerd pulls registry.k8s.io, docker.io… from the internal registry')
     .example('ag-registry status --dir /var/lib/ag-registry | jq .registry.status', 'is it up, TLS valid, how many repositories and blobs')
+    .example('ag-registry trust --registry harbor.example/k8s --ca site-ca.crt --credentials robot-pull < doc.json > doc2.json', "on each node: pull through the site's Harbor project k8s; the document records it")
+    .example('ag-registry status --registry harbor.example/k8s < bundle.json', "which of the bundle's images the site's registry has (exit 5 naming those it lacks)")
     .epilog(
       'The credentials file (registry.credentialsFile, mode 0600) holds one line, username:password: skopeo --creds "$(cat FILE)", curl -u "$(cat FILE)".',
     );

@@ -38,11 +38,23 @@ describe('hosts.toml', () => {
   it("describes the internal registry itself with push, and podman's rewrites by prefix", () => {
     const own = parseToml(renderRegistryHostsToml({ endpoint: 'reg:5000', ca: 'ca.crt' })) as unknown as HostsToml;
     expect(own).toEqual({ server: 'https://reg:5000', host: { 'https://reg:5000': { capabilities: ['pull', 'resolve', 'push'], ca: 'ca.crt' } } });
-    const conf = parseToml(renderRegistriesConf('reg:5000', ['quay.io', 'registry.corp:5000'])) as { registry: unknown };
+    const conf = parseToml(renderRegistriesConf({ host: 'reg:5000' }, ['quay.io', 'registry.corp:5000'])) as { registry: unknown };
     expect(conf.registry).toEqual([
       { prefix: 'quay.io', location: 'reg:5000/quay.io' },
       { prefix: 'registry.corp:5000', location: 'reg:5000/registry.corp_5000' },
     ]);
+  });
+});
+
+describe('hosts.toml for a registry that keeps images under a prefix (a Harbor project)', () => {
+  it('serves every upstream from /v2/<prefix>/<upstream host> with override_path, and the system trust store when no CA is given', () => {
+    const parsed = parseToml(renderMirrorHostsToml('registry.corp:5000', { endpoint: 'harbor.site', prefix: 'platform/k8s' })) as unknown as HostsToml;
+    expect(parsed.server).toBe('https://registry.corp:5000');
+    expect(parsed.host).toEqual({ 'https://harbor.site/v2/platform/k8s/registry.corp_5000': { capabilities: ['pull', 'resolve'], override_path: true } });
+    const own = parseToml(renderRegistryHostsToml({ endpoint: 'harbor.site' })) as unknown as HostsToml;
+    expect(own.host['https://harbor.site']).toEqual({ capabilities: ['pull', 'resolve', 'push'] });
+    const conf = parseToml(renderRegistriesConf({ host: 'harbor.site', prefix: 'k8s' }, ['docker.io'])) as { registry: unknown };
+    expect(conf.registry).toEqual([{ prefix: 'docker.io', location: 'harbor.site/k8s/docker.io' }]);
   });
 });
 

@@ -196,6 +196,6 @@ describe('ag-registry up --mode embedded, then trust', () => {
     expect(await mode(join(node, 'etc', 'containerd', 'certs.d', 'registry.gitlab.example', 'hosts.toml'))).toBe('644');
     const missing = await cli(['trust', '--root', node]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('--registry HOST:PORT --ca FILE');
+    expect(missing.stderr).toContain('--registry HOST[:PORT][/PREFIX]');
   });
 });

@@ -1,18 +1,19 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseReference, UsageError, withContext, writeFileAtomic, type AgDocument, type Logger } from '@ag/core';
-import { readCredentials } from './credentials.js';
-import { formatHostPort, parseHostPort } from './endpoint.js';
+import { formatRegistryTarget, parseReference, parseRegistryTarget, UsageError, withContext, writeFileAtomic, type AgDocument, type Logger } from '@ag/core';
+import { readCredentials, type Credentials } from './credentials.js';
 import { readOptional } from './files.js';
 import { DEFAULT_UPSTREAMS, mirrorUrl, renderMirrorHostsToml, renderRegistriesConf, renderRegistryHostsToml } from './hosts-toml.js';
 
 export interface TrustOptions {
-  /** The internal registry, host:port. */
+  /** The internal registry, `HOST[:PORT][/PREFIX]`: with a prefix, its images are at `<host>/<prefix>/<upstream host>/<path>`. */
   endpoint: string;
-  /** Its CA certificate (PEM) on this host. */
-  caFile: string;
-  /** `username:password` file: containerd then sends the credentials on every pull (hosts.toml header). */
+  /** Its CA certificate (PEM) on this host; none: the system trust store vouches for it. */
+  caFile?: string;
+  /** `username:password` file (0600): containerd then sends the credentials on every pull (hosts.toml header). */
   credentialsFile?: string;
+  /** Credentials found elsewhere (`--username`, an auth file), used when there is no credentialsFile. */
+  credentials?: Credentials;
   /** Upstream registries to mirror (DEFAULT_UPSTREAMS are always included). */
   upstreams?: string[];
   /** Write under this root instead of / (a node image, a chroot, a test). */
@@ -62,10 +63,22 @@ async function isDirectory(path: string): Promise<boolean> {
   );
 }
 
+async function readCa(path: string): Promise<string> {
+  let ca: string;
+  try {
+    ca = await readFile(path, 'utf8');
+  } catch (error) {
+    throw withContext(`reading the registry CA ${path}`, error);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${path} is not a PEM certificate`);
+  return ca;
+}
+
 /**
  * Writes what a node needs to trust and use the internal registry, under
  * `root`: containerd's certs.d (the registry's CA and hosts.toml, and a
- * mirror hosts.toml for every upstream with override_path), docker's and
+ * mirror hosts.toml for every upstream with override_path, under the
+ * registry's prefix when it keeps images under one), docker's and
  * podman's CA where they are present, podman's mirrors, and the credentials
  * for containerd's pulls as an Authorization header (those hosts.toml files
  * are then 0600). Idempotent: unchanged files are not rewritten.
@@ -75,31 +88,24 @@ async function isDirectory(path: string): Promise<boolean> {
  */
 export async function trust(options: TrustOptions): Promise<TrustResult> {
   const root = resolve(options.root ?? '/');
-  const endpoint = formatHostPort(parseHostPort(options.endpoint, 'registry endpoint'));
+  const target = parseRegistryTarget(options.endpoint);
+  const endpoint = target.host;
   const certsDir = options.certsDir !== undefined ? resolve(options.certsDir) : join(root, 'etc', 'containerd', 'certs.d');
   const upstreams = [...new Set([...DEFAULT_UPSTREAMS, ...(options.upstreams ?? [])])].filter((host) => host !== endpoint);
   for (const host of upstreams) {
     if (!UPSTREAM.test(host)) throw new UsageError(`upstream ${JSON.stringify(host)} is not a registry host name`);
   }
-  let ca: string;
-  try {
-    ca = await readFile(options.caFile, 'utf8');
-  } catch (error) {
-    throw withContext(`reading the registry CA ${options.caFile}`, error);
-  }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${options.caFile} is not a PEM certificate`);
-  let authorization: string | undefined;
-  if (options.credentialsFile !== undefined) {
-    const { username, password } = await readCredentials(options.credentialsFile);
-    authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  }
+  const ca = options.caFile === undefined ? undefined : await readCa(options.caFile);
+  const credentials = options.credentialsFile !== undefined ? await readCredentials(options.credentialsFile) : options.credentials;
+  const authorization = credentials === undefined ? undefined : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
   const secretMode = authorization !== undefined ? 0o600 : 0o644;
+  const prefix = target.prefix !== undefined ? { prefix: target.prefix } : {};
 
   const wanted: Array<{ path: string; content: string; mode: number; why: string }> = [];
-  wanted.push({ path: join(certsDir, endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'the internal registry CA, for containerd' });
+  if (ca !== undefined) wanted.push({ path: join(certsDir, endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'the internal registry CA, for containerd' });
   wanted.push({
     path: join(certsDir, endpoint, 'hosts.toml'),
-    content: renderRegistryHostsToml({ endpoint, ca: 'ca.crt', ...(authorization ? { authorization } : {}) }),
+    content: renderRegistryHostsToml({ endpoint, ...(ca !== undefined ? { ca: 'ca.crt' } : {}), ...(authorization ? { authorization } : {}) }),
     mode: secretMode,
     why: `containerd: trust ${endpoint}${authorization ? ', with credentials' : ''}`,
   });
@@ -107,21 +113,21 @@ export async function trust(options: TrustOptions): Promise<TrustResult> {
     wanted.push({
       path: join(certsDir, upstream, 'hosts.toml'),
       // Relative to this hosts.toml's directory, so the tree works wherever it is mounted (containerd resolves it so).
-      content: renderMirrorHostsToml(upstream, { endpoint, ca: `../${endpoint}/ca.crt`, ...(authorization ? { authorization } : {}) }),
+      content: renderMirrorHostsToml(upstream, { endpoint, ...prefix, ...(ca !== undefined ? { ca: `../${endpoint}/ca.crt` } : {}), ...(authorization ? { authorization } : {}) }),
       mode: secretMode,
-      why: `containerd: pull ${upstream}/… from ${mirrorUrl(endpoint, upstream)}`,
+      why: `containerd: pull ${upstream}/… from ${mirrorUrl(target, upstream)}`,
     });
   }
-  if (options.docker ?? (await isDirectory(join(root, 'etc', 'docker')))) {
+  if (ca !== undefined && (options.docker ?? (await isDirectory(join(root, 'etc', 'docker'))))) {
     wanted.push({ path: join(root, 'etc', 'docker', 'certs.d', endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'docker: trust the registry CA' });
   }
   if (options.podman ?? (await isDirectory(join(root, 'etc', 'containers')))) {
-    wanted.push({ path: join(root, 'etc', 'containers', 'certs.d', endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'podman, skopeo, CRI-O: trust the registry CA' });
+    if (ca !== undefined) wanted.push({ path: join(root, 'etc', 'containers', 'certs.d', endpoint, 'ca.crt'), content: ca, mode: 0o644, why: 'podman, skopeo, CRI-O: trust the registry CA' });
     wanted.push({
       path: join(root, 'etc', 'containers', 'registries.conf.d', '50-ag-registry.conf'),
-      content: renderRegistriesConf(endpoint, upstreams),
+      content: renderRegistriesConf(target, upstreams),
       mode: 0o644,
-      why: 'podman, skopeo, CRI-O: mirror the upstream registries to the internal one',
+      why: `podman, skopeo, CRI-O: mirror the upstream registries to ${formatRegistryTarget(target)}`,
     });
   }
 

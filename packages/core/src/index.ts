@@ -7,6 +7,7 @@ export * from './space.js';
 export * from './atomic.js';
 export * from './directory-lock.js';
 export * from './reference.js';
+export * from './registry-target.js';
 export * from './cli.js';
 export * from './cli-args.js';
 export * from './document/index.js';

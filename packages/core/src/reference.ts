@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import type { RegistryTarget } from './registry-target.js';
 
 /**
  * An image reference, normalised the way Docker and containerd read one:
@@ -106,14 +107,18 @@ export function upstreamPathComponent(registry: string): string {
 
 /**
  * Where an upstream image lives in the internal registry: the upstream host
- * becomes the first path component (`registry.k8s.io/pause:3.9` ->
- * `<internal>/registry.k8s.io/pause:3.9`, `registry.corp:5000/team/app:1` ->
- * `<internal>/registry.corp_5000/team/app:1`; see upstreamPathComponent),
- * which is what the containerd `hosts.toml` mirror ag-registry trust writes
- * (`override_path = true`) asks for.
+ * becomes the first path component under the target's prefix
+ * (`registry.k8s.io/pause:3.9` -> `<host>/registry.k8s.io/pause:3.9`, or
+ * `<host>/<prefix>/registry.k8s.io/pause:3.9` for a registry that keeps
+ * images under a project or repository; `registry.corp:5000/team/app:1` ->
+ * `<host>/registry.corp_5000/team/app:1`, see upstreamPathComponent), which
+ * is what the containerd `hosts.toml` mirror ag-registry trust writes
+ * (`override_path = true`) asks for. A string target is a bare `HOST[:PORT]`.
  */
-export function internalReference(ref: ImageReference, internalRegistry: string): ImageReference {
-  const internal: ImageReference = { registry: internalRegistry, repository: `${upstreamPathComponent(ref.registry)}/${ref.repository}` };
+export function internalReference(ref: ImageReference, target: RegistryTarget | string): ImageReference {
+  const { host, prefix } = typeof target === 'string' ? { host: target, prefix: undefined } : target;
+  const path = `${upstreamPathComponent(ref.registry)}/${ref.repository}`;
+  const internal: ImageReference = { registry: host, repository: prefix === undefined ? path : `${prefix}/${path}` };
   if (ref.tag !== undefined) internal.tag = ref.tag;
   if (ref.digest !== undefined) internal.digest = ref.digest;
   return internal;

@@ -4,7 +4,7 @@ import { Sha256Hex, Timestamp } from './common.js';
 /** One image reference the manifest uses, as upstream wrote it and as rendered. */
 export const FlannelImage = Type.Object({
   upstream: Type.String({ description: 'the reference as the upstream manifest writes it' }),
-  pinned: Type.String({ description: 'the same name pinned by the digest stored in the layout (name:tag@sha256:…)' }),
+  pinned: Type.String({ description: 'the same image pinned by the digest stored in the layout (name:tag@sha256:…), under the registry when render was given one' }),
 });
 
 /** The `flannel` section: owned by ag-flannel. */
@@ -26,6 +26,12 @@ export const FlannelSection = Type.Object({
   /** flanneld `--iface-can-reach`, when set: the interface that routes to this address, tried last. */
   interfaceCanReach: Type.Optional(Type.String()),
   images: Type.Array(FlannelImage),
+  /**
+   * `HOST[:PORT][/PREFIX]` the images are pinned in (`render --registry`):
+   * the manifest then names `<registry>/<upstream host>/<path>:<tag>@sha256:…`.
+   * Absent: upstream names, which containerd's hosts.toml mirrors serve.
+   */
+  registry: Type.Optional(Type.String()),
   /** Set by apply. */
   daemonSet: Type.Optional(Type.Object({ namespace: Type.String(), name: Type.String() })),
   appliedAt: Type.Optional(Timestamp),

@@ -21,7 +21,7 @@ export const StoredImage = Type.Object({
   /** True when only some of upstream's platforms were kept (then pin by a platform's digest). */
   partial: Type.Boolean(),
   manifests: Type.Array(ImagePlatformManifest),
-  /** Set by `ag-images push`: where the image is in the internal registry (`<registry>/<upstream host>/<path>:<tag>`). */
+  /** Set by `ag-images push`: where the image is in the internal registry (`<registry>[/<prefix>]/<upstream host>/<path>:<tag>`). */
   internalRef: Type.Optional(Type.String()),
 });
 export type StoredImage = Static<typeof StoredImage>;
@@ -33,7 +33,7 @@ export const ImagesSection = Type.Object({
   images: Type.Array(StoredImage),
   push: Type.Optional(
     Type.Object({
-      registry: Type.String({ description: 'HOST[:PORT] of the internal registry the images were last pushed to' }),
+      registry: Type.String({ description: 'HOST[:PORT][/PREFIX] of the registry the images were last pushed to' }),
       pushedAt: Timestamp,
     }),
   ),

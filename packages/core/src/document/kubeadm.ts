@@ -88,7 +88,7 @@ export const KubeadmSection = Type.Object({
    * `upstream`: kubeadm asks for upstream names (registry.k8s.io/…) and
    * containerd's hosts.toml mirrors serve them from the internal registry;
    * `internal`: kubeadm asks the internal registry directly
-   * (`<registry.endpoint>/registry.k8s.io/…`); `custom`: a repository the operator named.
+   * (`<registry.endpoint>[/<registry.prefix>]/registry.k8s.io/…`); `custom`: a repository the operator named.
    */
   imageSource: Type.Union([Type.Literal('upstream'), Type.Literal('internal'), Type.Literal('custom')]),
   /**

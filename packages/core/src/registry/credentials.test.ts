@@ -41,6 +41,9 @@ describe('findCredentials', () => {
     expect(await findCredentials('reg.example:5000', 'team/app', env)).toMatchObject({ username: 'team-user', password: 'p2' });
     expect(await findCredentials('docker.io', 'library/nginx', env)).toMatchObject({ username: 'hub-user', password: 'p3' });
     expect(await findCredentials('ghcr.io', 'x/y', env)).toBeUndefined();
+    // A prefix asks for the entry of that namespace itself (a robot account of one Harbor project).
+    expect(await findCredentials('reg.example:5000', 'team', env)).toMatchObject({ username: 'team-user', password: 'p2' });
+    expect(await findCredentials('reg.example:5000', 'teams', env)).toMatchObject({ username: 'host-user', password: 'p1' });
   });
 
   it('asks a credential helper named in the Docker config', async () => {

@@ -128,7 +128,7 @@ async function lookUp(file: AuthFile, path: string, registry: string, repository
   // containers auth.json may scope by namespace: the longest matching prefix of host/repository wins.
   const wanted = repository === undefined ? registry : `${registry}/${repository}`;
   const matching = entries
-    .filter(([key]) => key === registry || (wanted.startsWith(`${key}/`) && key.startsWith(`${registry}/`)))
+    .filter(([key]) => key === registry || ((key === wanted || wanted.startsWith(`${key}/`)) && key.startsWith(`${registry}/`)))
     .sort(([a], [b]) => b.length - a.length);
   for (const [key, entry] of matching) {
     const credentials = decodeEntry(entry, `${path} (${key})`);

@@ -1,20 +1,16 @@
 import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, classifySystemError } from '../errors.js';
 import { isRetryableStatus, parseRetryAfter } from '../download/retry.js';
+import { missingPrerequisite, registryErrorEntries } from './refusals.js';
 
-/** The `errors` array distribution and other registries put in an error response's body. */
-interface RegistryErrorBody {
-  errors?: Array<{ code?: string; message?: string; detail?: unknown }>;
-}
-
-/** `MANIFEST_UNKNOWN: manifest unknown`, from a registry error body's text; empty if it has none. */
+/**
+ * `MANIFEST_UNKNOWN: manifest unknown`, from a registry error body's text
+ * (the first entry of its `errors` array: a code and a message, or a message
+ * alone as Artifactory writes it); the text itself if it has none.
+ */
 export function registryErrorSummary(text: string): string {
-  try {
-    const body = JSON.parse(text) as RegistryErrorBody;
-    const first = body.errors?.[0];
-    if (first?.code) return `${first.code}${first.message ? `: ${first.message}` : ''}`;
-  } catch {
-    // Not JSON: a proxy's HTML page, say.
-  }
+  const first = registryErrorEntries(text)[0];
+  if (first?.code) return `${first.code}${first.message ? `: ${first.message}` : ''}`;
+  if (typeof first?.message === 'string' && first.message !== '') return first.message.trim();
   return text.trim().slice(0, 200);
 }
 
@@ -67,7 +63,7 @@ export function registryStatusError(
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
   const details: Record<string, unknown> = { status, retryable: isRetryableStatus(status) };
   if (retryAfterMs !== undefined) details['retryAfterMs'] = retryAfterMs;
-  if (status === 404) return new MissingError(`${doing}: not found${said}`, { details, hint: 'check the name, tag and registry' });
+  if (status === 404) return missingPrerequisite(doing, status, bodyText, registry) ?? new MissingError(`${doing}: not found${said}`, { details, hint: 'check the name, tag and registry' });
   if (status === 401 || status === 403) return credentialsError(doing, registry, status, used, said, details);
   if (/DIGEST_INVALID|SIZE_INVALID/.test(summary)) return new VerificationError(`${doing}: ${registry} rejected the content${said}`, { details });
   if (/BLOB_UNKNOWN/.test(summary)) return new MissingError(`${doing}: ${registry} lacks a blob the manifest needs${said}`, { details });

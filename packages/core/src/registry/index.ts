@@ -7,4 +7,6 @@ export * from './challenge.js';
 export * from './credentials.js';
 export * from './tls.js';
 export * from './errors.js';
+export * from './refusals.js';
+export * from './target-credentials.js';
 export * from './client.js';
