@@ -86,13 +86,14 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
 }
 
 async function download({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
-  const [{ downloadFiles, plannedDownloads }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
+  const [{ downloadFiles }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
   const document = (await readDocument(io, { required: true, inPath: args.in }))!;
   const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
   const mirrors = parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base']));
   if (args['dry-run'] === true) {
-    const osPackages = args['os-packages'] === false ? undefined : (await downloadDocumentOsPackages(document, root, { io, log, args, dryRun: true })).packages;
-    io.stdout.write(`${JSON.stringify({ dryRun: true, root, actions: plannedDownloads(document, { root, mirrors }), ...(osPackages ? { packages: osPackages } : {}) }, null, args.pretty ? 2 : undefined)}\n`);
+    const { downloadDryRun } = await import('./dry-run.js');
+    const cacheDir = typeof args['packages-cache'] === 'string' ? resolve(io.cwd, args['packages-cache']) : undefined;
+    writeDocument(io, downloadDryRun(document, { root, mirrors, osPackages: args['os-packages'] !== false, cacheDir, env: io.env, log }), args.pretty);
     return 0;
   }
   const dispatcher = await createHttpDispatcher({ env: io.env });
@@ -164,7 +165,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('concurrency', { type: 'number', default: 4, describe: 'files fetched at once' })
                 .option('retries', { type: 'number', default: 4, describe: 'further attempts per file after a reset, 429 or 5xx' })
                 .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent to each file\'s host, never to a host it redirects to (repeatable)' })
-                .option('dry-run', { type: 'boolean', default: false, describe: 'print the actions as JSON; fetch nothing' })
+                .option('dry-run', { type: 'boolean', default: false, describe: 'pass the document through with what download would do in fetch.dryRun (and on stderr); fetch nothing, write nothing, ask no server' })
                 .option('inventory', { type: 'string', requiresArg: true, describe: "the far side's `ag-nodeprep inventory`: OS packages it has are not carried" })
                 .option('baseline-status', { type: 'string', requiresArg: true, describe: 'deb: a dpkg status file of a host like the far side, instead of a minimal install' })
                 .option('os-packages', { type: 'boolean', default: true, describe: 'resolve and carry the OS packages (--no-os-packages: files only)' })

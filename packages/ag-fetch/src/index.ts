@@ -7,3 +7,4 @@ export type { Planner, PlanContext, PlanContribution } from './plan/context.js';
 export type { PlanRequest, ChartRequest, FileRequest } from './plan/request.js';
 export { main } from './cli.js';
 export * from './os-packages/index.js';
+export { downloadDryRun, type DownloadDryRunOptions } from './dry-run.js';
