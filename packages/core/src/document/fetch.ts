@@ -131,9 +131,19 @@ export const DownloadDryRun = Type.Object({
 });
 export type DownloadDryRun = Static<typeof DownloadDryRun>;
 
+/** The site file a plan was made from (`ag-fetch plan --site`). */
+export const SiteFileRecord = Type.Object({
+  path: Type.String({ description: 'the file as given (absolute)' }),
+  sha256: Sha256Hex,
+  name: Type.Optional(Type.String({ description: 'its metadata.name' })),
+});
+export type SiteFileRecord = Static<typeof SiteFileRecord>;
+
 /** The `fetch` section: owned by ag-fetch (plan writes it, download completes it). */
 export const FetchSection = Type.Object({
   plannedAt: Type.Optional(Timestamp),
+  /** The site file the plan read (flags given beside it override its fields). */
+  site: Type.Optional(SiteFileRecord),
   components: Type.Record(Type.String(), Type.String(), {
     description: 'the version of every component, e.g. {"crictl": "v1.27.0", "etcd": "3.5.7-0"}',
   }),
