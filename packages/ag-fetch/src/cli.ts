@@ -103,6 +103,39 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
   }
 }
 
+async function check({ io, log, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+  const [{ checkConnectedSide }, { parseMirrors }, { MissingError, parseDuration }] = await Promise.all([import('./check.js'), import('./mirrors.js'), import('@ag/core')]);
+  const document = (await readDocument(io, { required: true, inPath: args.in }))!;
+  const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
+  const dispatcher = await createHttpDispatcher({ env: io.env });
+  try {
+    const lines = await checkConnectedSide(document, {
+      root,
+      mirrors: parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base'])),
+      headers: parseHeaders(strings(args['header'])),
+      dispatcher,
+      env: io.env,
+      osPackages: args['os-packages'] !== false,
+      cacheDir: typeof args['packages-cache'] === 'string' ? resolve(io.cwd, args['packages-cache']) : undefined,
+      timeoutMs: parseDuration(String(args['timeout'])),
+    });
+    for (const line of lines) (line.ok ? log.info : log.error).call(log, `${line.ok ? 'ok' : 'MISSING'}: ${line.item}: ${line.text}`);
+    const missing = lines.filter((l) => !l.ok);
+    if (missing.length > 0) {
+      // Nothing on stdout: a pipeline into download stops here.
+      throw new MissingError(`${missing.length} thing(s) download needs are missing: ${missing.map((l) => l.item).join(', ')} (listed above)`, {
+        hint: 'fix those (a mirror or proxy for an unreachable host, space or another --dir, the missing programs: README, "OS packages"), then check again',
+      });
+    }
+    log.info(`ready to download: ${lines.length} check(s) passed`);
+    writeDocument(io, document, args.pretty);
+    return 0;
+  } finally {
+    // destroy, not close: a HEAD given up on may still hang in undici (check.ts, head).
+    await dispatcher.destroy();
+  }
+}
+
 const mirrorOptions = (parser: import('yargs').Argv): import('yargs').Argv =>
   parser
     .option('mirror', { type: 'string', array: true, requiresArg: true, describe: 'fetch https://HOST/… from URL/… instead (HOST=URL; repeatable)' })
@@ -164,12 +197,24 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .example("$0 download --header 'Authorization: Bearer …' < plan.json", 'credentials for a mirror'),
             ),
           )
+          .command('check', "before a long download: this machine's proxy settings, every upstream reachable (HEAD through the mirrors and proxies), free space for what the plan fetches, the programs the OS packages need; one line each, exit 5 listing what is missing; the document passes through", (p) =>
+            mirrorOptions(
+              p
+                .option('dir', { type: 'string', requiresArg: true, describe: "the bundle root download will write to (default: the document's root)" })
+                .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent with each HEAD, as download sends it (repeatable)' })
+                .option('os-packages', { type: 'boolean', default: true, describe: 'check what the OS packages need (--no-os-packages: as download --no-os-packages)' })
+                .option('packages-cache', { type: 'string', requiresArg: true, describe: 'private apt/dnf state download will use (default ~/.cache/ag/os-packages)' })
+                .option('timeout', { type: 'string', default: '15s', requiresArg: true, describe: 'how long each HEAD may take' })
+                .example('$0 plan … | $0 check | $0 download > fetched.json', 'stop before fetching when something is missing')
+                .example('$0 check --no-os-packages < plan.json > /dev/null', 'check a plan whose files alone will be downloaded'),
+            ),
+          )
           .example('$0 plan --kubernetes-version v1.27.3 --os fedora-37 > plan.json', 'plan a v1.27.3 cluster')
           .example('$0 download < plan.json > fetched.json', 'fetch and verify every file')
           .example('$0 plan … --no-checksums', 'plan with no internet at all')
           .example('$0 plan … --mirror-base URL', 'use a mirror that holds URL/HOST/PATH')
           .example('$0 download --in plan.json --dry-run', 'show what would be fetched'),
-      handlers: { plan, download },
+      handlers: { plan, check, download },
     },
     joinNoPackageValues(argv),
     io,

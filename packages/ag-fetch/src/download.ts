@@ -51,7 +51,8 @@ export interface FileOutcome {
 /** One entry of `download --dry-run` (the document's fetch.dryRun.files). */
 export type DownloadAction = PlannedDownload;
 
-function urlFor(file: FileArtifact, mirrors: Mirrors): string {
+/** The URL download fetches a file from: the plan's, or its upstream URL under the mirrors given now. */
+export function urlFor(file: FileArtifact, mirrors: Mirrors): string {
   return mirrors === NO_MIRRORS || (Object.keys(mirrors.hosts).length === 0 && mirrors.base === undefined)
     ? file.source.url
     : mirrorUrl(file.source.upstreamUrl ?? file.source.url, mirrors);

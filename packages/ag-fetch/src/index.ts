@@ -10,3 +10,4 @@ export * from './os-packages/index.js';
 export { readSiteFile, type LoadedSite } from './site.js';
 export { planInputs, withSite, type PlanInputs } from './plan/from-flags.js';
 export { downloadDryRun, type DownloadDryRunOptions } from './dry-run.js';
+export { checkConnectedSide, type CheckLine, type ConnectedCheckOptions } from './check.js';
