@@ -74,7 +74,7 @@ describe('ag-fetch check', () => {
       expect.stringMatching(/: Proxy response \(403\) !== 200 when HTTP Tunneling for 2 URLs, e\.g\. https:\/\/archives\.fedoraproject\.org\/.*\/repodata\/repomd\.xml$/),
     ]);
     expect(line('MISSING: tools: fedora-37 packages need createrepo_c, not found (found: dnf, rpmkeys, rpm)')).toHaveLength(1);
-    expect(stderr).toContain('thing(s) download needs are missing: reach, reach, tools (listed above)');
+    expect(stderr).toContain('3 thing(s) download needs are missing: reach ×2, tools (listed above)');
     // The HEADs went through the proxy in effect (undici tunnels through it with CONNECT).
     expect(proxy.relayed.slice(relayed)).toContainEqual({ method: 'CONNECT', target: server.host });
   });

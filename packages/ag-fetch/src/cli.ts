@@ -123,7 +123,8 @@ async function check({ io, log, args }: CommandContext<Record<string, unknown>>)
     const missing = lines.filter((l) => !l.ok);
     if (missing.length > 0) {
       // Nothing on stdout: a pipeline into download stops here.
-      throw new MissingError(`${missing.length} thing(s) download needs are missing: ${missing.map((l) => l.item).join(', ')} (listed above)`, {
+      const kinds = [...new Set(missing.map((l) => l.item))].map((item) => `${item}${missing.filter((l) => l.item === item).length > 1 ? ` ×${missing.filter((l) => l.item === item).length}` : ''}`);
+      throw new MissingError(`${missing.length} thing(s) download needs are missing: ${kinds.join(', ')} (listed above)`, {
         hint: 'fix those (a mirror or proxy for an unreachable host, space or another --dir, the missing programs: README, "OS packages"), then check again',
       });
     }
