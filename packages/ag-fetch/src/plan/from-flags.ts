@@ -71,7 +71,8 @@ export function planInputs(args: Record<string, unknown>, loaded: LoadedSite | u
     const given = text(args[flag]);
     if (given !== undefined) return { value: given, field: `--${flag} (cluster.${key})` };
     if (networks[key] !== undefined) return { value: networks[key]!, field: `${loaded!.where(['spec', 'networks', key])}: $.spec.networks.${key}` };
-    return { value: CLUSTER_DEFAULTS[key], field: `the default ${key} (cluster.${key})` };
+    // A default is changed with its flag: name the flag.
+    return { value: CLUSTER_DEFAULTS[key], field: `--${flag} (cluster.${key})` };
   };
   const podSubnet = network('pod-subnet', 'podSubnet');
   const serviceSubnet = network('service-subnet', 'serviceSubnet');
