@@ -1,6 +1,7 @@
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { AgDocument } from '@ag/core';
+import { stringify } from 'yaml';
+import { API_VERSION, SITE_KIND, type AgDocument, type SiteFile } from '@ag/core';
 import type { Shell, Command } from './shell.js';
 import type { Stages } from './stages.js';
 import type { UpstreamInfo } from './upstream/info.js';
@@ -16,6 +17,27 @@ export const CLUSTER = {
   chart: 'https://stefanprodan.github.io/podinfo/podinfo@6.4.0',
   appImage: 'ghcr.io/stefanprodan/podinfo:6.4.0',
 } as const;
+
+/** The site file the demo plans from (docs/site.md): the cluster described once; the connected side's mirrors stay flags. */
+export const SITE_FILE = 'site.yaml';
+
+export function demoSite(): SiteFile {
+  const [repo, chart] = [CLUSTER.chart.slice(0, CLUSTER.chart.lastIndexOf('/')), CLUSTER.chart.slice(CLUSTER.chart.lastIndexOf('/') + 1)];
+  const [name, version] = chart.split('@') as [string, string];
+  return {
+    apiVersion: API_VERSION,
+    kind: SITE_KIND,
+    metadata: { name: 'demo', description: 'the classic v1.27.3 cluster with flannel and podinfo, on this Debian 12 machine' },
+    spec: {
+      kubernetes: { version: CLUSTER.kubernetesVersion },
+      architectures: [CLUSTER.arch],
+      os: { name: CLUSTER.os },
+      cni: { name: 'flannel', version: CLUSTER.cni.split('@')[1]! },
+      charts: [{ repo, name, version }],
+      images: [CLUSTER.appImage],
+    },
+  };
+}
 
 /** One trip: which release, into which bundle root, packed where, and against which inventory of the far side. */
 export interface Trip {
@@ -45,10 +67,11 @@ export interface ConnectedResult {
  * build the run made; `ag-X` in the transcript):
  *
  *   ag-bundle keygen --out keys/ag-bundle.pem
- *   ag-fetch plan … | ag-fetch download --no-os-packages | ag-images pull … | ag-bundle pack … > out/bundle.tar.json
+ *   ag-fetch plan --site site.yaml … | ag-fetch download --no-os-packages | ag-images pull … | ag-bundle pack … > out/bundle.tar.json
  *
  * and, for the next trip, the same against the far side's inventory
- * (`ag-bundle pack --have`).
+ * (`ag-bundle pack --have`) with the release given as a flag, which
+ * overrides the site file's.
  *
  * The stand-in upstream lives at loopback addresses inside the connected
  * namespace, so the stages reach it through their mirror options:
@@ -72,15 +95,13 @@ export async function runConnectedSide(shell: Shell, stages: Stages, upstream: U
     await stages.run('connected', 'ag-bundle keygen (once per site)', () => shell.run(tool('ag-bundle', ['keygen', '--out', 'keys/ag-bundle.pem'], { stdout: 'keys/keygen.json' })));
   }
 
+  await writeFile(join(shell.cwd, SITE_FILE), stringify(demoSite()));
+  const release = trip.kubernetesVersion === CLUSTER.kubernetesVersion ? [] : ['--kubernetes-version', trip.kubernetesVersion];
   const suffix = trip.have === undefined ? '' : ' (delta)';
   stages.reporter.stage('connected', `plan | download | pull | pack: ${trip.kubernetesVersion}${suffix}`);
   const results = await shell.pipeline(
     [
-      tool('ag-fetch', [
-        'plan', '--kubernetes-version', trip.kubernetesVersion, '--arch', CLUSTER.arch, '--os', CLUSTER.os, '--cni', CLUSTER.cni,
-        '--chart', CLUSTER.chart, '--image', CLUSTER.appImage,
-        '--mirror-base', upstream.files.url, '--dir', trip.dir,
-      ]),
+      tool('ag-fetch', ['plan', '--site', SITE_FILE, ...release, '--mirror-base', upstream.files.url, '--dir', trip.dir]),
       tool('ag-fetch', ['download', '--no-os-packages']),
       tool('ag-images', ['pull', '--mirror', upstream.registry.host, '--ca-file', upstream.registry.caFile]),
       tool('ag-bundle', ['pack', '--out', trip.out, '--sign-key', 'keys/ag-bundle.pem', '--tools', 'tools', ...(trip.have === undefined ? [] : ['--have', trip.have])]),

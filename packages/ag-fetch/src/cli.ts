@@ -2,7 +2,7 @@ import { bundleRoot, createHttpDispatcher, processIo, readDocument, runTool, Usa
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
-import { downloadDocumentOsPackages, joinNoPackageValues, osPackageFlags } from './os-packages/cli-support.js';
+import { downloadDocumentOsPackages, joinNoPackageValues } from './os-packages/cli-support.js';
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
 
@@ -25,33 +25,19 @@ function tablesChecked(fetch: NonNullable<import('@ag/core').AgDocument['fetch']
 
 async function plan({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
   // Loaded here, not at the top, so that --help never pays for them.
-  const [{ planFetch }, request, { parseMirrors }, kubernetesVersion, { defaultListingCache }] = await Promise.all([
+  const [{ planFetch }, { planInputs, withSite }, { readSiteFile }, { parseMirrors }, { defaultListingCache }] = await Promise.all([
     import('./plan.js'),
-    import('./plan/request.js'),
+    import('./plan/from-flags.js'),
+    import('./site.js'),
     import('./mirrors.js'),
-    import('./plan/kubernetes-version.js'),
     import('./plan/releases/etag-cache.js'),
   ]);
-  const planRequest = {
-    // Checked here (exit 2 before any network); a minor or "stable" is resolved by planFetch.
-    kubernetesVersion: kubernetesVersion.specText(kubernetesVersion.parseKubernetesVersion(String(args['kubernetes-version']))),
-    architectures: [...new Set(strings(args['arch']))] as import('./plan/request.js').Architecture[],
-    os: String(args['os']),
-    cni: request.parseCni(String(args['cni'])),
-    components: request.parseComponents(strings(args['component'])),
-    images: request.parseImages(strings(args['image'])),
-    charts: strings(args['chart']).map(request.parseChart),
-    files: strings(args['file']).map(request.parseFile),
-    podSubnet: String(args['pod-subnet']),
-    serviceSubnet: String(args['service-subnet']),
-    dnsDomain: String(args['dns-domain']),
-    osPackages: osPackageFlags(args),
-  };
-  if (!/^[a-z]+-[0-9.]+$/.test(planRequest.os)) {
-    throw new UsageError(`--os ${JSON.stringify(planRequest.os)}: expected ID-VERSION, e.g. fedora-37, debian-12, ubuntu-22.04`);
-  }
+  const site = typeof args['site'] === 'string' ? await readSiteFile(resolve(io.cwd, args['site'])) : undefined;
+  // Checked here (exit 2 before any network); a minor or "stable" is resolved by planFetch.
+  const inputs = planInputs(args, site);
+  const planRequest = inputs.request;
   // Here, before anything is fetched: every later stage trusts cluster.podSubnet and cluster.serviceSubnet.
-  validateClusterNetworks(planRequest, { fields: { podSubnet: '--pod-subnet (cluster.podSubnet)', serviceSubnet: '--service-subnet (cluster.serviceSubnet)' } });
+  validateClusterNetworks(planRequest, { fields: inputs.networkFields });
   const online = args['checksums'] !== false;
   const base = args.in === undefined ? undefined : await readDocument(io, { required: true, inPath: args.in });
   const dispatcher = online ? await createHttpDispatcher({ env: io.env }) : undefined;
@@ -70,13 +56,13 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
       progress,
     });
     progress.stop();
-    writeDocument(io, document, args.pretty);
+    writeDocument(io, withSite(document, inputs, site?.record), args.pretty);
     const fetch = document.fetch!;
     const pinned = fetch.files.filter((f) => f.sha256 !== undefined).length;
     log.info(
       `planned ${fetch.files.length} files and ${fetch.images.length} images for Kubernetes ${fetch.components['kubernetes']} ` +
         `(${planRequest.architectures.join(', ')}; ${planRequest.os}; flannel ${fetch.components['flannel']}); ` +
-        `control-plane images from ${fetch.imageList.source}; ${pinned} of ${fetch.files.length} checksums known`,
+        `control-plane images from ${fetch.imageList.source}; ${pinned} of ${fetch.files.length} checksums known${site !== undefined ? `; site file ${site.record.path} (${site.record.name})` : ''}`,
     );
     if (!online) log.warn(`planned without network (--no-checksums): versions from the tables checked ${tablesChecked(fetch)}; download will record each checksum on first fetch`);
     return 0;
@@ -86,13 +72,14 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
 }
 
 async function download({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
-  const [{ downloadFiles, plannedDownloads }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
+  const [{ downloadFiles }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
   const document = (await readDocument(io, { required: true, inPath: args.in }))!;
   const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
   const mirrors = parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base']));
   if (args['dry-run'] === true) {
-    const osPackages = args['os-packages'] === false ? undefined : (await downloadDocumentOsPackages(document, root, { io, log, args, dryRun: true })).packages;
-    io.stdout.write(`${JSON.stringify({ dryRun: true, root, actions: plannedDownloads(document, { root, mirrors }), ...(osPackages ? { packages: osPackages } : {}) }, null, args.pretty ? 2 : undefined)}\n`);
+    const { downloadDryRun } = await import('./dry-run.js');
+    const cacheDir = typeof args['packages-cache'] === 'string' ? resolve(io.cwd, args['packages-cache']) : undefined;
+    writeDocument(io, downloadDryRun(document, { root, mirrors, osPackages: args['os-packages'] !== false, cacheDir, env: io.env, log }), args.pretty);
     return 0;
   }
   const dispatcher = await createHttpDispatcher({ env: io.env });
@@ -116,6 +103,40 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
   }
 }
 
+async function check({ io, log, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+  const [{ checkConnectedSide }, { parseMirrors }, { MissingError, parseDuration }] = await Promise.all([import('./check.js'), import('./mirrors.js'), import('@ag/core')]);
+  const document = (await readDocument(io, { required: true, inPath: args.in }))!;
+  const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
+  const dispatcher = await createHttpDispatcher({ env: io.env });
+  try {
+    const lines = await checkConnectedSide(document, {
+      root,
+      mirrors: parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base'])),
+      headers: parseHeaders(strings(args['header'])),
+      dispatcher,
+      env: io.env,
+      osPackages: args['os-packages'] !== false,
+      cacheDir: typeof args['packages-cache'] === 'string' ? resolve(io.cwd, args['packages-cache']) : undefined,
+      timeoutMs: parseDuration(String(args['timeout'])),
+    });
+    for (const line of lines) (line.ok ? log.info : log.error).call(log, `${line.ok ? 'ok' : 'MISSING'}: ${line.item}: ${line.text}`);
+    const missing = lines.filter((l) => !l.ok);
+    if (missing.length > 0) {
+      // Nothing on stdout: a pipeline into download stops here.
+      const kinds = [...new Set(missing.map((l) => l.item))].map((item) => `${item}${missing.filter((l) => l.item === item).length > 1 ? ` ×${missing.filter((l) => l.item === item).length}` : ''}`);
+      throw new MissingError(`${missing.length} thing(s) download needs are missing: ${kinds.join(', ')} (listed above)`, {
+        hint: 'fix those (a mirror or proxy for an unreachable host, space or another --dir, the missing programs: README, "OS packages"), then check again',
+      });
+    }
+    log.info(`ready to download: ${lines.length} check(s) passed`);
+    writeDocument(io, document, args.pretty);
+    return 0;
+  } finally {
+    // destroy, not close: a HEAD given up on may still hang in undici (check.ts, head).
+    await dispatcher.destroy();
+  }
+}
+
 const mirrorOptions = (parser: import('yargs').Argv): import('yargs').Argv =>
   parser
     .option('mirror', { type: 'string', array: true, requiresArg: true, describe: 'fetch https://HOST/… from URL/… instead (HOST=URL; repeatable)' })
@@ -133,17 +154,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .command('plan', 'write the document: every file (URL, bundle path, sha256) and image a cluster needs', (p) =>
             mirrorOptions(
               p
-                .option('kubernetes-version', { type: 'string', demandOption: true, requiresArg: true, describe: 'a release (v1.35.2), a minor (1.35: its newest patch, from dl.k8s.io/release/stable-1.35.txt) or stable' })
-                .option('arch', { type: 'string', array: true, default: ['amd64'], choices: ['amd64', 'arm64', 'arm', 'ppc64le', 's390x'], describe: 'node architecture (repeatable)' })
-                .option('os', { type: 'string', demandOption: true, requiresArg: true, describe: 'node OS, e.g. fedora-37, debian-12' })
-                .option('cni', { type: 'string', default: 'flannel', requiresArg: true, describe: 'CNI and version, e.g. flannel@v0.22.0 (default version: the one for this Kubernetes minor)' })
+                .option('site', { type: 'string', requiresArg: true, describe: 'the cluster described in a site file (YAML, docs/site.md); the flags below override its fields' })
+                .option('kubernetes-version', { type: 'string', requiresArg: true, describe: 'a release (v1.35.2), a minor (1.35: its newest patch, from dl.k8s.io/release/stable-1.35.txt) or stable (required without --site)' })
+                .option('arch', { type: 'string', array: true, defaultDescription: 'amd64', choices: ['amd64', 'arm64', 'arm', 'ppc64le', 's390x'], describe: 'node architecture (repeatable)' })
+                .option('os', { type: 'string', requiresArg: true, describe: 'node OS, e.g. fedora-37, debian-12 (required without --site)' })
+                .option('cni', { type: 'string', defaultDescription: 'flannel', requiresArg: true, describe: 'CNI and version, e.g. flannel@v0.22.0 (default version: the one for this Kubernetes minor)' })
                 .option('image', { type: 'string', array: true, requiresArg: true, describe: 'an extra image to carry, e.g. ghcr.io/stefanprodan/podinfo:6.4.0 (repeatable)' })
                 .option('chart', { type: 'string', array: true, requiresArg: true, describe: 'a Helm chart, REPO_URL/NAME@VERSION (repeatable)' })
                 .option('file', { type: 'string', array: true, requiresArg: true, describe: 'an extra file, URL[#sha256=HEX] (repeatable)' })
                 .option('component', { type: 'string', array: true, requiresArg: true, describe: 'override a version: crictl, cni-plugins, helm, k9s, kubernetes-release, flannel, registry, pause, etcd, coredns, flannel-cni-plugin (NAME=VERSION; repeatable)' })
-                .option('pod-subnet', { type: 'string', default: '10.244.0.0/16', describe: "the pod network (flannel's default)" })
-                .option('service-subnet', { type: 'string', default: '10.96.0.0/12', describe: 'the service network' })
-                .option('dns-domain', { type: 'string', default: 'cluster.local', describe: 'the cluster DNS domain' })
+                .option('pod-subnet', { type: 'string', defaultDescription: '10.244.0.0/16', describe: "the pod network (flannel's default)" })
+                .option('service-subnet', { type: 'string', defaultDescription: '10.96.0.0/12', describe: 'the service network' })
+                .option('dns-domain', { type: 'string', defaultDescription: 'cluster.local', describe: 'the cluster DNS domain' })
                 .option('dir', { type: 'string', default: 'bundle', requiresArg: true, describe: 'the bundle root the document names (files go to DIR/files/)' })
                 .option('checksums', { type: 'boolean', default: true, describe: 'fetch upstream checksum files; --no-checksums plans with no network at all (versions from the dated tables)' })
                 .option('image-list', { choices: ['auto', 'kubeadm', 'table'] as const, default: 'auto' as const, describe: "control-plane images from this release's kubeadm, the table in data/, or kubeadm when it can run (auto)" })
@@ -151,6 +173,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('package', { type: 'string', array: true, requiresArg: true, describe: "an extra OS package for the nodes, by the OS's name (repeatable)" })
                 .option('no-package', { type: 'string', array: true, requiresArg: true, describe: 'leave a package of the default OS set out (repeatable)' })
                 .example('$0 plan --kubernetes-version v1.27.3 --arch amd64 --os fedora-37 --cni flannel@v0.22.0', 'the classic cluster')
+                .example('$0 plan --site site.yaml --mirror-base https://mirror.internal', 'the cluster a site file describes (docs/site.md), through a mirror')
+                .example('$0 plan --site site.yaml --kubernetes-version v1.27.4', 'the same site, one patch later: a flag overrides the file')
                 .example('$0 plan … --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0', 'add an application')
                 .example('$0 plan --kubernetes-version 1.36 --os debian-12', "the newest 1.36 patch (dl.k8s.io's stable-1.36.txt)")
                 .example('$0 plan … --component etcd=3.5.9-0 --component helm=v3.12.3', 'override versions')
@@ -164,7 +188,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('concurrency', { type: 'number', default: 4, describe: 'files fetched at once' })
                 .option('retries', { type: 'number', default: 4, describe: 'further attempts per file after a reset, 429 or 5xx' })
                 .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent to each file\'s host, never to a host it redirects to (repeatable)' })
-                .option('dry-run', { type: 'boolean', default: false, describe: 'print the actions as JSON; fetch nothing' })
+                .option('dry-run', { type: 'boolean', default: false, describe: 'pass the document through with what download would do in fetch.dryRun (and on stderr); fetch nothing, write nothing, ask no server' })
                 .option('inventory', { type: 'string', requiresArg: true, describe: "the far side's `ag-nodeprep inventory`: OS packages it has are not carried" })
                 .option('baseline-status', { type: 'string', requiresArg: true, describe: 'deb: a dpkg status file of a host like the far side, instead of a minimal install' })
                 .option('os-packages', { type: 'boolean', default: true, describe: 'resolve and carry the OS packages (--no-os-packages: files only)' })
@@ -174,12 +198,24 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .example("$0 download --header 'Authorization: Bearer …' < plan.json", 'credentials for a mirror'),
             ),
           )
+          .command('check', "before a long download: this machine's proxy settings, every upstream reachable (HEAD through the mirrors and proxies), free space for what the plan fetches, the programs the OS packages need; one line each, exit 5 listing what is missing; the document passes through", (p) =>
+            mirrorOptions(
+              p
+                .option('dir', { type: 'string', requiresArg: true, describe: "the bundle root download will write to (default: the document's root)" })
+                .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent with each HEAD, as download sends it (repeatable)' })
+                .option('os-packages', { type: 'boolean', default: true, describe: 'check what the OS packages need (--no-os-packages: as download --no-os-packages)' })
+                .option('packages-cache', { type: 'string', requiresArg: true, describe: 'private apt/dnf state download will use (default ~/.cache/ag/os-packages)' })
+                .option('timeout', { type: 'string', default: '15s', requiresArg: true, describe: 'how long each HEAD may take' })
+                .example('$0 plan … | $0 check | $0 download > fetched.json', 'stop before fetching when something is missing')
+                .example('$0 check --no-os-packages < plan.json > /dev/null', 'check a plan whose files alone will be downloaded'),
+            ),
+          )
           .example('$0 plan --kubernetes-version v1.27.3 --os fedora-37 > plan.json', 'plan a v1.27.3 cluster')
           .example('$0 download < plan.json > fetched.json', 'fetch and verify every file')
           .example('$0 plan … --no-checksums', 'plan with no internet at all')
           .example('$0 plan … --mirror-base URL', 'use a mirror that holds URL/HOST/PATH')
           .example('$0 download --in plan.json --dry-run', 'show what would be fetched'),
-      handlers: { plan, download },
+      handlers: { plan, check, download },
     },
     joinNoPackageValues(argv),
     io,

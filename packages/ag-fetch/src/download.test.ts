@@ -152,21 +152,26 @@ describe('ag-fetch download', () => {
     expect(result.stderr).toContain('trust on first use');
   });
 
-  it('--dry-run lists the actions as JSON and fetches nothing; --dir moves the bundle root', async () => {
+  it('--dry-run passes the document through with the planned files and fetches nothing; --dir moves the bundle root', async () => {
     const { plan } = await planned();
     const elsewhere = await mkdtemp(join(work, 'elsewhere-'));
     const seen = hostA.requests.length;
     const dry = await run(['download', '--dry-run', '--dir', elsewhere], plan);
     expect(dry.code).toBe(0);
-    const actions = JSON.parse(dry.out) as { dryRun: boolean; root: string; actions: { action: string; path: string }[] };
-    expect(actions).toMatchObject({ dryRun: true, root: elsewhere });
-    expect(actions.actions).toHaveLength(10);
-    expect(actions.actions.every((a) => a.action === 'fetch')).toBe(true);
+    const passed = doc(dry.out);
+    const planned_ = passed.fetch!.dryRun!;
+    expect(planned_.root).toBe(elsewhere);
+    expect(planned_.files.map((f) => f.path)).toEqual(doc(plan).fetch!.files.map((f) => f.path));
+    expect(planned_.files.every((a) => a.action === 'fetch')).toBe(true);
     expect(hostA.requests.length).toBe(seen);
     expect(await readdir(elsewhere)).toEqual([]);
-    const real = await run(['download', '--dir', elsewhere], plan);
+    // The rest of the document is the plan's, untouched.
+    expect({ ...passed, fetch: { ...passed.fetch, dryRun: undefined } }).toEqual({ ...doc(plan), fetch: { ...doc(plan).fetch, dryRun: undefined } });
+    const real = await run(['download', '--dir', elsewhere], dry.out);
     expect(real.code, real.stderr).toBe(0);
     expect(doc(real.out).root).toBe(elsewhere);
+    // A real download replaces the dry run's plan with what it did.
+    expect(doc(real.out).fetch!.dryRun).toBeUndefined();
     expect(existsSync(join(elsewhere, 'files/manifests/kube-flannel.yml'))).toBe(true);
   });
 

@@ -15,6 +15,7 @@ import {
   type DownloadResult,
   type FileArtifact,
   type Logger,
+  type PlannedDownload,
   type Progress,
   type RetryPolicy,
 } from '@ag/core';
@@ -47,15 +48,11 @@ export interface FileOutcome {
   result: DownloadResult;
 }
 
-/** One entry of `download --dry-run`. */
-export interface DownloadAction {
-  action: 'fetch' | 'verify-present';
-  path: string;
-  url: string;
-  sha256?: string;
-}
+/** One entry of `download --dry-run` (the document's fetch.dryRun.files). */
+export type DownloadAction = PlannedDownload;
 
-function urlFor(file: FileArtifact, mirrors: Mirrors): string {
+/** The URL download fetches a file from: the plan's, or its upstream URL under the mirrors given now. */
+export function urlFor(file: FileArtifact, mirrors: Mirrors): string {
   return mirrors === NO_MIRRORS || (Object.keys(mirrors.hosts).length === 0 && mirrors.base === undefined)
     ? file.source.url
     : mirrorUrl(file.source.upstreamUrl ?? file.source.url, mirrors);
@@ -79,7 +76,14 @@ export function plannedDownloads(document: AgDocument, options: Pick<DownloadFil
     path: file.path,
     url: urlFor(file, options.mirrors ?? NO_MIRRORS),
     ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
+    ...(file.size === undefined ? {} : { size: file.size }),
   }));
+}
+
+/** The fetch section less an earlier dry run's plan (a real download replaces it with what it did). */
+function withoutDryRun(fetch: NonNullable<AgDocument['fetch']>): NonNullable<AgDocument['fetch']> {
+  const { dryRun: _planned, ...rest } = fetch;
+  return rest;
 }
 
 /**
@@ -209,7 +213,7 @@ export async function downloadFiles(document: AgDocument, options: DownloadFiles
       ...document,
       root: options.root,
       fetch: {
-        ...document.fetch!,
+        ...withoutDryRun(document.fetch!),
         files: updated,
         download: {
           completedAt: (options.now ?? new Date()).toISOString(),

@@ -7,3 +7,7 @@ export type { Planner, PlanContext, PlanContribution } from './plan/context.js';
 export type { PlanRequest, ChartRequest, FileRequest } from './plan/request.js';
 export { main } from './cli.js';
 export * from './os-packages/index.js';
+export { readSiteFile, type LoadedSite } from './site.js';
+export { planInputs, withSite, type PlanInputs } from './plan/from-flags.js';
+export { downloadDryRun, type DownloadDryRunOptions } from './dry-run.js';
+export { checkConnectedSide, type CheckLine, type ConnectedCheckOptions } from './check.js';

@@ -25,6 +25,7 @@ export async function checkNode(input: PlanInput & { now?: Date }): Promise<Chec
   const { context } = plan;
   const env = actionEnv(context);
   const problems: CheckProblem[] = initProblems(context.init, context.hostMode).map((problem) => ({ step: 'init', problem }));
+  problems.push(...plan.blockers.map((b) => ({ step: b.step, problem: `could not check: ${b.error.message}` })));
   for (const step of plan.steps) {
     for (const action of step.actions) {
       const record = action.record;

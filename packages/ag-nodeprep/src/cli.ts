@@ -17,7 +17,9 @@ import type { Argv } from 'yargs';
 import { applyNode } from './apply.js';
 import { checkNode } from './check.js';
 import type { NodeprepOptions } from './context.js';
-import { markPlanned, planNode, sectionOf } from './plan.js';
+import { planNode, sectionOf } from './plan.js';
+import { blockedError, previewPlan } from './preview.js';
+import { summarisePlan } from './summary.js';
 import { STEPS } from './steps/index.js';
 
 const VERSION = '0.1.0';
@@ -26,7 +28,7 @@ function configure(parser: Argv): Argv {
   return parser
     .usage('$0 <command> [options] < document.json > document.json\n\nMakes a host ready for kubeadm, offline: plan shows, apply does, check verifies.')
     .epilogue(`Steps, in the order apply runs them (--skip NAME leaves one out):\n${STEPS.map((s) => `${s.name}: ${s.summary}`).join('\n')}`)
-    .command('plan', 'print the actions for this host as JSON (what file, what content, what command, why); change nothing')
+    .command('plan', 'list every change apply would make (with the diff of each file), or every blocker at once (exit 5); change nothing. A terminal gets the plan to read, a pipe the document')
     .command('apply', 'perform the actions; a second apply reports zero changes')
     .command('check', 'verify the host is ready; list everything that is not, exit 5 when anything is missing')
     .command('inventory', "print this node's installed OS packages and versions as JSON, for ag-fetch download --inventory; change nothing")
@@ -86,12 +88,18 @@ function emit(context: CommandContext<Record<string, unknown>>, document: AgDocu
 const plan: Handler = async (context) => {
   const { document, options } = await input(context);
   const planned = await planNode({ document, options, io: context.io, log: context.log });
-  await markPlanned(planned);
+  const blockers = await previewPlan(planned);
   const section: NodeprepSection = { ...sectionOf(planned, 'plan'), plannedAt: new Date().toISOString() };
   const count = section.actions.filter((a) => a.status === 'planned').length;
   const done = section.actions.filter((a) => a.status === 'unchanged').length;
-  context.log.info(`${count} action(s) planned, ${done} already as wanted, for ${section.os.name ?? section.os.id} at ${section.root}; nothing changed`);
-  emit(context, document, section);
+  if (blockers.length > 0) {
+    context.log.info(`with these resolved, apply would make ${count} change(s) (${done} already as wanted)`);
+    throw blockedError(blockers);
+  }
+  context.log.info(`${count} change(s) planned, ${done} already as wanted, for ${section.os.name ?? section.os.id} at ${section.root}; nothing changed`);
+  // A person at a terminal gets the plan to read (terraform plan's way); a pipe gets the document.
+  if ((context.io.stdout as { isTTY?: boolean }).isTTY === true) context.io.stdout.write(summarisePlan({ ...document, nodeprep: section }));
+  else emit(context, document, section);
 };
 
 const apply: Handler = async (context) => {

@@ -1,4 +1,6 @@
-export { planNode, sectionOf, markPlanned, type NodePlan, type PlanInput } from './plan.js';
+export { planNode, sectionOf, type NodePlan, type PlanInput } from './plan.js';
+export { previewPlan, blockedError, type Blocker } from './preview.js';
+export { summarisePlan } from './summary.js';
 export { applyNode, type ApplyInput } from './apply.js';
 export { checkNode, type CheckProblem, type CheckResult } from './check.js';
 export { detectOs, parseOsRelease, osKey, type OsInfo, type OsFamily } from './os-release.js';

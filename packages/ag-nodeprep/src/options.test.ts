@@ -7,6 +7,7 @@ import { createTestIo } from '@ag/core/testing';
 import { main } from './cli.js';
 import { FEDORA_37, writeBundle, writeTree } from './testing/node-roots.js';
 import { listTree, run } from './testing/run.js';
+import { treeHash } from '@ag/fixtures';
 
 describe('ag-nodeprep options', () => {
   let dir: string;
@@ -43,9 +44,12 @@ describe('ag-nodeprep options', () => {
     const root = join(dir, 'enforcing');
     await writeTree(root, FEDORA_37);
     const args = ['apply', '--root', root, '--selinux', 'enforcing', '--skip', 'binaries,kubelet,dns'];
+    const before = await treeHash(root);
     const missing = await run(args, document);
     expect(missing.code).toBe(5);
-    expect(missing.stderr).toContain('container-selinux: the container-selinux policy is not installed');
+    expect(missing.stderr).toContain('selinux: the container-selinux policy is not installed');
+    // Found before the first write: the root is as it was.
+    expect(await treeHash(root)).toBe(before);
     expect(missing.stderr).toContain('next: install container-selinux');
     await writeTree(root, { 'usr/share/selinux/packages/container.pp.bz2': '' });
     expect((await run(args, document)).code).toBe(0);
@@ -56,8 +60,10 @@ describe('ag-nodeprep options', () => {
   it('will not replace systemd-resolved\'s stub without a nameserver to put in its place', async () => {
     const root = join(dir, 'no-dns');
     await writeTree(root, FEDORA_37);
+    const before = await treeHash(root);
     const { code, stderr } = await run(['apply', '--root', root, '--skip', 'binaries,kubelet'], document);
     expect(code).toBe(5);
+    expect(await treeHash(root)).toBe(before);
     expect(stderr).toContain('no nameserver is known for /etc/resolv.conf');
     expect(stderr).toContain("next: pass --nameserver IP (the site's DNS server)");
     // resolved.conf's DNS= is used when the operator set one there.

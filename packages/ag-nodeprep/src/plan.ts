@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { SystemError, UsageError, hostArchitecture, type AgDocument, type Io, type Logger, type NodeprepSection } from '@ag/core';
+import { SystemError, UsageError, hostArchitecture, toAgError, type AgDocument, type Io, type Logger, type NodeprepSection } from '@ag/core';
 import type { Action, ActionEnv } from './actions/types.js';
 import { DEFAULT_OPTIONS, type NodeprepOptions, type StepContext } from './context.js';
 import { detectInit, type InitInfo } from './init-system.js';
 import { detectOs, osKey } from './os-release.js';
+import type { Blocker } from './preview.js';
 import { STEPS, STEP_NAMES } from './steps/index.js';
 
 export interface PlannedStep {
@@ -16,6 +17,8 @@ export interface NodePlan {
   context: StepContext;
   steps: PlannedStep[];
   skipped: string[];
+  /** Steps that could not even say what they would do (a bundle file unreadable, the networks overlapping): each is a blocker. */
+  blockers: Blocker[];
 }
 
 export interface PlanInput {
@@ -76,11 +79,19 @@ export async function planNode(input: PlanInput): Promise<NodePlan> {
     log: input.log,
   };
   const steps: PlannedStep[] = [];
+  const blockers: Blocker[] = [];
   for (const step of STEPS) {
     if (options.skip.includes(step.name)) continue;
-    steps.push({ name: step.name, actions: await step.plan(context) });
+    try {
+      steps.push({ name: step.name, actions: await step.plan(context) });
+    } catch (error) {
+      // A step that cannot plan is one blocker among all the others, not the end of the look: every one is listed at once.
+      const agError = toAgError(error);
+      if (agError.kind === 'internal') throw error;
+      blockers.push({ step: step.name, error: agError });
+    }
   }
-  return { context, steps, skipped: STEP_NAMES.filter((name) => options.skip.includes(name)) };
+  return { context, steps, skipped: STEP_NAMES.filter((name) => options.skip.includes(name)), blockers };
 }
 
 /** The nodeprep section for a plan, an apply or a check. */
@@ -104,25 +115,4 @@ export function sectionOf(plan: NodePlan, mode: 'plan' | 'apply' | 'check'): Nod
 /** What actions run with; `backup` only for apply (plan and check change nothing). */
 export function actionEnv(context: StepContext, backup: ActionEnv['backup'] = async () => undefined): ActionEnv {
   return { root: context.root, hostMode: context.hostMode, io: context.io, log: context.log, backup, changed: new Set() };
-}
-
-/**
- * Marks what apply would do: `planned` (with what differs in `detail`) or
- * `unchanged` (already as wanted), by inspecting the node, which changes
- * nothing. Host commands under --root are `skipped`.
- */
-export async function markPlanned(plan: NodePlan): Promise<void> {
-  const { context } = plan;
-  const env = actionEnv(context);
-  for (const action of plan.steps.flatMap((s) => s.actions)) {
-    const record = action.record;
-    if (record.hostOnly && !context.hostMode) {
-      record.status = 'skipped';
-      record.detail = 'host command: not run with --root';
-      continue;
-    }
-    const found = await action.inspect(env).catch((error: unknown) => [`cannot tell yet: ${(error as Error).message}`]);
-    record.status = found.length === 0 ? 'unchanged' : 'planned';
-    if (found.length > 0) record.detail = found.join('; ');
-  }
 }

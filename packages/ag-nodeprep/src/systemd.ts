@@ -2,7 +2,7 @@ import { readdir, readlink, rename, rm, symlink, mkdir } from 'node:fs/promises'
 import { posix } from 'node:path';
 import { MissingError, runProgram, systemdUnitActive, tempPathFor } from '@ag/core';
 import { runAction } from './actions/run-command.js';
-import type { Action, ActionEnv } from './actions/types.js';
+import type { Action, ActionEnv, PreviewEnv } from './actions/types.js';
 import { firstExisting, inRoot, lstatNode, readNodeText } from './root-fs.js';
 
 /**
@@ -100,6 +100,21 @@ export function enableUnitAction(step: string, name: string, why: string): Actio
       }
       return problems;
     },
+    change: async () => ({ summary: `enable ${name}` }),
+    async blockers(env: PreviewEnv) {
+      if (await isMasked(env.root, name)) {
+        return [new MissingError(`cannot enable ${name}: it is masked (/etc/systemd/system/${name} -> /dev/null)`, { hint: `unmask it (systemctl unmask ${name}) if it should run, then run again` })];
+      }
+      if ((await findUnit(env.root, name)) !== undefined) return [];
+      for (const dir of UNIT_DIRS) if (env.upcoming.paths.has(`${dir}/${name}`) || (await env.upcoming.packagesProvide(`${dir}/${name}`))) return [];
+      return [
+        new MissingError(`cannot enable ${name}: no unit file in ${UNIT_DIRS.join(', ')}, and no OS package of this run provides one`, {
+          hint: 'carry the package that provides it with the OS packages (ag-fetch download), or install it with the package manager, then run again',
+        }),
+      ];
+    },
+    // Where the enable links go, so that a preview knows a daemon-reload follows.
+    provides: async (env: ActionEnv) => ({ paths: (await enableLinks(env.root, name)).links.map((l) => l.path).concat(`/etc/systemd/system/${name}`) }),
     async apply(env: ActionEnv) {
       if (await isMasked(env.root, name)) {
         throw new MissingError(`cannot enable ${name}: it is masked`, { hint: `unmask it (systemctl unmask ${name}) if it should run, then run apply again` });
@@ -156,6 +171,8 @@ export function disableUnitAction(step: string, name: string, why: string): Acti
     async inspect(env: ActionEnv): Promise<string[]> {
       return (await enabledLinks(env.root, name)).map((path) => `${name} is enabled (${path})`);
     },
+    change: async () => ({ summary: `disable ${name}` }),
+    provides: async (env: ActionEnv) => ({ paths: await enabledLinks(env.root, name) }),
     async apply(env: ActionEnv) {
       const links = await enabledLinks(env.root, name);
       let backup: string | undefined;
@@ -190,6 +207,9 @@ export function daemonReloadAction(step: string): Action {
       const since = order.slice(order.lastIndexOf(RELOADED) + 1);
       return since.some((path) => unitsChanged({ changed: new Set([path]) } as ActionEnv)) ? ['unit files changed since systemd last read them'] : [];
     },
+    change: async () => ({ summary: 'run systemctl daemon-reload' }),
+    // A preview's reload resets what counts as changed since, as the real one does.
+    provides: async () => ({ paths: [RELOADED] }),
     async apply(env: ActionEnv) {
       await runProgram('systemctl', ['daemon-reload'], { env: env.io.env, stderr: env.io.stderr });
       env.changed.delete(RELOADED);

@@ -11,6 +11,7 @@ export * from './registry-target.js';
 export * from './cli.js';
 export * from './cli-args.js';
 export * from './document/index.js';
+export * from './site/schema.js';
 export * from './network/index.js';
 export * from './program.js';
 export * from './runtime.js';

@@ -32,21 +32,19 @@ export interface OsPackagesCliContext {
   io: import('@ag/core').Io;
   log: import('@ag/core').Logger;
   args: Record<string, unknown>;
-  /** Resolve and report the closure only: nothing downloaded, the bundle untouched. */
-  dryRun?: boolean;
 }
 
 /**
  * `ag-fetch download`'s OS packages step: resolves the document's `packages`
  * section into the bundle (baseline from --inventory or --baseline-status,
  * else a minimal install) and returns the document with the section
- * completed (with `dryRun`, as it would be). A document without a packages
- * section passes through.
+ * completed. A document without a packages section passes through.
+ * (`download --dry-run` plans them instead: dry-run.ts.)
  */
 export async function downloadDocumentOsPackages(
   document: import('@ag/core').AgDocument,
   bundleRoot: string,
-  { io, log, args, dryRun }: OsPackagesCliContext,
+  { io, log, args }: OsPackagesCliContext,
 ): Promise<import('@ag/core').AgDocument> {
   if (document.packages === undefined) return document;
   // Loaded only when there are packages to resolve.
@@ -60,7 +58,6 @@ export async function downloadDocumentOsPackages(
     log,
     bundleRoot,
     baseline,
-    dryRun: dryRun ?? false,
     ...(typeof args['packages-cache'] === 'string' ? { cacheDir: resolve(io.cwd, args['packages-cache']) } : {}),
   });
   return { ...document, packages };

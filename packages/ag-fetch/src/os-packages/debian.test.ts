@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { API_VERSION, createLogger, sha256File, type AgDocument, type PackagesSection } from '@ag/core';
 import { main } from '../cli.js';
 import { createTestIo } from '@ag/core/testing';
-import { cachedDebianRoot, extractDebianRoot, testCacheDir, type CachedDebianRoot } from '@ag/fixtures';
+import { cachedDebianRoot, extractDebianRoot, testCacheDir, treeHash, type CachedDebianRoot } from '@ag/fixtures';
 import { parseStanzas } from './deb822.js';
 import { downloadOsPackages, type DownloadOsPackagesOptions } from './download-os-packages.js';
 import { planOsPackages } from './plan-os-packages.js';
@@ -100,9 +100,14 @@ describe('the Debian 12 closure, against the real archive', () => {
       packages: planned,
     };
     const dry = createTestIo({ stdin: JSON.stringify(document), env: { PATH: process.env['PATH'] } });
+    const cacheBefore = await treeHash(cacheDir);
     expect(await main(['download', '--dry-run', '--baseline-status', root.status, '--packages-cache', cacheDir], dry), dry.stderrText()).toBe(0);
-    expect((JSON.parse(dry.stdoutText()) as { packages: PackagesSection }).packages.closure).toEqual(section.closure);
-    expect((await stat(stale)).size).toBe(3); // a dry run leaves the bundle alone
+    // A dry run passes the document through, names what it would resolve against, and neither runs apt nor touches the cache or the bundle.
+    const passed = JSON.parse(dry.stdoutText()) as AgDocument;
+    expect(passed.packages).toEqual(planned);
+    expect(passed.fetch!.dryRun!.osPackages).toMatchObject({ os: 'debian-12', requested: planned.requested, cache: cacheDir, sources: expect.arrayContaining(['http://deb.debian.org/debian bookworm']) });
+    expect(await treeHash(cacheDir)).toBe(cacheBefore);
+    expect((await stat(stale)).size).toBe(3);
     const cli = createTestIo({ stdin: JSON.stringify(document), env: { PATH: process.env['PATH'] } });
     const code = await main(['download', '--baseline-status', root.status, '--packages-cache', cacheDir], cli);
     expect(code, cli.stderrText()).toBe(0);

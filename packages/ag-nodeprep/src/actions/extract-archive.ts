@@ -4,7 +4,7 @@ import { MissingError, UsageError, VerificationError, tempPathFor } from '@ag/co
 import { formatMode, inRoot } from '../root-fs.js';
 import { hashMember, streamArchive, writeMember, type ArchiveMember } from './archive.js';
 import { compareInstalled, requireSource } from './install-file.js';
-import type { Action, ActionEnv } from './types.js';
+import type { Action, ActionEnv, PlannedChange } from './types.js';
 
 export interface ExtractSpec {
   step: string;
@@ -86,6 +86,15 @@ export function extractArchiveAction(spec: ExtractSpec): Action {
       }
       return problems;
     },
+    // inspect has already read and verified the archive (a damaged or missing one is a blocker from there).
+    async change(env: ActionEnv): Promise<PlannedChange> {
+      const due: string[] = [];
+      for (const [name, member] of await expectedMembers()) {
+        if ((await compareInstalled(env.root, posix.join(spec.extractTo, name), member.sha256, member.mode)).length > 0) due.push(name);
+      }
+      return { summary: `install ${due.join(', ')} into ${spec.extractTo} (from ${spec.sourceLabel})` };
+    },
+    provides: async () => ({ paths: [...(await expectedMembers()).keys()].map((name) => posix.join(spec.extractTo, name)) }),
     async apply(env: ActionEnv) {
       const wanted = await expectedMembers();
       const dir = inRoot(env.root, spec.extractTo);

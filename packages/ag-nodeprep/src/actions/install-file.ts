@@ -2,9 +2,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { HashingStream, MissingError, VerificationError, sha256File, tempPathFor, withContext } from '@ag/core';
+import { HashingStream, MissingError, VerificationError, sha256File, tempPathFor, toAgError, withContext, type AgError } from '@ag/core';
 import { formatMode, inRoot, lstatNode } from '../root-fs.js';
-import type { Action, ActionEnv } from './types.js';
+import type { Action, ActionEnv, PlannedChange } from './types.js';
 
 export interface InstallFileSpec {
   step: string;
@@ -68,6 +68,40 @@ export async function requireSource(source: string, label: string): Promise<void
   }
 }
 
+/**
+ * Why a file of the bundle cannot be installed, found before anything is
+ * written: no checksum in the document, not in the bundle, or not the bytes
+ * the document names. Apply verifies again while it copies.
+ */
+export async function sourceBlockers(source: string, label: string, sha256: string | undefined): Promise<AgError[]> {
+  if (sha256 === undefined) {
+    return [new MissingError(`${label} has no sha256 in the document, so it cannot be verified`, { hint: 'run ag-fetch download (it records the checksum of every file) before ag-nodeprep' })];
+  }
+  if ((await stat(source).catch(() => undefined)) === undefined) {
+    return [new MissingError(`${label} is not in the bundle (no ${source})`, { hint: 'unpack the whole bundle (ag-bundle unpack), or pass --dir with the bundle root' })];
+  }
+  try {
+    const actual = (await sha256File(source)).sha256;
+    if (actual === sha256) return [];
+    return [
+      new VerificationError(`${label} in the bundle has sha256 ${actual}, but the document says ${sha256}`, {
+        hint: 'the bundle is damaged or was changed: run ag-bundle verify, or carry the file again',
+        details: { expected: sha256, actual, path: source },
+      }),
+    ];
+  } catch (error) {
+    return [toAgError(withContext(`reading ${label} from the bundle`, error))];
+  }
+}
+
+/** "install", "replace" or "chmod" a node file that should hold `sha256` with `mode`. */
+export async function installChange(root: string, path: string, sha256: string | undefined, mode: number, from: string): Promise<PlannedChange> {
+  const info = await lstatNode(root, path);
+  if (info === undefined) return { summary: `install ${path} (${from})` };
+  const sameContent = info.isFile() && sha256 !== undefined && (await sha256File(inRoot(root, path))).sha256 === sha256;
+  return sameContent ? { summary: `chmod ${formatMode(mode)} ${path}` } : { summary: `replace ${path} (${from})` };
+}
+
 /** Installs one file of the bundle at a node path with a mode, verified against the document's SHA-256. */
 export function installFileAction(spec: InstallFileSpec): Action {
   return {
@@ -81,6 +115,9 @@ export function installFileAction(spec: InstallFileSpec): Action {
       why: spec.why,
     },
     inspect: (env: ActionEnv) => compareInstalled(env.root, spec.path, spec.sha256, spec.mode),
+    change: (env: ActionEnv) => installChange(env.root, spec.path, spec.sha256, spec.mode, `from ${spec.sourceLabel}`),
+    blockers: () => sourceBlockers(spec.source, spec.sourceLabel, spec.sha256),
+    provides: async () => ({ paths: [spec.path] }),
     async apply(env: ActionEnv) {
       if (spec.sha256 === undefined) {
         throw new MissingError(`${spec.sourceLabel} has no sha256 in the document, so it cannot be verified`, {

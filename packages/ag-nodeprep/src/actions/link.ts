@@ -2,7 +2,7 @@ import { mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { tempPathFor } from '@ag/core';
 import { inRoot, lstatNode } from '../root-fs.js';
-import type { Action, ActionEnv } from './types.js';
+import type { Action, ActionEnv, PlannedChange } from './types.js';
 
 export interface SymlinkSpec {
   step: string;
@@ -26,6 +26,12 @@ export function symlinkAction(spec: SymlinkSpec): Action {
       const target = await readlink(inRoot(env.root, spec.path));
       return target === spec.linkTo ? [] : [`${spec.path} points to ${target}, wanted ${spec.linkTo}`];
     },
+    async change(): Promise<PlannedChange> {
+      // systemctl mask's own words for a unit linked to /dev/null.
+      if (spec.linkTo === '/dev/null' && spec.path.startsWith('/etc/systemd/system/')) return { summary: `mask ${posix.basename(spec.path)} (${spec.path} -> /dev/null)` };
+      return { summary: `link ${spec.path} -> ${spec.linkTo}` };
+    },
+    provides: async () => ({ paths: [spec.path] }),
     async apply(env: ActionEnv) {
       const full = inRoot(env.root, spec.path);
       await mkdir(posix.dirname(full), { recursive: true });
@@ -56,6 +62,7 @@ export function removeAction(spec: RemoveSpec): Action {
     async inspect(env: ActionEnv): Promise<string[]> {
       return (await lstatNode(env.root, spec.path)) === undefined ? [] : [`${spec.path} is still there`];
     },
+    change: async () => ({ summary: `remove ${spec.path}` }),
     async apply(env: ActionEnv) {
       const backup = await env.backup(spec.path);
       await rm(inRoot(env.root, spec.path), { force: true });

@@ -2,7 +2,8 @@ import { readFile, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { writeFileAtomic } from '@ag/core';
 import { formatMode, inRoot, lstatNode, resolveNodePath } from '../root-fs.js';
-import type { Action, ActionEnv } from './types.js';
+import { fileDiff } from './file-diff.js';
+import type { Action, ActionEnv, PlannedChange } from './types.js';
 
 export interface WriteFileSpec {
   step: string;
@@ -44,14 +45,17 @@ export async function writeFileAction(spec: WriteFileSpec, root: string): Promis
     const text = typeof spec.content === 'string' ? spec.content : spec.content(current.text);
     return { text, current };
   };
-  const planned = await wanted();
+  // A content that cannot be made (an existing config that does not parse) is
+  // not a reason to stop planning: inspect meets the same error, and plan
+  // lists it with every other blocker.
+  const planned = await wanted().catch(() => undefined);
   return {
     record: {
       step: spec.step,
       action: 'write-file',
       target: spec.path,
       why: spec.why,
-      content: planned.text,
+      ...(planned !== undefined ? { content: planned.text } : {}),
       ...(spec.mode !== undefined ? { mode: formatMode(spec.mode) } : {}),
     },
     async inspect(): Promise<string[]> {
@@ -65,6 +69,15 @@ export async function writeFileAction(spec: WriteFileSpec, root: string): Promis
       }
       return problems;
     },
+    async change(): Promise<PlannedChange> {
+      const { text, current } = await wanted();
+      if (current.link !== undefined) return { summary: `replace the link ${spec.path} -> ${current.link} with a file`, diff: fileDiff(spec.path, undefined, text) };
+      if (current.text === undefined) return { summary: `create ${spec.path}`, diff: fileDiff(spec.path, undefined, text) };
+      const modeTo = spec.mode !== undefined && current.mode !== spec.mode ? formatMode(spec.mode) : undefined;
+      if (current.text === text) return { summary: `chmod ${modeTo ?? formatMode(current.mode ?? 0o644)} ${spec.path}` };
+      return { summary: `change ${spec.path}${modeTo !== undefined ? ` (and its mode to ${modeTo})` : ''}`, diff: fileDiff(spec.path, current.text, text) };
+    },
+    provides: async () => ({ paths: [spec.path] }),
     async apply(env: ActionEnv) {
       const { text, current } = await wanted();
       const target = await targetOf(env.root, spec.path);

@@ -167,7 +167,7 @@ export const containerdStep: Step = {
         why: 'kubeadm and the kubelet talk to containerd through its CRI plugin',
         async problems(env) {
           // Right after a restart containerd may take a moment to load its plugins.
-          const attempts = env.changed.has(CONTAINERD_CONFIG) ? 20 : 1;
+          const attempts = env.changed.has(CONTAINERD_CONFIG) && !env.preview ? 20 : 1;
           let problems: string[] = [];
           for (let i = 0; i < attempts; i++) {
             if (i > 0) await new Promise((r) => setTimeout(r, 500));
@@ -177,6 +177,7 @@ export const containerdStep: Step = {
           return problems;
         },
         hint: 'read containerd\'s log (journalctl -u containerd) for why the CRI plugin failed, fix the config, and run apply again',
+        judged: 'after',
       }),
     );
     return actions;

@@ -40,6 +40,7 @@ export const iptablesStep: Step = {
           return current === wanted ? undefined : `${name} uses ${current ?? 'no alternative'}, wanted ${wanted}`;
         },
         hint: `install the ${backend === 'legacy' ? 'iptables-legacy (Fedora) or iptables' : 'iptables-nft or iptables'} package, or choose the other --iptables-backend`,
+        needs: [wanted],
       });
     });
   },

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MissingError, bundleRoot, resolveInRoot, type StoredImage } from '@ag/core';
 import type { Action, ActionEnv } from '../actions/types.js';
 import type { Step, StepContext } from '../context.js';
@@ -29,8 +31,25 @@ export const preloadStep: Step = {
         why: `import ${images.length} image(s) for ${platform} so kubeadm finds them without a registry: ${images.map((i) => i.ref).join(', ')}`,
       },
       async inspect(env: ActionEnv) {
-        const present = await containerdImages(address, 'k8s.io', env.io);
+        // Before the containerd step has (re)started containerd, a preview cannot ask it: every image is then due.
+        const present = await containerdImages(address, 'k8s.io', env.io).catch((error: unknown) => {
+          if (env.preview) return new Map<string, string>();
+          throw error;
+        });
         return images.filter((i) => present.get(i.ref) !== i.digest).map((i) => `${i.ref} is not in containerd's k8s.io namespace`);
+      },
+      async change(env: ActionEnv) {
+        const present = await containerdImages(address, 'k8s.io', env.io).catch(() => new Map<string, string>());
+        const due = images.filter((i) => present.get(i.ref) !== i.digest);
+        return { summary: `import ${due.length} image(s) into containerd (namespace k8s.io): ${due.map((i) => i.ref).join(', ')}` };
+      },
+      async blockers() {
+        return (await stat(join(layout, 'index.json')).then(
+          () => true,
+          () => false,
+        ))
+          ? []
+          : [new MissingError(`the bundle's image layout is not there: no ${join(layout, 'index.json')}`, { hint: 'unpack the whole bundle (ag-bundle unpack), or pass --dir with the bundle root' })];
       },
       async apply(env: ActionEnv) {
         const imported = await preloadImages({ layout, images, address, platform, io: env.io });

@@ -38,6 +38,7 @@ export const selinuxStep: Step = {
               : [];
           },
           hint: 'install container-selinux (carry it with the OS packages), or run with --selinux permissive',
+          providedBy: { packages: ['container-selinux'], paths: CONTAINER_SELINUX_POLICY },
         }),
       ];
     }

@@ -97,9 +97,53 @@ export const VersionSource = Type.Object({
 });
 export type VersionSource = Static<typeof VersionSource>;
 
+/** One file `ag-fetch download --dry-run` would fetch, or find present and verify. */
+export const PlannedDownload = Type.Object({
+  action: Type.Union([Type.Literal('fetch'), Type.Literal('verify-present')]),
+  path: RelativePath,
+  url: Type.String({ description: 'where it would be fetched from, mirrors applied' }),
+  sha256: Type.Optional(Sha256Hex),
+  size: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type PlannedDownload = Static<typeof PlannedDownload>;
+
+/**
+ * What `ag-fetch download --dry-run` would do: written into the document it
+ * passes through, so a whole pipeline can be dry-run. Nothing was fetched,
+ * and neither the bundle nor the package cache was touched.
+ */
+export const DownloadDryRun = Type.Object({
+  at: Timestamp,
+  root: Type.String({ description: 'the bundle root download would write to' }),
+  files: Type.Array(PlannedDownload),
+  bytes: Type.Integer({ minimum: 0, description: 'bytes to fetch, of the files whose size the plan knows' }),
+  unknownSizes: Type.Integer({ minimum: 0, description: 'files to fetch whose size is known only once their server answers' }),
+  osPackages: Type.Optional(
+    Type.Object({
+      os: Type.String(),
+      architectures: Type.Array(Type.String()),
+      requested: Type.Array(Type.String()),
+      sources: Type.Array(Type.String({ description: 'the distribution repositories the closure would be resolved against (URI and suite)' })),
+      cache: Type.String({ description: 'the private apt/dnf state download would use and keep' }),
+      repository: RelativePath,
+    }),
+  ),
+});
+export type DownloadDryRun = Static<typeof DownloadDryRun>;
+
+/** The site file a plan was made from (`ag-fetch plan --site`). */
+export const SiteFileRecord = Type.Object({
+  path: Type.String({ description: 'the file as given (absolute)' }),
+  sha256: Sha256Hex,
+  name: Type.Optional(Type.String({ description: 'its metadata.name' })),
+});
+export type SiteFileRecord = Static<typeof SiteFileRecord>;
+
 /** The `fetch` section: owned by ag-fetch (plan writes it, download completes it). */
 export const FetchSection = Type.Object({
   plannedAt: Type.Optional(Timestamp),
+  /** The site file the plan read (flags given beside it override its fields). */
+  site: Type.Optional(SiteFileRecord),
   components: Type.Record(Type.String(), Type.String(), {
     description: 'the version of every component, e.g. {"crictl": "v1.27.0", "etcd": "3.5.7-0"}',
   }),
@@ -123,6 +167,7 @@ export const FetchSection = Type.Object({
       reused: Type.Optional(Type.Integer({ minimum: 0, description: 'files already present and verified by the last run' })),
     }),
   ),
+  dryRun: Type.Optional(DownloadDryRun),
 });
 export type FetchSection = Static<typeof FetchSection>;
 

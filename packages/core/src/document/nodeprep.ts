@@ -34,6 +34,14 @@ export const NodeAction = Type.Object({
   ),
   /** Why it was skipped or failed, or what apply found. */
   detail: Type.Optional(Type.String()),
+  /**
+   * plan and apply: what apply does (did) to the node, phrased as a change:
+   * "create /etc/modules-load.d/k8s.conf", "change /etc/containerd/config.toml",
+   * "disable systemd-resolved.service", "run modprobe overlay".
+   */
+  change: Type.Optional(Type.String()),
+  /** write-file: the unified diff (diff -u) from the node's file to what apply writes; `--- /dev/null` for a new file. */
+  diff: Type.Optional(Type.String()),
   changed: Type.Optional(Type.Boolean()),
   /** Where the previous version of a changed file was kept. */
   backup: Type.Optional(Type.String()),
