@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runTool, type ToolDefinition } from './cli.js';
+import { sharedOption } from './cli/vocabulary.js';
 import { readDocument, writeDocument } from './document/read-write.js';
 import { newDocument } from './document/schema.js';
 import { MissingError } from './errors.js';
@@ -79,6 +80,22 @@ describe('runTool', () => {
     const debug = createTestIo();
     expect(await runTool(tool, ['boom', '--debug'], debug)).toBe(1);
     expect(debug.stderrText()).toMatch(/Error: kaboom\n\s+at /);
+  });
+
+  it('takes a retired flag as its new name, saying so once on stderr', async () => {
+    const kubeadm: ToolDefinition = {
+      name: 'ag-kubeadm',
+      version: '0',
+      configure: (parser) => parser.command('config', 'c').option('root', sharedOption('root', undefined, { default: '/' })),
+      handlers: { config: async ({ args, log }) => log.info(`root=${String(args['root'])}`) },
+    };
+    const io = createTestIo();
+    expect(await runTool(kubeadm, ['config', '--host-root', '/mnt/node'], io)).toBe(0);
+    expect(io.stderrText()).toBe('ag-kubeadm: warn: --host-root is deprecated: use --root (same meaning; the old name will go)\nag-kubeadm: root=/mnt/node\n');
+    const help = createTestIo();
+    expect(await runTool(kubeadm, ['config', '--help'], help)).toBe(0);
+    expect(help.stdoutText()).toContain('--root');
+    expect(help.stdoutText()).not.toContain('host-root');
   });
 
   it('reports an empty stdin when the document is required', async () => {

@@ -4,6 +4,8 @@ import type { Io } from './io.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
 import { createProgress, type Progress } from './progress.js';
 import { runtimeDescription } from './runtime.js';
+import { recordExamples, specOf, type ToolSpec } from './cli/spec.js';
+import { rewriteRetiredFlags } from './cli/vocabulary.js';
 
 /** Options every ag tool accepts. */
 export interface CommonArgs {
@@ -49,6 +51,37 @@ function addCommonOptions(parser: Argv): Argv {
     .group(['in', 'pretty', 'quiet', 'verbose', 'log-format', 'debug', 'help', 'version'], 'Common options:');
 }
 
+function buildParser(tool: ToolDefinition, columns: number | undefined, prepare: (parser: Argv) => void = () => undefined): Argv {
+  const parser = yargs().scriptName(tool.name);
+  prepare(parser);
+  return (
+    tool
+      .configure(addCommonOptions(parser))
+      // The Node.js version too: the single executables carry their own (the bundle's document names it as well).
+      .version(`${tool.version} (${runtimeDescription()})`)
+      .help()
+      .alias('help', 'h')
+      .strict()
+      .wrap(Math.min(100, columns ?? 100))
+      .exitProcess(false)
+  );
+}
+
+/**
+ * `ag-<tool> --cli-spec` (hidden) prints the tool's commands and options as
+ * JSON (cli/spec.ts): the build makes man pages and completion from it.
+ */
+export const CLI_SPEC_FLAG = '--cli-spec';
+
+/** The tool's command line as data, read from the parser it runs with. */
+export function toolSpec(tool: ToolDefinition): ToolSpec {
+  let examples: ToolSpec['examples'] = [];
+  const parser = buildParser(tool, 100, (fresh) => {
+    examples = recordExamples(fresh);
+  });
+  return specOf(tool.name, tool.version, parser, () => addCommonOptions(yargs()), examples);
+}
+
 interface ParseOutcome {
   error: Error | undefined;
   output: string;
@@ -79,18 +112,17 @@ export function reportError(log: Logger, error: AgError, debug: boolean): void {
  * Help and version go to stdout (nothing else ever does besides the
  * document); usage errors go to stderr with exit code 2.
  */
-export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Promise<number> {
-  const parser = tool
-    .configure(addCommonOptions(yargs().scriptName(tool.name)))
-    // The Node.js version too: the single executables carry their own (the bundle's document names it as well).
-    .version(`${tool.version} (${runtimeDescription()})`)
-    .help()
-    .alias('help', 'h')
-    .strict()
-    .wrap(Math.min(100, io.stderr.columns ?? 100))
-    .exitProcess(false);
-  const { error, output, args } = await parse(parser, argv);
+export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io): Promise<number> {
+  const parser = buildParser(tool, io.stderr.columns);
+  if (givenArgv.length === 1 && givenArgv[0] === CLI_SPEC_FLAG) {
+    io.stdout.write(`${JSON.stringify(toolSpec(tool))}\n`);
+    return ExitCode.ok;
+  }
   const earlyLog = createLogger(io, { tool: tool.name });
+  // Names from before the vocabulary (cli/vocabulary.ts) keep working, with a notice.
+  const { argv, notices } = rewriteRetiredFlags(tool.name, givenArgv);
+  for (const notice of notices) earlyLog.warn(notice);
+  const { error, output, args } = await parse(parser, argv);
   if (error !== undefined) {
     if (output) io.stderr.write(`${output}\n`);
     earlyLog.error(error.message);
