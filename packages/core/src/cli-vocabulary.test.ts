@@ -101,3 +101,24 @@ describe('retired flags', () => {
     expect(rewriteRetiredFlags('ag-kubeadm', ['init', '--', '--host-root']).argv).toEqual(['init', '--', '--host-root']);
   });
 });
+
+describe('an empty pipe', () => {
+  it('gets the same diagnosis from every tool, even where a document is optional (exit 2)', async () => {
+    const commands = [['ag-images', 'pull'], ['ag-bundle', 'pack', '--out', '/nonexistent/b.tar'], ['ag-nodeprep', 'plan', '--root', '/nonexistent'], ['ag-fetch', 'download']];
+    const results = await Promise.all(
+      commands.map(async ([tool, ...args]) => {
+        // A real shell pipe (a FIFO) whose first stage wrote nothing.
+        const script = `true | "$0" --import tsx "$1" "\${@:2}"`;
+        const run = await promisify(execFile)('bash', ['-c', script, process.execPath, join(repo, 'packages', tool!, 'src', 'bin.ts'), ...args], { cwd: repo }).then(
+          () => ({ code: 0, stderr: '' }),
+          (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+        );
+        return { tool, ...run };
+      }),
+    );
+    for (const { tool, code, stderr } of results) {
+      expect(code, `${tool}: ${stderr}`).toBe(2);
+      expect(stderr).toBe(`${tool}: error: no document on stdin: the stage before this one produced nothing — did it fail?\n${tool}: error: next: look at its error above; run pipelines with set -o pipefail, so that they stop at the first stage that fails\n`);
+    }
+  }, 120_000);
+});

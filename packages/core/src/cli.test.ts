@@ -14,7 +14,8 @@ const tool: ToolDefinition = {
       .command('echo', 'pass the document through')
       .command('fail', 'fail with a missing artifact')
       .command('boom', 'throw a plain error')
-      .option('label', { type: 'string' })
+      .command('count', 'take a number', (y) => y.option('times', { type: 'number' }))
+      .option('label', { type: 'string', requiresArg: true })
       .example('ag-demo echo < doc.json', 'pass it on'),
   handlers: {
     echo: async ({ io, args, log }) => {
@@ -28,6 +29,7 @@ const tool: ToolDefinition = {
     boom: async () => {
       throw new Error('kaboom');
     },
+    count: async ({ args, log }) => log.info(`times=${String(args['times'])}`),
   },
 };
 
@@ -46,17 +48,46 @@ describe('runTool', () => {
     expect(io.stdoutText()).toContain('--log-format');
   });
 
-  it('exits 2 on an unknown flag, with the reason on stderr and nothing on stdout', async () => {
+  it('exits 2 on an unknown flag with one line and where the help is, not the help, and nothing on stdout', async () => {
     const io = createTestIo();
-    expect(await runTool(tool, ['echo', '--nope'], io)).toBe(2);
+    expect(await runTool(tool, ['echo', '--lable', 'x'], io)).toBe(2);
     expect(io.stdoutText()).toBe('');
-    expect(io.stderrText()).toMatch(/Unknown argument: nope/);
+    expect(io.stderrText()).toBe('ag-demo: error: unknown option --lable; did you mean --label?\nag-demo: error: next: see ag-demo echo --help\n');
+    const far = createTestIo();
+    expect(await runTool(tool, ['echo', '--zzzzzz'], far)).toBe(2);
+    expect(far.stderrText()).toContain('unknown option --zzzzzz\n');
   });
 
-  it('exits 2 without a command', async () => {
+  it('says which command was meant, and which there are', async () => {
     const io = createTestIo();
     expect(await runTool(tool, [], io)).toBe(2);
-    expect(io.stderrText()).toContain('no command given');
+    expect(io.stderrText()).toBe('ag-demo: error: no command given: one of echo, fail, boom, count\nag-demo: error: next: see ag-demo --help\n');
+    const typo = createTestIo();
+    expect(await runTool(tool, ['ecoh'], typo)).toBe(2);
+    expect(typo.stderrText()).toContain('unknown command "ecoh"; did you mean echo?');
+  });
+
+  it('names a number flag given something else, and the value', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, ['count', '--times', 'lots'], io)).toBe(2);
+    expect(io.stderrText()).toContain('ag-demo: error: --times takes a number, not "lots"');
+    expect(io.stderrText()).not.toContain('NaN');
+    const ok = createTestIo();
+    expect(await runTool(tool, ['count', '--times=3'], ok)).toBe(0);
+    expect(ok.stderrText()).toContain('times=3');
+  });
+
+  it('says a missing value, a missing option and a wrong choice in one line each, in JSON too', async () => {
+    const io = createTestIo();
+    expect(await runTool(tool, ['echo', '--label'], io)).toBe(2);
+    expect(io.stderrText()).toContain('error: --label needs a value\n');
+    const choice = createTestIo();
+    expect(await runTool(tool, ['echo', '--log-format', 'xml'], choice)).toBe(2);
+    expect(choice.stderrText()).toContain('error: --log-format "xml" is not one of text, json\n');
+    const json = createTestIo();
+    expect(await runTool(tool, ['echo', '--nope', '--log-format', 'json'], json)).toBe(2);
+    const [line] = json.stderrText().trim().split('\n');
+    expect(JSON.parse(line!)).toMatchObject({ level: 'error', msg: 'unknown option --nope', code: 'AG_USAGE', exitCode: 2 });
   });
 
   it('maps a typed error to its exit code and prints what to do next', async () => {
@@ -105,6 +136,7 @@ describe('runTool', () => {
     };
     const io = createTestIo({ stdin: '' });
     expect(await runTool(required, ['echo'], io)).toBe(2);
-    expect(io.stderrText()).toContain('probably failed');
+    expect(io.stderrText()).toContain('no document on stdin: the stage before this one produced nothing — did it fail?');
+    expect(io.stderrText()).toContain('set -o pipefail');
   });
 });

@@ -5,6 +5,7 @@ import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.
 import { createProgress, type Progress } from './progress.js';
 import { runtimeDescription } from './runtime.js';
 import { recordExamples, specOf, type ToolSpec } from './cli/spec.js';
+import { notANumberError, unknownCommandError, usageErrorFromParser } from './cli/usage-errors.js';
 import { rewriteRetiredFlags } from './cli/vocabulary.js';
 
 /** Options every ag tool accepts. */
@@ -82,6 +83,12 @@ export function toolSpec(tool: ToolDefinition): ToolSpec {
   return specOf(tool.name, tool.version, parser, () => addCommonOptions(yargs()), examples);
 }
 
+/** `--log-format` as given, before parsing: a usage error is logged the way the rest of the run would be. */
+function logFormatIn(argv: readonly string[]): LogFormat {
+  const index = argv.lastIndexOf('--log-format');
+  return argv.includes('--log-format=json') || (index >= 0 && argv[index + 1] === 'json') ? 'json' : 'text';
+}
+
 interface ParseOutcome {
   error: Error | undefined;
   output: string;
@@ -118,15 +125,15 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
     io.stdout.write(`${JSON.stringify(toolSpec(tool))}\n`);
     return ExitCode.ok;
   }
-  const earlyLog = createLogger(io, { tool: tool.name });
+  const earlyLog = createLogger(io, { tool: tool.name, format: logFormatIn(givenArgv) });
   // Names from before the vocabulary (cli/vocabulary.ts) keep working, with a notice.
   const { argv, notices } = rewriteRetiredFlags(tool.name, givenArgv);
   for (const notice of notices) earlyLog.warn(notice);
   const { error, output, args } = await parse(parser, argv);
-  if (error !== undefined) {
-    if (output) io.stderr.write(`${output}\n`);
-    earlyLog.error(error.message);
-    earlyLog.error(`next: run ${tool.name} --help for usage`);
+  // One line saying what was wrong and where the help is, not the help itself (cli/usage-errors.ts).
+  const usageError = error !== undefined ? usageErrorFromParser(error.message, argv, toolSpec(tool)) : notANumberError(args, argv);
+  if (usageError !== undefined) {
+    reportError(earlyLog, usageError, false);
     return ExitCode.usage;
   }
   if (output) {
@@ -138,9 +145,7 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
   const command = String(args._[0] ?? '$default');
   const handler = tool.handlers[command];
   if (handler === undefined) {
-    const help = await parser.getHelp();
-    io.stderr.write(`${help}\n`);
-    log.error(command === '$default' ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
+    reportError(log, unknownCommandError(command === '$default' ? undefined : command, toolSpec(tool)), false);
     return ExitCode.usage;
   }
   const progress = createProgress(io, !args.quiet && args['log-format'] === 'text');
