@@ -3,7 +3,8 @@ import { runTool, type ToolDefinition } from './cli.js';
 import { sharedOption } from './cli/vocabulary.js';
 import { readDocument, writeDocument } from './document/read-write.js';
 import { newDocument } from './document/schema.js';
-import { MissingError } from './errors.js';
+import { MissingError, withContext } from './errors.js';
+import { registryStatusError } from './registry/errors.js';
 import { createTestIo } from './testing/io.js';
 
 const tool: ToolDefinition = {
@@ -102,6 +103,42 @@ describe('runTool', () => {
     expect(await runTool(tool, ['fail', '--log-format', 'json'], io)).toBe(5);
     const first = JSON.parse(io.stderrText().split('\n')[0]!);
     expect(first).toMatchObject({ level: 'error', tool: 'ag-demo', code: 'AG_MISSING', exitCode: 5 });
+  });
+
+  it('says an error in one JSON object with --log-format json: exit code, the precise code, the path, the hint', async () => {
+    const full: ToolDefinition = {
+      ...tool,
+      handlers: {
+        full: async () => {
+          const enospc = Object.assign(new Error("ENOSPC: no space left on device, write '/srv/ag/files/kubelet'"), { code: 'ENOSPC', errno: -28, syscall: 'write', path: '/srv/ag/files/kubelet' });
+          throw withContext('downloading kubelet', enospc);
+        },
+        refused: async () => {
+          throw registryStatusError('pushing registry.k8s.io/pause:3.9', 401, {}, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', 'registry.internal:5000', { username: 'ag', source: '--credentials-file /etc/ag/creds' });
+        },
+      },
+      configure: (parser) => tool.configure(parser).command('full', 'disk full').command('refused', 'credentials refused'),
+    };
+    const io = createTestIo();
+    expect(await runTool(full, ['full', '--log-format', 'json'], io)).toBe(6);
+    const lines = io.stderrText().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'error',
+      msg: "downloading kubelet: ENOSPC: no space left on device, write '/srv/ag/files/kubelet'",
+      exitCode: 6,
+      code: 'ENOSPC',
+      kind: 'AG_SYSTEM',
+      path: '/srv/ag/files/kubelet',
+      hint: 'free disk space (or choose another directory) and run again',
+    });
+    const refused = createTestIo();
+    expect(await runTool(full, ['refused', '--log-format', 'json'], refused)).toBe(8);
+    expect(JSON.parse(refused.stderrText().trim())).toMatchObject({ exitCode: 8, code: 'UNAUTHORIZED', kind: 'AG_CREDENTIALS', registry: 'registry.internal:5000', source: '--credentials-file /etc/ag/creds' });
+    // Text stays two lines: the error, then what to do.
+    const text = createTestIo();
+    expect(await runTool(full, ['full'], text)).toBe(6);
+    expect(text.stderrText()).toBe("ag-demo: error: downloading kubelet: ENOSPC: no space left on device, write '/srv/ag/files/kubelet'\nag-demo: error: next: free disk space (or choose another directory) and run again\n");
   });
 
   it('reports an unexpected error as internal, with a stack only under --debug', async () => {

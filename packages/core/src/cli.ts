@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { AgError, ExitCode, toAgError } from './errors.js';
+import { AgError, errorFields, ExitCode, toAgError } from './errors.js';
 import type { Io } from './io.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
 import { createProgress, type Progress } from './progress.js';
@@ -105,7 +105,12 @@ function parse(parser: Argv, argv: string[]): Promise<ParseOutcome> {
 
 /** Writes an error the way every ag tool does: what happened, then what to do. */
 export function reportError(log: Logger, error: AgError, debug: boolean): void {
-  log.error(error.message, { code: error.code, exitCode: error.exitCode, ...(error.details ?? {}) });
+  if (log.format === 'json') {
+    // One object a program can read: the hint is a field, not a second line.
+    log.error(error.message, { ...errorFields(error), ...(debug && error.stack ? { stack: error.stack } : {}) });
+    return;
+  }
+  log.error(error.message);
   if (error.hint !== undefined) log.error(`next: ${error.hint}`);
   if (debug) log.error(error.stack ?? '(no stack)');
   if (debug && error.cause instanceof Error && error.cause.stack) log.error(`caused by: ${error.cause.stack}`);
@@ -156,7 +161,7 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
     const agError = toAgError(thrown);
     progress.stop();
     reportError(log, agError, args.debug);
-    if (agError.kind === 'internal' && !args.debug) log.error('next: re-run with --debug for a stack trace, and report it');
+    if (agError.kind === 'internal' && !args.debug && log.format === 'text') log.error('next: re-run with --debug for a stack trace, and report it');
     return agError.exitCode;
   } finally {
     progress.stop();
