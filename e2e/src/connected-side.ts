@@ -75,7 +75,7 @@ export interface ConnectedResult {
  *
  * The stand-in upstream lives at loopback addresses inside the connected
  * namespace, so the stages reach it through their mirror options:
- * `--mirror-base URL` (ag-fetch: https://HOST/PATH from URL/HOST/PATH) and
+ * `--mirror URL` (ag-fetch: https://HOST/PATH from URL/HOST/PATH) and
  * `--mirror HOST:PORT` with `--ca-file` (ag-images: every upstream registry
  * as HOST:PORT/<upstream host>/<path>, with the credentials of
  * REGISTRY_AUTH_FILE). Every reference keeps its upstream name. OS packages
@@ -101,7 +101,7 @@ export async function runConnectedSide(shell: Shell, stages: Stages, upstream: U
   stages.reporter.stage('connected', `plan | download | pull | pack: ${trip.kubernetesVersion}${suffix}`);
   const results = await shell.pipeline(
     [
-      tool('ag-fetch', ['plan', '--site', SITE_FILE, ...release, '--mirror-base', upstream.files.url, '--dir', trip.dir]),
+      tool('ag-fetch', ['plan', '--site', SITE_FILE, ...release, '--mirror', upstream.files.url, '--dir', trip.dir]),
       tool('ag-fetch', ['download', '--no-os-packages']),
       tool('ag-images', ['pull', '--mirror', upstream.registry.host, '--ca-file', upstream.registry.caFile]),
       tool('ag-bundle', ['pack', '--out', trip.out, '--sign-key', 'keys/ag-bundle.pem', '--tools', 'tools', ...(trip.have === undefined ? [] : ['--have', trip.have])]),

@@ -54,16 +54,16 @@ export async function runFarKubeadm(
     shell.reporter.note('kubeadm cannot run here: ag-kubeadm runs the test kit\'s kubeadm double of the carried release, with a kubectl stand-in');
   });
   await stages.run('far', 'ag-kubeadm preflight', () =>
-    shell.run(tool('ag-kubeadm', ['preflight', '--host-root', ROOTS.cp, ...programs('cp')], { stdin: kubeadmDocument, stdout: 'doc/preflight.json' })),
+    shell.run(tool('ag-kubeadm', ['preflight', '--root', ROOTS.cp, ...programs('cp')], { stdin: kubeadmDocument, stdout: 'doc/preflight.json' })),
   );
   await stages.run('far', 'ag-kubeadm init', () =>
-    shell.run(tool('ag-kubeadm', ['init', '--host-root', ROOTS.cp, ...programs('cp')], { stdin: 'doc/preflight.json', stdout: 'doc/init.json' })),
+    shell.run(tool('ag-kubeadm', ['init', '--root', ROOTS.cp, ...programs('cp')], { stdin: 'doc/preflight.json', stdout: 'doc/init.json' })),
   );
   await stages.run('far', 'ag-kubeadm join', () =>
     shell.run(
       tool(
         'ag-kubeadm',
-        ['join', '--host-root', ROOTS.worker, '--token-file', at(ROOTS.cp, 'etc/kubernetes/ag/join-token'), '--node-name', 'ag-far-w1', '--advertise-address', '127.0.0.2', ...programs('worker')],
+        ['join', '--root', ROOTS.worker, '--token-file', at(ROOTS.cp, 'etc/kubernetes/ag/join-token'), '--node-name', 'ag-far-w1', '--advertise-address', '127.0.0.2', ...programs('worker')],
         { stdin: 'doc/init.json', stdout: 'doc/joined.json' },
       ),
     ),

@@ -136,12 +136,12 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
   });
 
   if (site === undefined) {
-    cleanups.push(() => shell.run(farTool('ag-registry', ['down', '--dir', 'registry'])).catch(() => undefined));
+    cleanups.push(() => shell.run(farTool('ag-registry', ['down', '--state-dir', 'registry'])).catch(() => undefined));
     await stages.run('far', 'ag-registry up (distribution)', () =>
       shell.run(
         farTool(
           'ag-registry',
-          ['up', '--dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', FAR_REGISTRY_LISTEN, '--host', FAR_REGISTRY_NAME, '--endpoint', FAR_REGISTRY_ENDPOINT],
+          ['up', '--state-dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', FAR_REGISTRY_LISTEN, '--host', FAR_REGISTRY_NAME, '--endpoint', FAR_REGISTRY_ENDPOINT],
           { stdin: 'doc/node.json', stdout: 'doc/registry.json' },
         ),
       ),
@@ -150,7 +150,7 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
   } else {
     // The site's registry is already there: no ag-registry up; trust records it in the document for every later stage.
     await stages.run('far', `ag-registry trust --root --registry ${site.target}`, () =>
-      shell.run(farTool('ag-registry', ['trust', '--root', 'root', '--registry', site.target, '--ca', site.caFile, '--credentials', site.credentialsFile], { stdin: 'doc/node.json', stdout: 'doc/trusted.json' })),
+      shell.run(farTool('ag-registry', ['trust', '--root', 'root', '--registry', site.target, '--ca-file', site.caFile, '--credentials-file', site.credentialsFile], { stdin: 'doc/node.json', stdout: 'doc/trusted.json' })),
     );
   }
   await stages.run('far', 'ag-images push', () => shell.run(farTool('ag-images', ['push'], { stdin: 'doc/trusted.json', stdout: 'doc/pushed.json' })));
@@ -174,7 +174,7 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
 
   await stages.run('far', 'ag-kubeadm config', () =>
     shell.run(
-      farTool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--host-root', 'root'], {
+      farTool('ag-kubeadm', ['config', '--single-node', '--advertise-address', '127.0.0.1', '--node-name', 'ag-far', '--root', 'root'], {
         stdin: 'doc/pushed.json',
         stdout: 'doc/kubeadm.json',
       }),
@@ -193,7 +193,7 @@ export async function runFarSide(shell: Shell, stages: Stages, cleanups: Cleanup
   });
   const kubeadmRun = await runFarKubeadm(shell, stages, farTool, join(dir, 'containerd.sock'));
   await stages.run('far', 'ag-registry status', () =>
-    shell.run(site ? farTool('ag-registry', ['status'], { stdin: 'doc/pushed.json', stdout: 'doc/status.json' }) : farTool('ag-registry', ['status', '--dir', 'registry'], { stdout: 'doc/status.json' })),
+    shell.run(site ? farTool('ag-registry', ['status'], { stdin: 'doc/pushed.json', stdout: 'doc/status.json' }) : farTool('ag-registry', ['status', '--state-dir', 'registry'], { stdout: 'doc/status.json' })),
   );
   const status = (await json(shell, 'doc/status.json')).registry?.status;
   return {

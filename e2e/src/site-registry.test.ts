@@ -141,7 +141,7 @@ describe('a registry the site runs, used under a prefix', () => {
   });
 
   it("kubeadm's internal image repository, dns image repository and sandbox image resolve under the prefix", async () => {
-    const result = await run(agKubeadm, ['config', '--image-repository', 'internal', '--host-root', node, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], pushed);
+    const result = await run(agKubeadm, ['config', '--image-repository', 'internal', '--root', node, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], pushed);
     expect(result.code, result.err).toBe(0);
     const kubeadm = result.out!.kubeadm!;
     expect(kubeadm.imageRepository).toBe(`${target}/registry.k8s.io`);
@@ -197,7 +197,7 @@ describe('a registry the site runs, used under a prefix', () => {
     await writeFile(wrong, 'robot-k8s:not-the-password\n', { mode: 0o600 });
     const refused = await run(agRegistry, ['status', '--registry', target, '--ca-file', site.caFile, '--credentials-file', wrong]);
     expect(refused.code, refused.err).toBe(8);
-    expect(refused.err).toContain(`--credentials ${wrong}`);
+    expect(refused.err).toContain(`--credentials-file ${wrong}`);
 
     const down = await run(agRegistry, ['status', '--registry', '127.0.0.1:9/k8s', '--ca-file', site.caFile]);
     expect(down.code, down.err).toBe(4);

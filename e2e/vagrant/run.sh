@@ -181,7 +181,7 @@ cd /srv/ag/doc
 # The lab has no DNS server: the node's own lab address, where nothing answers, keeps every query on the
 # node and CoreDNS's loop check content (127.0.0.1 would be a loop).
 ag-nodeprep apply --nameserver "$AIRGAP_IP" < unpacked.json \
-  | ag-registry up --dir /var/lib/ag-registry --host ag-airgap --ip "$AIRGAP_IP" --listen 0.0.0.0:5000 --endpoint "$AIRGAP_IP:5000" \
+  | ag-registry up --state-dir /var/lib/ag-registry --host ag-airgap --ip "$AIRGAP_IP" --listen 0.0.0.0:5000 --endpoint "$AIRGAP_IP:5000" \
   | ag-registry trust \
   | ag-images push > pushed.json
 EOF

@@ -1,6 +1,6 @@
 /** What the upstream program (serve.ts) reports once it is ready. */
 export interface UpstreamInfo {
-  /** The stand-in file hosts: `url` serves `root/<host>/<path>` (ag-fetch --mirror-base). */
+  /** The stand-in file hosts: `url` serves `root/<host>/<path>` (ag-fetch --mirror URL). */
   files: { url: string; root: string };
   /** The stand-in registries: one distribution registry holding `<upstream host>/<path>` (ag-images --mirror). */
   registry: {

@@ -11,6 +11,7 @@ import {
   validateDocument,
   writeDocument,
   writeFileAtomic,
+  sharedOption,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -82,7 +83,7 @@ function configure(parser: Argv): Argv {
     .usage('$0 <command> [options]\n\nThe physical transfer: pack a bundle root into one signed tar (or media-sized parts), verify it, unpack it safely, carry only what the far side lacks.')
     .command('pack', 'pack a bundle root into one uncompressed tar (or parts), with SHA256SUMS and a signature', (y) =>
       y
-        .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
+        .option('dir', sharedOption('dir', "(default: the document's root)"))
         .option('out', { type: 'string', describe: 'the bundle to write, FILE.tar', demandOption: true, requiresArg: true })
         .option('split', { type: 'string', describe: 'split into parts of SIZE (700M, 4G, 25G, 4700MB) plus a signed parts list', requiresArg: true })
         .option('sign-key', { type: 'string', describe: 'PEM private key to sign SHA256SUMS with (ag-bundle keygen makes one); required unless --unsigned', requiresArg: true })
@@ -100,7 +101,7 @@ function configure(parser: Argv): Argv {
     .command('unpack <bundle..>', 'verify while extracting into a temporary directory, then rename it to DIR', (y) =>
       y
         .positional('bundle', { type: 'string', array: true, describe: 'FILE.tar, its parts, FILE.tar.parts, or -' })
-        .option('dir', { type: 'string', describe: 'where the bundle goes', demandOption: true, requiresArg: true })
+        .option('dir', sharedOption('dir', 'where the bundle goes', { demandOption: true }))
         .option('key', { type: 'string', describe: 'PEM public key: require and check a signature by it', requiresArg: true })
         .option('replace', { type: 'boolean', default: false, describe: 'replace a different bundle already in DIR' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'verify and say what would happen, write nothing' }),
@@ -119,7 +120,7 @@ function configure(parser: Argv): Argv {
     )
     .command('inventory', 'record what the far side already has (blobs, files with sha256), for pack --have', (y) =>
       y
-        .option('dir', { type: 'string', describe: 'the far side\'s bundle root (an unpacked bundle)', demandOption: true, requiresArg: true })
+        .option('dir', sharedOption('dir', "(the far side's: an unpacked bundle)", { demandOption: true }))
         .option('out', { type: 'string', describe: 'write the inventory to FILE instead of stdout', requiresArg: true }),
     )
     .example('ag-images pull < doc.json | ag-bundle pack --out /media/usb/bundle.tar --sign-key key.pem > packed.json', 'pack the document\'s bundle root, signed')

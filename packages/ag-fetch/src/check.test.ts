@@ -41,7 +41,7 @@ async function run(argv: string[], stdin: string | undefined, env: Record<string
 }
 
 async function planFor(os: string, bundle: string): Promise<string> {
-  const result = await run(['plan', '--kubernetes-version', 'v1.27.3', '--os', os, '--mirror-base', server.url, '--dir', bundle, '--image-list', 'table'], undefined, { HOME: join(work, 'home') });
+  const result = await run(['plan', '--kubernetes-version', 'v1.27.3', '--os', os, '--mirror', server.url, '--dir', bundle, '--image-list', 'table'], undefined, { HOME: join(work, 'home') });
   expect(result.code, result.stderr).toBe(0);
   return result.out;
 }
@@ -60,7 +60,7 @@ describe('ag-fetch check', () => {
     const env = { HOME: join(work, 'home'), PATH: partialPath, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
     const relayed = proxy.relayed.length;
     // github.com's files are sent to a port nothing listens on.
-    const { code, out, stderr } = await run(['check', '--mirror-base', server.url, '--mirror', 'github.com=http://127.0.0.1:9', '--timeout', '3s'], plan, env);
+    const { code, out, stderr } = await run(['check', '--mirror', server.url, '--mirror', 'github.com=http://127.0.0.1:9', '--timeout', '3s'], plan, env);
     expect(code).toBe(5);
     expect(out).toBe('');
     const line = (prefix: string) => stderr.split('\n').filter((l) => l.includes(prefix));

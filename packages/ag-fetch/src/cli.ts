@@ -1,4 +1,4 @@
-import { bundleRoot, createHttpDispatcher, processIo, readDocument, runTool, UsageError, validateClusterNetworks, writeDocument, type CommandContext, type Io } from '@ag/core';
+import { bundleRoot, createHttpDispatcher, MIRROR_SYNTAX, processIo, readDocument, runTool, sharedOption, UsageError, validateClusterNetworks, writeDocument, type CommandContext, type Io } from '@ag/core';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
@@ -44,7 +44,7 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
   try {
     const document = await planFetch(planRequest, {
       root: resolve(io.cwd, String(args['dir'])),
-      mirrors: parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base'])),
+      mirrors: parseMirrors(strings(args['mirror'])),
       online,
       imageList: args['image-list'] as 'auto' | 'kubeadm' | 'table',
       kubeadmPath: args['kubeadm'] === undefined ? undefined : resolve(io.cwd, String(args['kubeadm'])),
@@ -75,7 +75,7 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
   const [{ downloadFiles }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
   const document = (await readDocument(io, { required: true, inPath: args.in }))!;
   const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
-  const mirrors = parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base']));
+  const mirrors = parseMirrors(strings(args['mirror']));
   if (args['dry-run'] === true) {
     const { downloadDryRun } = await import('./dry-run.js');
     const cacheDir = typeof args['packages-cache'] === 'string' ? resolve(io.cwd, args['packages-cache']) : undefined;
@@ -111,7 +111,7 @@ async function check({ io, log, args }: CommandContext<Record<string, unknown>>)
   try {
     const lines = await checkConnectedSide(document, {
       root,
-      mirrors: parseMirrors(strings(args['mirror']), args['mirror-base'] === undefined ? undefined : String(args['mirror-base'])),
+      mirrors: parseMirrors(strings(args['mirror'])),
       headers: parseHeaders(strings(args['header'])),
       dispatcher,
       env: io.env,
@@ -139,8 +139,7 @@ async function check({ io, log, args }: CommandContext<Record<string, unknown>>)
 
 const mirrorOptions = (parser: import('yargs').Argv): import('yargs').Argv =>
   parser
-    .option('mirror', { type: 'string', array: true, requiresArg: true, describe: 'fetch https://HOST/… from URL/… instead (HOST=URL; repeatable)' })
-    .option('mirror-base', { type: 'string', requiresArg: true, describe: 'fetch https://HOST/PATH from URL/HOST/PATH (one mirror for every host)' });
+    .option('mirror', sharedOption('mirror', `https://HOST/PATH from TARGET/PATH (HOST=TARGET), or every host from TARGET/HOST/PATH (TARGET alone); ${MIRROR_SYNTAX}`, { array: true }));
 
 /** ag-fetch: knows what a cluster needs (`plan`) and fetches it (`download`). */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -166,14 +165,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('pod-subnet', { type: 'string', defaultDescription: '10.244.0.0/16', describe: "the pod network (flannel's default)" })
                 .option('service-subnet', { type: 'string', defaultDescription: '10.96.0.0/12', describe: 'the service network' })
                 .option('dns-domain', { type: 'string', defaultDescription: 'cluster.local', describe: 'the cluster DNS domain' })
-                .option('dir', { type: 'string', default: 'bundle', requiresArg: true, describe: 'the bundle root the document names (files go to DIR/files/)' })
+                .option('dir', sharedOption('dir', 'the one the document names (files go to DIR/files/)', { default: 'bundle' }))
                 .option('checksums', { type: 'boolean', default: true, describe: 'fetch upstream checksum files; --no-checksums plans with no network at all (versions from the dated tables)' })
                 .option('image-list', { choices: ['auto', 'kubeadm', 'table'] as const, default: 'auto' as const, describe: "control-plane images from this release's kubeadm, the table in data/, or kubeadm when it can run (auto)" })
                 .option('kubeadm', { type: 'string', requiresArg: true, describe: 'a kubeadm binary of the release to ask for the image list' })
                 .option('package', { type: 'string', array: true, requiresArg: true, describe: "an extra OS package for the nodes, by the OS's name (repeatable)" })
                 .option('no-package', { type: 'string', array: true, requiresArg: true, describe: 'leave a package of the default OS set out (repeatable)' })
                 .example('$0 plan --kubernetes-version v1.27.3 --arch amd64 --os fedora-37 --cni flannel@v0.22.0', 'the classic cluster')
-                .example('$0 plan --site site.yaml --mirror-base https://mirror.internal', 'the cluster a site file describes (docs/site.md), through a mirror')
+                .example('$0 plan --site site.yaml --mirror https://mirror.internal', 'the cluster a site file describes (docs/site.md), through a mirror')
                 .example('$0 plan --site site.yaml --kubernetes-version v1.27.4', 'the same site, one patch later: a flag overrides the file')
                 .example('$0 plan … --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0', 'add an application')
                 .example('$0 plan --kubernetes-version 1.36 --os debian-12', "the newest 1.36 patch (dl.k8s.io's stable-1.36.txt)")
@@ -184,7 +183,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .command('download', 'fetch and verify every file of the document (stdin) into DIR/files/', (p) =>
             mirrorOptions(
               p
-                .option('dir', { type: 'string', requiresArg: true, describe: "the bundle root (default: the document's root)" })
+                .option('dir', sharedOption('dir', "(default: the document's root)"))
                 .option('concurrency', { type: 'number', default: 4, describe: 'files fetched at once' })
                 .option('retries', { type: 'number', default: 4, describe: 'further attempts per file after a reset, 429 or 5xx' })
                 .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent to each file\'s host, never to a host it redirects to (repeatable)' })
@@ -201,7 +200,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .command('check', "before a long download: this machine's proxy settings, every upstream reachable (HEAD through the mirrors and proxies), free space for what the plan fetches, the programs the OS packages need; one line each, exit 5 listing what is missing; the document passes through", (p) =>
             mirrorOptions(
               p
-                .option('dir', { type: 'string', requiresArg: true, describe: "the bundle root download will write to (default: the document's root)" })
+                .option('dir', sharedOption('dir', "download will write to (default: the document's root)"))
                 .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent with each HEAD, as download sends it (repeatable)' })
                 .option('os-packages', { type: 'boolean', default: true, describe: 'check what the OS packages need (--no-os-packages: as download --no-os-packages)' })
                 .option('packages-cache', { type: 'string', requiresArg: true, describe: 'private apt/dnf state download will use (default ~/.cache/ag/os-packages)' })
@@ -213,7 +212,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example('$0 plan --kubernetes-version v1.27.3 --os fedora-37 > plan.json', 'plan a v1.27.3 cluster')
           .example('$0 download < plan.json > fetched.json', 'fetch and verify every file')
           .example('$0 plan … --no-checksums', 'plan with no internet at all')
-          .example('$0 plan … --mirror-base URL', 'use a mirror that holds URL/HOST/PATH')
+          .example('$0 plan … --mirror URL', 'use a mirror that holds URL/HOST/PATH')
           .example('$0 download --in plan.json --dry-run', 'show what would be fetched'),
       handlers: { plan, check, download },
     },

@@ -40,7 +40,7 @@ async function run(argv: string[], stdin?: string) {
 
 async function plan(): Promise<string> {
   const dir = await mkdtemp(join(work, 'plan-'));
-  const { code, out, stderr } = await run(['plan', '--kubernetes-version', 'v1.27.3', '--os', 'fedora-37', '--cni', 'flannel@v0.22.0', '--mirror-base', host.url, '--dir', dir, '--image-list', 'table']);
+  const { code, out, stderr } = await run(['plan', '--kubernetes-version', 'v1.27.3', '--os', 'fedora-37', '--cni', 'flannel@v0.22.0', '--mirror', host.url, '--dir', dir, '--image-list', 'table']);
   expect(code, stderr).toBe(0);
   return out;
 }

@@ -53,7 +53,7 @@ async function planned(extra: string[] = []): Promise<{ plan: string; dir: strin
   const dir = await mkdtemp(join(work, 'bundle-'));
   const { code, out, stderr } = await run([
     'plan', '--kubernetes-version', 'v1.27.3', '--os', 'fedora-37', '--cni', 'flannel@v0.22.0',
-    '--mirror-base', hostA.url, '--dir', dir, '--image-list', 'table', ...extra,
+    '--mirror', hostA.url, '--dir', dir, '--image-list', 'table', ...extra,
   ]);
   expect(code, stderr).toBe(0);
   return { plan: out, dir };
@@ -142,7 +142,7 @@ describe('ag-fetch download', () => {
   it('records checksums on first download when the plan had none, and says so', async () => {
     const dir = await mkdtemp(join(work, 'offline-'));
     const planned = await run([
-      'plan', '--kubernetes-version', 'v1.27.3', '--os', 'fedora-37', '--no-checksums', '--mirror-base', hostA.url, '--dir', dir,
+      'plan', '--kubernetes-version', 'v1.27.3', '--os', 'fedora-37', '--no-checksums', '--mirror', hostA.url, '--dir', dir,
     ]);
     expect(planned.code, planned.stderr).toBe(0);
     const result = await run(['download'], planned.out);

@@ -39,7 +39,7 @@ describe('ag-fetch download --dry-run', () => {
     const bundle = join(work, 'bundle');
     // PATH without apt-get or dnf: were the dry run to resolve OS packages, it would fail here.
     const env = { HOME: home, PATH: '/nonexistent' };
-    const plan = await run(['plan', '--kubernetes-version', 'v1.27.3', '--os', 'debian-12', '--mirror-base', host.url, '--dir', bundle, '--image-list', 'table'], undefined, env);
+    const plan = await run(['plan', '--kubernetes-version', 'v1.27.3', '--os', 'debian-12', '--mirror', host.url, '--dir', bundle, '--image-list', 'table'], undefined, env);
     expect(plan.code, plan.stderr).toBe(0);
     const planned = validateDocument(JSON.parse(plan.out), 'plan') as AgDocument;
     expect(planned.packages?.requested.length).toBeGreaterThan(0);

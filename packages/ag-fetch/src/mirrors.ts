@@ -1,10 +1,10 @@
-import { UsageError } from '@ag/core';
+import { parseMirrorFlag, UsageError, type MirrorFlag } from '@ag/core';
 
 /**
  * Where to fetch what upstream publishes: `https://dl.k8s.io/x` stays as it
  * is, or goes to a mirror. A per-host mirror (`--mirror dl.k8s.io=URL`) maps
- * `https://dl.k8s.io/PATH` to `URL/PATH`; a mirror base (`--mirror-base URL`)
- * maps every host to `URL/<host>/PATH` (one internal server holding a
+ * `https://dl.k8s.io/PATH` to `URL/PATH`; a mirror for every host (`--mirror URL`)
+ * maps each to `URL/<host>/PATH` (one internal server holding a
  * directory per upstream host, which is also how the test fixtures lay it out).
  */
 export interface Mirrors {
@@ -14,26 +14,30 @@ export interface Mirrors {
 
 export const NO_MIRRORS: Mirrors = { hosts: {} };
 
-function checkBaseUrl(value: string, flag: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`${flag} ${JSON.stringify(value)}: not a URL`, { hint: `e.g. ${flag} http://mirror.internal:8080` });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${flag} ${value}: only http and https mirrors are supported`);
-  return value.replace(/\/+$/, '');
+function urlOf(flag: MirrorFlag): string {
+  return `${flag.scheme ?? 'https'}://${flag.host}${flag.path === undefined ? '' : `/${flag.path}`}`;
 }
 
-/** Parses `--mirror HOST=URL` (repeatable) and `--mirror-base URL`. */
-export function parseMirrors(hostFlags: readonly string[] = [], base?: string): Mirrors {
+/**
+ * Parses `--mirror` values (core's one syntax, parseMirrorFlag): `HOST=URL`
+ * for one upstream host, a bare URL for every host. `base` is a bare URL
+ * given apart (the retired `--mirror-base`).
+ */
+export function parseMirrors(flags: readonly string[] = [], base?: string): Mirrors {
   const hosts: Record<string, string> = {};
-  for (const flag of hostFlags) {
-    const eq = flag.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--mirror ${JSON.stringify(flag)}: expected HOST=URL`, { hint: 'e.g. --mirror dl.k8s.io=https://mirror.internal/k8s' });
-    hosts[flag.slice(0, eq).toLowerCase()] = checkBaseUrl(flag.slice(eq + 1), '--mirror');
+  let every: string | undefined;
+  for (const text of base === undefined ? flags : [...flags, base]) {
+    const flag = parseMirrorFlag(text);
+    if (flag.upstream !== '*') {
+      hosts[flag.upstream] = urlOf(flag);
+      continue;
+    }
+    if (every !== undefined && every !== urlOf(flag)) {
+      throw new UsageError(`--mirror ${every} and --mirror ${text} both claim every upstream host`, { hint: 'keep one, and name the other\'s hosts: --mirror HOST=URL' });
+    }
+    every = urlOf(flag);
   }
-  return { hosts, base: base === undefined ? undefined : checkBaseUrl(base, '--mirror-base') };
+  return { hosts, base: every };
 }
 
 /** The URL to fetch for an upstream URL under these mirrors (the URL itself when none applies). */

@@ -50,7 +50,7 @@ async function servedSha(upstreamUrl: string): Promise<string> {
 
 describe('ag-fetch plan', () => {
   it('plans every file and image of the classic v1.27.3 cluster, with upstream checksums', async () => {
-    const { code, doc, stderr, dir } = await plan(['--mirror-base', server.url, '--chart', PODINFO, '--image', 'ghcr.io/stefanprodan/podinfo:6.4.0']);
+    const { code, doc, stderr, dir } = await plan(['--mirror', server.url, '--chart', PODINFO, '--image', 'ghcr.io/stefanprodan/podinfo:6.4.0']);
     expect(code, stderr).toBe(0);
     expect(doc!.root).toBe(dir);
     expect(doc!.cluster).toEqual({
@@ -116,7 +116,7 @@ describe('ag-fetch plan', () => {
       const other = await populateUpstream(join(work, 'upstream-etcd'), { etcd: '3.5.9-0', architectures: [hostArchitecture()!] });
       const host = await startFileServer({ root: other.root });
       try {
-        const { code, doc, dir, stderr } = await plan(['--mirror-base', host.url, '--arch', hostArchitecture()!]);
+        const { code, doc, dir, stderr } = await plan(['--mirror', host.url, '--arch', hostArchitecture()!]);
         expect(code, stderr).toBe(0);
         expect(doc!.fetch!.imageList.source).toBe('kubeadm');
         expect(doc!.fetch!.images).toContainEqual({ ref: 'registry.k8s.io/etcd:3.5.9-0', role: 'control-plane', component: 'etcd', origin: 'kubeadm' });
@@ -124,7 +124,7 @@ describe('ag-fetch plan', () => {
         // Offline, the kubeadm already in the bundle still answers (after checking it is the same release).
         const offline = await plan(['--no-checksums', '--arch', hostArchitecture()!], BASE, dir);
         expect(offline.doc!.fetch!.imageList).toMatchObject({ source: 'kubeadm', detail: expect.stringContaining('not verified') });
-        const table = await plan(['--mirror-base', host.url, '--arch', hostArchitecture()!, '--image-list', 'table']);
+        const table = await plan(['--mirror', host.url, '--arch', hostArchitecture()!, '--image-list', 'table']);
         expect(table.doc!.fetch!.imageList).toMatchObject({ source: 'table', detail: expect.stringContaining('control-plane-images.json, row v1.27.0–v1.27.3') });
         expect(table.doc!.fetch!.images.map((i) => i.ref)).toContain('registry.k8s.io/etcd:3.5.7-0');
       } finally {
@@ -142,7 +142,7 @@ describe('ag-fetch plan', () => {
   });
 
   it('plans for several architectures', async () => {
-    const { code, doc, stderr } = await plan(['--mirror-base', server.url, '--arch', 'amd64', '--arch', 'arm64', '--image-list', 'table']);
+    const { code, doc, stderr } = await plan(['--mirror', server.url, '--arch', 'amd64', '--arch', 'arm64', '--image-list', 'table']);
     expect(code, stderr).toBe(0);
     const paths = doc!.fetch!.files.map((f) => f.path);
     expect(paths).toContain('files/linux/arm64/kubelet');
@@ -186,14 +186,14 @@ describe('ag-fetch plan', () => {
   it('fails with exit 4 and a way forward when the file hosts cannot be reached', async () => {
     const gone = await startFileServer({ root: work });
     await gone.close();
-    const { code, doc, stderr } = await plan(['--mirror-base', gone.url, '--image-list', 'table']);
+    const { code, doc, stderr } = await plan(['--mirror', gone.url, '--image-list', 'table']);
     expect(code).toBe(4);
     expect(doc).toBeUndefined();
     expect(stderr).toContain('--no-checksums');
   });
 
   it('fails with exit 5 when upstream does not publish the release', async () => {
-    const { code, stderr } = await plan(['--mirror-base', server.url, '--image-list', 'table', '--component', 'helm=v3.99.0']);
+    const { code, stderr } = await plan(['--mirror', server.url, '--image-list', 'table', '--component', 'helm=v3.99.0']);
     expect(code).toBe(5);
     expect(stderr).toMatch(/helm.*404 Not Found/);
   });

@@ -33,7 +33,7 @@ afterAll(async () => {
 
 async function plan(args: string[]): Promise<{ code: number; doc: AgDocument | undefined; stderr: string }> {
   const io = createTestIo({ cwd: work });
-  const code = await main(['plan', '--image-list', 'table', '--mirror-base', server.url, '--dir', join(work, 'bundle'), ...args], io);
+  const code = await main(['plan', '--image-list', 'table', '--mirror', server.url, '--dir', join(work, 'bundle'), ...args], io);
   const out = io.stdoutText();
   return { code, doc: out === '' ? undefined : validateDocument(JSON.parse(out), 'stdout'), stderr: io.stderrText() };
 }

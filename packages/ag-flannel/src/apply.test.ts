@@ -44,7 +44,7 @@ async function apply(cluster: KubectlCluster, document: AgDocument, extra: strin
   const standIns = await createStandIns();
   await addKubectlDouble(standIns, cluster);
   const io = createTestIo({ stdin: JSON.stringify(document), env: standIns.env({ AG_POLL_INTERVAL_MS: interval }) });
-  const code = await main(['apply', '--host-root', hostRoot, ...extra], io);
+  const code = await main(['apply', '--root', hostRoot, ...extra], io);
   const out = io.stdoutText() === '' ? undefined : (JSON.parse(io.stdoutText()) as AgDocument);
   return { code, out, err: io.stderrText(), calls: await standIns.calls(), state: await kubectlDoubleState(standIns) };
 }

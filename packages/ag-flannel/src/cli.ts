@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { parseDuration, processIo, readDocument, runTool, writeDocument, type AgDocument, type CommandContext, type Io } from '@ag/core';
+import { parseDuration, processIo, readDocument, runTool, sharedOption, writeDocument, type AgDocument, type CommandContext, type Io } from '@ag/core';
 import { applyFlannel } from './apply.js';
 import { renderFlannel } from './render.js';
 
@@ -56,7 +56,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       log: context.log,
       kubeconfig: str(context, 'kubeconfig'),
       kubectl: str(context, 'kubectl'),
-      hostRoot: str(context, 'host-root'),
+      hostRoot: str(context, 'root'),
       dir: str(context, 'dir'),
       cwd: context.io.cwd,
       timeoutMs: timeout === undefined ? undefined : parseDuration(timeout),
@@ -79,20 +79,16 @@ function configure(parser: Argv): Argv {
         .option('iface', { type: 'string', array: true, describe: 'flanneld --iface: an interface name every node has, tried first (repeatable; an address exists on one node only)', requiresArg: true })
         .option('iface-regex', { type: 'string', array: true, describe: "flanneld --iface-regex: a Go regular expression matched against each interface's addresses and names, tried next (repeatable)", requiresArg: true })
         .option('iface-can-reach', { type: 'string', describe: "flanneld --iface-can-reach: use the interface that routes to this address ('ip route get'), tried last", requiresArg: true })
-        .option('registry', {
-          type: 'string',
-          describe: "name every image where ag-images push put it: HOST[:PORT][/PREFIX], or internal for the document's registry (default: upstream names, served through containerd's mirrors)",
-          requiresArg: true,
-        })
-        .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
+        .option('registry', sharedOption('registry', "name every image where ag-images push put it there; internal: the document's registry (default: upstream names, served through containerd's mirrors)"))
+        .option('dir', sharedOption('dir', "(default: the document's root)"))
         .option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }),
     )
     .command('apply', 'apply the rendered manifest, wait until every node is Ready with its flannel pod Running, and for the rollout', (y) =>
       y
         .option('kubeconfig', { type: 'string', describe: "the admin kubeconfig (default: the document's kubeadm.adminKubeconfig)", requiresArg: true })
         .option('kubectl', { type: 'string', describe: "kubectl to run (default: the bundle's, else PATH)", requiresArg: true })
-        .option('host-root', { type: 'string', default: '/', describe: 'prefix for node paths (a chroot or a test directory)', requiresArg: true })
-        .option('dir', { type: 'string', describe: "the bundle root (default: the document's root)", requiresArg: true })
+        .option('root', sharedOption('root', '/ on a node; a chroot or a test directory otherwise', { default: '/' }))
+        .option('dir', sharedOption('dir', "(default: the document's root)"))
         .option('timeout', { type: 'string', default: '5m', describe: "how long to wait for the nodes, their flannel pods and the rollout", requiresArg: true })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the kubectl commands as JSON on stderr and run nothing' }),
     )

@@ -107,7 +107,7 @@ describe('ag-images list, verify and usage', () => {
   });
 
   it('prints the ctr command that import would run, without running it', async () => {
-    const { code, stderr } = await run(['import', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, '--dry-run', '--address', '/run/x.sock']);
+    const { code, stderr } = await run(['import', 'registry.k8s.io/pause:3.9', '--layout', layoutDir, '--dry-run', '--containerd-address', '/run/x.sock']);
     expect(code, stderr).toBe(0);
     const plan = JSON.parse(stderr.split('\n').find((l) => l.startsWith('{"dryRun"'))!) as { command: string; blobs: number };
     expect(plan.command).toBe('ctr --address /run/x.sock --namespace k8s.io images import -');

@@ -18,6 +18,8 @@ import {
   readDocument,
   resolveInRoot,
   runTool,
+  sharedOption,
+  MIRROR_SYNTAX,
   writeDocument,
   type AgDocument,
   type CommandContext,
@@ -44,12 +46,12 @@ function positionalRefs(args: Args): string[] {
 }
 
 function layoutOption(y: Argv): Argv {
-  return y.option('layout', { type: 'string', describe: "the OCI image layout (default: images/ under the document's bundle root)", requiresArg: true });
+  return y.option('layout', sharedOption('layout', "(default: images/ under the document's bundle root)"));
 }
 
 function connectionOptions(y: Argv): Argv {
   return y
-    .option('ca-file', { type: 'string', array: true, describe: 'a CA certificate (PEM) to trust besides the system roots (repeatable)', requiresArg: true })
+    .option('ca-file', sharedOption('ca-file', '(besides the system roots; repeatable)', { array: true }))
     .option('certs-dir', {
       type: 'string',
       array: true,
@@ -60,7 +62,7 @@ function connectionOptions(y: Argv): Argv {
     .option('plain-http', { type: 'boolean', default: false, describe: 'speak plain HTTP to the registry (only if it serves no TLS)' })
     .option('username', { type: 'string', describe: 'the user for the registry; the password comes from --password-stdin or --credentials-file', requiresArg: true })
     .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from stdin (then pass the document with --in FILE)' })
-    .option('credentials-file', { type: 'string', describe: 'a file (mode 0600) holding user:password, as ag-registry writes it', requiresArg: true })
+    .option('credentials-file', sharedOption('credentials-file', '(as ag-registry writes it)'))
     .option('retries', { type: 'number', default: 4, describe: 'further attempts after a network failure, 429 or 5xx', requiresArg: true })
     .option('concurrency', { type: 'number', default: 4, describe: 'blobs transferred at once', requiresArg: true })
     .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'concurrency'], 'Connection:');
@@ -83,18 +85,14 @@ function configure(parser: Argv): Argv {
           describe: 'keep only --platform\'s platforms of an image pinned by its index digest (…@sha256:) too; it then gets a new digest the far side serves instead (default: such an index is kept whole)',
         })
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'fetch foreign (Windows base) layers from their URLs instead of leaving them as references' })
-        .option('mirror', { type: 'string', array: true, describe: 'fetch from a mirror: UPSTREAM=HOST[:PORT][/PREFIX], or HOST[:PORT] for every upstream as HOST/<upstream>/<path> (repeatable)', requiresArg: true })
+        .option('mirror', sharedOption('mirror', MIRROR_SYNTAX, { array: true }))
         .option('fsync', { type: 'boolean', default: true, describe: 'flush each blob to disk before naming it (--no-fsync for scratch layouts)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'resolve the images and print what would be fetched (JSON on stderr); write nothing' }),
     )
     .command('push [refs..]', 'push images from the layout to the internal registry as <registry>[/<prefix>]/<upstream host>/<path>:<tag>', (y) =>
       connectionOptions(layoutOption(y))
         .positional('refs', { type: 'string', describe: 'full references of images in the layout (default: the document\'s images, else all)' })
-        .option('registry', {
-          type: 'string',
-          describe: "HOST[:PORT][/PREFIX] of the registry: images go to <host>/<prefix>/<upstream host>/<path> (default: the document's registry.endpoint and registry.prefix)",
-          requiresArg: true,
-        })
+        .option('registry', sharedOption('registry', "images go to <host>/<prefix>/<upstream host>/<path> (default: the document's registry.endpoint and registry.prefix)"))
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'push foreign layers too (the registry must accept them)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'ask the registry what it has and print what would be sent (JSON on stderr); send nothing' }),
     )
@@ -112,7 +110,7 @@ function configure(parser: Argv): Argv {
     .command('import [refs..]', "load images from the layout into containerd (ctr images import), for hosts without a registry", (y) =>
       layoutOption(y)
         .positional('refs', { type: 'string', describe: 'full references (default: the document\'s images, else all)' })
-        .option('address', { type: 'string', default: DEFAULT_CONTAINERD_ADDRESS, describe: "containerd's socket", requiresArg: true })
+        .option('containerd-address', sharedOption('containerd-address', undefined, { default: DEFAULT_CONTAINERD_ADDRESS }))
         .option('namespace', { type: 'string', default: 'k8s.io', describe: 'containerd namespace (k8s.io is where the kubelet looks)', requiresArg: true })
         .option('platform', { type: 'string', describe: 'import content for this platform (default: the host\'s)', requiresArg: true })
         .option('all-platforms', { type: 'boolean', default: false, describe: 'import content for every platform' })
@@ -408,7 +406,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       layoutDir,
       ...(refs.length > 0 ? { refs } : {}),
       named: named.length > 0,
-      address: str(args, 'address') ?? DEFAULT_CONTAINERD_ADDRESS,
+      address: str(args, 'containerd-address') ?? DEFAULT_CONTAINERD_ADDRESS,
       namespace: str(args, 'namespace') ?? 'k8s.io',
       allPlatforms: args['all-platforms'] === true,
       ...(str(args, 'platform') !== undefined ? { platform: str(args, 'platform')! } : {}),

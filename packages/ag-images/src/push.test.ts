@@ -158,7 +158,7 @@ describe('ag-images push', () => {
       expect(image.digest).toBe(images.find((i) => i.ref === image.ref)!.descriptor.digest);
     }
     const ref = 'ghcr.io/stefanprodan/podinfo:6.4.0';
-    const imported = await run(['import', ref, '--layout', join(back, 'images'), '--address', containerd.address, '--namespace', 'k8s.io']);
+    const imported = await run(['import', ref, '--layout', join(back, 'images'), '--containerd-address', containerd.address, '--namespace', 'k8s.io']);
     expect(imported.code, imported.stderr).toBe(0);
     const listed = await containerd.ctr(['images', 'ls', '-q'], { namespace: 'k8s.io' });
     expect(listed.stdout.split('\n')).toContain(ref);
@@ -175,7 +175,7 @@ describe('ag-images push', () => {
     const otherText = other.variant ? `linux/${other.architecture}/${other.variant}` : `linux/${other.architecture}`;
     await layout.writeImageSpec({ ref: 'example.org/other-arch:1', mediaTypes: 'oci', index: true, platforms: [echoImage('other', other)] });
     const ns = 'import-skip';
-    const all = await run(['import', '--layout', mixed, '--address', containerd.address, '--namespace', ns]);
+    const all = await run(['import', '--layout', mixed, '--containerd-address', containerd.address, '--namespace', ns]);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stderr).toContain(`skipping example.org/other-arch:1: it has no ${host} content in the layout (it has ${otherText})`);
     expect(all.stderr).toContain('skipped 1 with nothing for this platform');
@@ -183,7 +183,7 @@ describe('ag-images push', () => {
     expect(listed).toContain('example.org/both:1');
     expect(listed).not.toContain('example.org/other-arch:1');
 
-    const named = await run(['import', 'example.org/other-arch:1', 'example.org/both:1', '--layout', mixed, '--address', containerd.address, '--namespace', 'import-refused']);
+    const named = await run(['import', 'example.org/other-arch:1', 'example.org/both:1', '--layout', mixed, '--containerd-address', containerd.address, '--namespace', 'import-refused']);
     expect(named.code).toBe(5);
     expect(named.stderr).toContain(`example.org/other-arch:1 has no ${host} content in the layout (it has ${otherText})`);
     expect(named.stderr).toMatch(/--platform|--all-platforms/);
@@ -191,7 +191,7 @@ describe('ag-images push', () => {
     expect((await containerd.ctr(['images', 'ls', '-q'], { namespace: 'import-refused' })).stdout.trim()).toBe('');
 
     // A failure that is containerd's own says so: no socket there.
-    const noSocket = await run(['import', 'example.org/both:1', '--layout', mixed, '--address', join(dir, 'no.sock')]);
+    const noSocket = await run(['import', 'example.org/both:1', '--layout', mixed, '--containerd-address', join(dir, 'no.sock')]);
     expect(noSocket.code).toBe(7);
     expect(noSocket.stderr).toMatch(/is containerd running/);
   });

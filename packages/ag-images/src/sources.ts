@@ -1,4 +1,4 @@
-import { UsageError, upstreamPathComponent, type ImageReference } from '@ag/core';
+import { parseMirrorFlag, upstreamPathComponent, type ImageReference } from '@ag/core';
 
 /**
  * Where to fetch an upstream image from instead of its own registry: a
@@ -20,22 +20,13 @@ export interface MirrorRule {
 }
 
 /**
- * Parses `--mirror` values: `UPSTREAM=HOST[:PORT][/PREFIX]` for one upstream,
- * or `HOST[:PORT][/PREFIX]` for every upstream.
+ * Parses a `--mirror` value, core's one syntax (parseMirrorFlag):
+ * `UPSTREAM=HOST[:PORT][/PREFIX]` for one upstream, or `HOST[:PORT][/PREFIX]`
+ * for every upstream. A scheme is accepted and does not choose TLS: --plain-http does.
  */
 export function parseMirror(text: string): MirrorRule {
-  const eq = text.indexOf('=');
-  const upstream = eq >= 0 ? text.slice(0, eq).trim() : '*';
-  const target = (eq >= 0 ? text.slice(eq + 1) : text).trim().replace(/^https?:\/\//, '').replace(/\/+$/, '');
-  const slash = target.indexOf('/');
-  const host = slash >= 0 ? target.slice(0, slash) : target;
-  const prefix = slash >= 0 ? target.slice(slash + 1) : undefined;
-  if (host === '' || upstream === '' || /\s/.test(text)) {
-    throw new UsageError(`--mirror ${JSON.stringify(text)} is not UPSTREAM=HOST[:PORT][/PREFIX] or HOST[:PORT][/PREFIX]`, {
-      hint: 'for example --mirror registry.k8s.io=mirror.example:5000 or --mirror 10.0.0.5:5000',
-    });
-  }
-  return { upstream, host, prefix };
+  const { upstream, host, path } = parseMirrorFlag(text);
+  return { upstream, host, prefix: path };
 }
 
 /** Where an upstream reference is fetched from, after mirror rules (the first rule for its registry wins, then `*`). */

@@ -6,6 +6,7 @@ import {
   processIo,
   readDocument,
   runTool,
+  sharedOption,
   UsageError,
   writeDocument,
   type AgDocument,
@@ -28,7 +29,7 @@ type Args = CommandContext<Record<string, unknown>>['args'];
 
 function hostOptions(y: Argv): Argv {
   return y
-    .option('host-root', { type: 'string', default: '/', describe: 'prefix for every host path (a chroot or a test directory)', requiresArg: true })
+    .option('root', sharedOption('root', '/ on a node; a chroot or a test directory otherwise', { default: '/' }))
     .option('kubeadm', { type: 'string', describe: "kubeadm to run (default: the bundle's, installed by ag-nodeprep, else PATH)", requiresArg: true })
     .option('kubectl', { type: 'string', describe: "kubectl to run (default: the bundle's, else PATH)", requiresArg: true })
     .option('timeout', { type: 'string', default: '5m', describe: 'how long to wait for the API server and the node', requiresArg: true })
@@ -90,7 +91,7 @@ function runContext(context: CommandContext<Record<string, unknown>>): RunContex
   return {
     io,
     log,
-    hostRoot: str(args, 'host-root') ?? '/',
+    hostRoot: str(args, 'root') ?? '/',
     kubeadm: str(args, 'kubeadm'),
     kubectl: str(args, 'kubectl'),
     timeoutMs: duration(args, 'timeout'),
@@ -117,7 +118,7 @@ async function requireDocument(context: CommandContext<Record<string, unknown>>)
 export const handlers: Record<string, (context: CommandContext<Record<string, unknown>>) => Promise<number | void>> = {
   async config(context) {
     const document = await requireDocument(context);
-    const hostRoot = str(context.args, 'host-root') ?? '/';
+    const hostRoot = str(context.args, 'root') ?? '/';
     const result = await configureKubeadm(document, { ...configFromArgs(context.args), hostRoot, dryRun: context.args['dry-run'] === true, log: context.log });
     if (context.args['dry-run'] === true) reportActions(context, result.changed ? [{ action: 'write-file', target: result.path }] : []);
     else context.log.info(result.changed ? `wrote ${result.path} (${result.section.apiVersion})` : `${result.path} is already up to date`);
@@ -191,7 +192,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
 function configure(parser: Argv): Argv {
   return parser
     .usage('$0 <command> [options] < document.json > document.json\n\nkubeadm for an air-gapped cluster: the configuration for the exact version, preflight, init, join, upgrade, reset.')
-    .command('config', 'write the kubeadm configuration for the document\'s Kubernetes version', (y) => configOptions(y).option('host-root', { type: 'string', default: '/', describe: 'prefix for every host path', requiresArg: true }).option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }))
+    .command('config', 'write the kubeadm configuration for the document\'s Kubernetes version', (y) => configOptions(y).option('root', sharedOption('root', '/ on a node; a chroot or a test directory otherwise', { default: '/' })).option('dry-run', { type: 'boolean', default: false, describe: 'compute it and write nothing' }))
     .command('preflight', 'check that every image kubeadm asks for is here and that containerd\'s sandbox image matches', (y) => hostOptions(y))
     .command('init', 'initialise the first control-plane node and emit the join information', (y) =>
       configOptions(hostOptions(y))

@@ -48,7 +48,7 @@ async function node(options: { version?: string; name?: string; cluster?: string
 
 async function run(n: Node, argv: string[], document: AgDocument): Promise<{ code: number; out: AgDocument | undefined; err: string }> {
   const io = createTestIo({ stdin: JSON.stringify(document), env: n.env });
-  const code = await main([...argv, '--host-root', n.root], io);
+  const code = await main([...argv, '--root', n.root], io);
   const text = io.stdoutText();
   return { code, out: text === '' ? undefined : (JSON.parse(text) as AgDocument), err: io.stderrText() };
 }
@@ -160,7 +160,7 @@ describe('ag-kubeadm init (against the kubeadm double)', () => {
   it('--dry-run lists the actions as JSON and changes nothing', async () => {
     const n = await node();
     const io = createTestIo({ stdin: JSON.stringify(clusterDocument('v1.27.3')), env: n.env });
-    expect(await main(['init', ...cpFlags, '--dry-run', '--host-root', n.root], io)).toBe(0);
+    expect(await main(['init', ...cpFlags, '--dry-run', '--root', n.root], io)).toBe(0);
     const plan = JSON.parse(io.stderrText().split('\n').find((l) => l.startsWith('{"dryRun"'))!) as { actions: Array<{ action: string; target: string }> };
     expect(plan.actions.map((a) => a.action)).toEqual(['write-file', 'preflight', 'run']);
     expect(plan.actions[2]!.target).toBe(`kubeadm init --config ${join(n.root, 'etc/kubernetes/ag/kubeadm-config.yaml')}`);

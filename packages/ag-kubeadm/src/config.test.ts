@@ -188,7 +188,7 @@ describe('ag-kubeadm config: golden configurations', () => {
 describe('ag-kubeadm config: the KubeletConfiguration', () => {
   const cli = async (root: string, document: AgDocument, extra: string[] = []): Promise<{ code: number; out?: AgDocument; err: string }> => {
     const io = createTestIo({ stdin: JSON.stringify(document) });
-    const code = await main(['config', '--host-root', root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1', ...extra], io);
+    const code = await main(['config', '--root', root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1', ...extra], io);
     return { code, out: io.stdoutText() === '' ? undefined : (JSON.parse(io.stdoutText()) as AgDocument), err: io.stderrText() };
   };
 
@@ -269,7 +269,7 @@ describe('ag-kubeadm config (CLI)', () => {
   it('writes the file, records its content and the sandbox image in the document, and only the document on stdout', async () => {
     const root = await tempRoot();
     const io = createTestIo({ stdin: JSON.stringify(clusterDocument('v1.27.3')) });
-    const code = await main(['config', '--host-root', root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1', '--single-node'], io);
+    const code = await main(['config', '--root', root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1', '--single-node'], io);
     expect(io.stderrText()).not.toMatch(/error/);
     expect(code).toBe(0);
     const out = JSON.parse(io.stdoutText()) as AgDocument;

@@ -57,17 +57,17 @@ describe('ag-kubeadm preflight against a real internal registry', () => {
     expect(seeded).toHaveLength(6);
     const n = await nodeWith(clusterDocument('v1.27.3'));
     const configured = createTestIo({ stdin: JSON.stringify(n.document), env: n.env });
-    expect(await main(['config', '--host-root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], configured)).toBe(0);
+    expect(await main(['config', '--root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], configured)).toBe(0);
     const withConfig = configured.stdoutText();
 
     const io = createTestIo({ stdin: withConfig, env: n.env });
-    expect(await main(['preflight', '--host-root', n.root], io)).toBe(5);
+    expect(await main(['preflight', '--root', n.root], io)).toBe(5);
     expect(io.stderrText()).toContain(`kubeadm will ask for 1 image(s) that are not in the internal registry ${registry.host}: registry.k8s.io/coredns/coredns:v1.10.1`);
 
     // With coredns pushed, every image is found, in the registry.
     await registry.seed(layoutDir, 'registry.k8s.io/coredns/coredns:v1.10.1');
     const again = createTestIo({ stdin: withConfig, env: n.env });
-    expect(await main(['preflight', '--host-root', n.root], again)).toBe(0);
+    expect(await main(['preflight', '--root', n.root], again)).toBe(0);
     const out = JSON.parse(again.stdoutText()) as AgDocument;
     expect(out.kubeadm?.preflight?.images).toHaveLength(7);
     expect(out.kubeadm?.preflight?.images.every((i) => i.foundIn === 'registry')).toBe(true);
@@ -81,9 +81,9 @@ describe('ag-kubeadm preflight against a real internal registry', () => {
       `version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "${registry.host}/registry.k8s.io/pause:3.9"\n`,
     );
     const configured = createTestIo({ stdin: JSON.stringify(n.document), env: n.env });
-    expect(await main(['config', '--host-root', n.root, '--image-repository', 'internal', '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], configured)).toBe(0);
+    expect(await main(['config', '--root', n.root, '--image-repository', 'internal', '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], configured)).toBe(0);
     const io = createTestIo({ stdin: configured.stdoutText(), env: n.env });
-    expect(await main(['preflight', '--host-root', n.root], io)).toBe(0);
+    expect(await main(['preflight', '--root', n.root], io)).toBe(0);
     const out = JSON.parse(io.stdoutText()) as AgDocument;
     expect(out.kubeadm?.preflight?.images.map((i) => i.ref)).toContain(`${registry.host}/registry.k8s.io/coredns/coredns:v1.10.1`);
   });
@@ -93,9 +93,9 @@ describe('ag-kubeadm preflight against a real internal registry', () => {
       const n = await nodeWith(document, kubeadm);
       await setup?.(n.root);
       const io = createTestIo({ stdin: JSON.stringify(n.document), env: n.env });
-      expect(await main(['config', '--host-root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], io)).toBe(0);
+      expect(await main(['config', '--root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], io)).toBe(0);
       const pre = createTestIo({ stdin: io.stdoutText(), env: n.env });
-      const code = await main(['preflight', '--host-root', n.root], pre);
+      const code = await main(['preflight', '--root', n.root], pre);
       return { code, err: pre.stderrText(), out: pre.stdoutText() === '' ? undefined : (JSON.parse(pre.stdoutText()) as AgDocument), root: n.root };
     };
     const binaries = (kubeadm: string, kubelet: string, kubectl: string) =>
@@ -141,11 +141,11 @@ describe('ag-kubeadm preflight against a real internal registry', () => {
     await mkdir(join(n.root, 'sys/fs/cgroup/memory'), { recursive: true });
     await writeFile(join(n.root, 'etc/containerd/config.toml'), 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.10"\n');
     const io = createTestIo({ stdin: JSON.stringify(n.document), env: n.env });
-    expect(await main(['config', '--host-root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], io)).toBe(0);
+    expect(await main(['config', '--root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], io)).toBe(0);
     const document = JSON.parse(io.stdoutText()) as AgDocument;
     const on = async (version: string) => {
       const pre = createTestIo({ stdin: JSON.stringify({ ...document, kubeadm: { ...document.kubeadm!, kubernetesVersion: version } }), env: n.env });
-      return { code: await main(['preflight', '--host-root', n.root], pre), err: pre.stderrText() };
+      return { code: await main(['preflight', '--root', n.root], pre), err: pre.stderrText() };
     };
     const v135 = await on('v1.35.0');
     expect(v135.code).toBe(6);
@@ -160,14 +160,14 @@ describe('ag-kubeadm preflight against a real internal registry', () => {
   it('stops when kubeadm does not fully accept the configuration file (exit 3)', async () => {
     const n = await nodeWith(clusterDocument('v1.31.1'), 'v1.31.1');
     const io = createTestIo({ stdin: JSON.stringify(n.document), env: n.env });
-    expect(await main(['config', '--host-root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], io)).toBe(0);
+    expect(await main(['config', '--root', n.root, '--advertise-address', '192.168.56.10', '--node-name', 'cp1'], io)).toBe(0);
     const file = join(n.root, 'etc/kubernetes/ag/kubeadm-config.yaml');
     // Someone edited the file on the node with a v1beta3 field.
     const document = JSON.parse(io.stdoutText()) as AgDocument;
     const edited = document.kubeadm!.config.replace('kind: ClusterConfiguration\n', 'kind: ClusterConfiguration\nuseHyperKubeImage: true\n');
     await writeFile(file, edited);
     const pre = createTestIo({ stdin: JSON.stringify({ ...document, kubeadm: { ...document.kubeadm!, config: edited } }), env: n.env });
-    expect(await main(['preflight', '--host-root', n.root], pre)).toBe(3);
+    expect(await main(['preflight', '--root', n.root], pre)).toBe(3);
     expect(pre.stderrText()).toContain('kubeadm v1.31.1 refuses /etc/kubernetes/ag/kubeadm-config.yaml');
     expect(pre.stderrText()).toContain('json: unknown field "useHyperKubeImage"');
   });

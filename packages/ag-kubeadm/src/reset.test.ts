@@ -89,12 +89,12 @@ describe.skipIf(!canUseNetns())('ag-kubeadm reset (real iptables in a network na
     const document: AgDocument = { ...clusterDocument('v1.27.3') };
 
     const dry = createTestIo({ stdin: JSON.stringify(document), env: standIns.env() });
-    expect(await main(['reset', '--dry-run', '--host-root', root], dry)).toBe(0);
+    expect(await main(['reset', '--dry-run', '--root', root], dry)).toBe(0);
     expect(dry.stderrText()).toContain('"action":"remove-iptables-rules","target":"iptables: 3 chain(s) and 6 rule(s)');
     expect(inNs('iptables-save', '-t', 'nat')).toContain('KUBE-SERVICES');
 
     const io = createTestIo({ stdin: JSON.stringify(document), env: standIns.env() });
-    expect(await main(['reset', '--host-root', root], io)).toBe(0);
+    expect(await main(['reset', '--root', root], io)).toBe(0);
     const calls = await standIns.calls();
     expect(calls.filter((c) => !c.startsWith('ip ') && !c.includes('-save') && !c.includes('-restore'))).toEqual([
       'kubeadm reset --force --cri-socket unix:///var/run/containerd/containerd.sock',

@@ -85,7 +85,7 @@ async function world(): Promise<World> {
 
 async function ag(w: World, on: 'cp1' | 'w1', argv: string[], document: AgDocument): Promise<{ code: number; out?: AgDocument; err: string }> {
   const io = createTestIo({ stdin: JSON.stringify(document), env: w.nodes[on].env });
-  const code = await main([...argv, '--host-root', w.nodes[on].root], io);
+  const code = await main([...argv, '--root', w.nodes[on].root], io);
   return { code, out: io.stdoutText() === '' ? undefined : (JSON.parse(io.stdoutText()) as AgDocument), err: io.stderrText() };
 }
 

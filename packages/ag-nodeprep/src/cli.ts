@@ -6,6 +6,7 @@ import {
   processIo,
   readDocument,
   runTool,
+  sharedOption,
   writeDocument,
   type AgDocument,
   type CommandContext,
@@ -32,9 +33,9 @@ function configure(parser: Argv): Argv {
     .command('apply', 'perform the actions; a second apply reports zero changes')
     .command('check', 'verify the host is ready; list everything that is not, exit 5 when anything is missing')
     .command('inventory', "print this node's installed OS packages and versions as JSON, for ag-fetch download --inventory; change nothing")
-    .option('root', { type: 'string', default: '/', describe: 'prepare the files under DIR (a chroot, an image, a test) and run no host commands', requiresArg: true })
+    .option('root', sharedOption('root', 'prepare the files under DIR (a chroot, an image, a test) and run no host commands', { default: '/' }))
     .option('skip', { type: 'string', array: true, default: [] as string[], describe: `leave a step out (repeatable): ${STEPS.map((s) => s.name).join(', ')}` })
-    .option('dir', { type: 'string', describe: "the bundle root, when not where the document's root says", requiresArg: true })
+    .option('dir', sharedOption('dir', "(when not where the document's root says)"))
     .option('arch', { type: 'string', describe: 'the node architecture (default: the plan\'s only one, else this machine\'s)', requiresArg: true })
     .option('selinux', { choices: ['permissive', 'enforcing'] as const, default: 'permissive' as const, describe: 'SELinux: permissive, or left enforcing (needs container-selinux)' })
     .option('firewall', { choices: ['disable', 'open'] as const, default: 'disable' as const, describe: 'firewalld: disable it, or open the Kubernetes ports' })
@@ -45,7 +46,7 @@ function configure(parser: Argv): Argv {
     .option('sandbox-image', { type: 'string', describe: 'the CRI sandbox image (default: registry.k8s.io/pause:<plan\'s pause>)', requiresArg: true })
     .option('cgroup-driver', { choices: ['systemd', 'cgroupfs'] as const, default: 'systemd' as const, describe: 'runc cgroup driver; cgroupfs only for hosts without systemd' })
     .option('preload-images', { type: 'boolean', default: false, describe: "import the bundle's images into containerd (k8s.io namespace)" })
-    .option('containerd-address', { type: 'string', default: '/run/containerd/containerd.sock', describe: "containerd's socket (preload, check)", requiresArg: true })
+    .option('containerd-address', sharedOption('containerd-address', '(preload, check)', { default: '/run/containerd/containerd.sock' }))
     .option('dry-run', { type: 'boolean', default: false, describe: 'apply: print the plan instead' })
     .example('ag-nodeprep plan < bundle/bundle.json | jq \'.nodeprep.actions[] | {step, action, target}\'', 'see what apply would do on this host')
     .example('ag-nodeprep apply < bundle/bundle.json > node.json', 'prepare this host; run again: 0 changes')

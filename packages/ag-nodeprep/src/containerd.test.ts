@@ -25,7 +25,7 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
  * hand (the same hosts.toml, docs/hosts.md) only while ag-registry has none.
  */
 async function registryTrust(root: string, registry: RegistryFixture): Promise<void> {
-  const args = ['trust', '--root', root, '--registry', registry.host, '--ca', registry.caFile, '--no-credentials'];
+  const args = ['trust', '--root', root, '--registry', registry.host, '--ca-file', registry.caFile, '--no-credentials-file'];
   const built = join(REPO, 'packages/ag-registry/dist/ag-registry.mjs');
   const source = join(REPO, 'packages/ag-registry/src/bin.ts');
   if (existsSync(built)) await execa('node', [built, ...args], { stdin: 'ignore' });

@@ -147,7 +147,7 @@ describe('ag-registry certs', () => {
   it('writes the certificates section, with expiry, into the document', async () => {
     const sub = join(dir, 'cli');
     const io = createTestIo({ stdin: '{"apiVersion":"ag/v1alpha1","kind":"Cluster","other":{"kept":true}}' });
-    expect(await main(['certs', '--dir', sub, '--host', 'localhost', '--ip', '127.0.0.1'], io)).toBe(0);
+    expect(await main(['certs', '--state-dir', sub, '--host', 'localhost', '--ip', '127.0.0.1'], io)).toBe(0);
     const doc = JSON.parse(io.stdoutText());
     expect(doc.other).toEqual({ kept: true });
     expect(doc.registry).toMatchObject({
@@ -159,14 +159,14 @@ describe('ag-registry certs', () => {
     expect(io.stderrText()).toContain('created a CA');
 
     const again = createTestIo({ stdin: '' });
-    expect(await main(['certs', '--dir', sub, '--host', 'localhost', '--ip', '127.0.0.1'], again)).toBe(0);
+    expect(await main(['certs', '--state-dir', sub, '--host', 'localhost', '--ip', '127.0.0.1'], again)).toBe(0);
     expect(again.stderrText()).toContain('kept');
     expect(JSON.parse(again.stdoutText()).registry.certificates.server.sha256).toBe(doc.registry.certificates.server.sha256);
   });
 
   it('rejects a --host that is not a DNS name with exit code 2', async () => {
     const io = createTestIo();
-    expect(await main(['certs', '--dir', join(dir, 'bad'), '--host', 'not a name'], io)).toBe(2);
+    expect(await main(['certs', '--state-dir', join(dir, 'bad'), '--host', 'not a name'], io)).toBe(2);
     expect(io.stderrText()).toContain('is not a valid DNS name');
     expect(io.stdoutText()).toBe('');
   });

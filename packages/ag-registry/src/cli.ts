@@ -12,6 +12,7 @@ import {
   readDocument,
   resolveInRoot,
   runTool,
+  sharedOption,
   writeDocument,
   type AgDocument,
   type CommandContext,
@@ -45,9 +46,9 @@ async function optionalDocument(context: Context): Promise<AgDocument | undefine
   return readDocument(context.io, { required: false, inPath: context.args.in });
 }
 
-/** --dir, else the directory the document's registry section names, else /var/lib/ag-registry. */
+/** --state-dir, else the directory the document's registry section names, else /var/lib/ag-registry. */
 function registryDir(context: Context, document: AgDocument | undefined): string {
-  const flag = str(context.args, 'dir');
+  const flag = str(context.args, 'state-dir');
   if (flag !== undefined) return resolve(context.io.cwd, flag);
   return document?.registry?.dir ?? DEFAULT_REGISTRY_DIR;
 }
@@ -128,7 +129,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       return externalStatusCommand(context, document, password);
     }
     const document = (await optionalDocument(context)) ?? newDocument();
-    if (document.registry?.external === true && str(context.args, 'dir') === undefined) return externalStatusCommand(context, document, undefined);
+    if (document.registry?.external === true && str(context.args, 'state-dir') === undefined) return externalStatusCommand(context, document, undefined);
     const dir = registryDir(context, document);
     const { status: found, state, tlsFailed, credentialsRefused } = await status({ dir, io: context.io, log: context.log });
     const paths = registryPaths(dir);
@@ -150,7 +151,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     }
     if (credentialsRefused) {
       context.log.error(`the ${what} answers, but refuses the credentials of ${paths.credentials} (401)`);
-      context.log.error(`next: the running registry checks another htpasswd than ${paths.htpasswd}, or that file changed: run ag-registry up --dir ${paths.dir} again (it refuses a pair that does not match)`);
+      context.log.error(`next: the running registry checks another htpasswd than ${paths.htpasswd}, or that file changed: run ag-registry up --state-dir ${paths.dir} again (it refuses a pair that does not match)`);
       return ExitCode.credentials;
     }
     context.log.error(`the ${what} is down${found.running ? ' (it runs but does not answer)' : ''}: ${found.error ?? 'no answer'}`);
@@ -162,7 +163,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const { document, password } = await documentAndPassword(context);
     const { target, fromFlag } = targetFrom(context, document, 'trust');
     const caFile = caFileFor(context, document, target);
-    if (caFile === undefined) log.info(`no CA file for ${target.host} (--ca): containerd checks its certificate against the system trust store`);
+    if (caFile === undefined) log.info(`no CA file for ${target.host} (--ca-file): containerd checks its certificate against the system trust store`);
     const { credentialsFile, credentials } = await trustCredentials(context, document, target, fromFlag, password);
     if (credentials !== undefined) log.info(`containerd's pulls from ${target.host} carry the credentials of ${JSON.stringify(credentials.username)} (${credentials.source})`);
     const docker = bool(args, 'docker');
@@ -188,25 +189,22 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
 
   async 'serve-embedded'(context) {
     const { args, log } = context;
-    await serveEmbedded({ dir: str(args, 'dir') ?? DEFAULT_REGISTRY_DIR, layout: str(args, 'layout')!, listen: str(args, 'listen') ?? DEFAULT_LISTEN, log });
+    await serveEmbedded({ dir: str(args, 'state-dir') ?? DEFAULT_REGISTRY_DIR, layout: str(args, 'layout')!, listen: str(args, 'listen') ?? DEFAULT_LISTEN, log });
   },
 
   async supervise(context) {
-    await runSupervisor(registryPaths(str(context.args, 'dir') ?? DEFAULT_REGISTRY_DIR));
+    await runSupervisor(registryPaths(str(context.args, 'state-dir') ?? DEFAULT_REGISTRY_DIR));
   },
 };
 
 const credentialOptions = {
-  credentials: {
-    alias: 'credentials-file',
-    type: 'string',
-    describe: "a username:password file (mode 0600): ag-registry's, or the site's robot or service account (default: the document's registry.credentialsFile, else the docker/podman auth files; --no-credentials: none)",
-  },
+  // No requiresArg: --no-credentials-file means none.
+  'credentials-file': sharedOption('credentials-file', "ag-registry's, or the site's robot or service account (default: the document's registry.credentialsFile, else the docker/podman auth files; --no-credentials-file: none)", { requiresArg: false }),
   username: { type: 'string', describe: 'the account, its password from --password-stdin (the document then comes from --in FILE)', requiresArg: true },
   'password-stdin': { type: 'boolean', default: false, describe: 'read the password for --username from stdin' },
 } as const;
 
-const dirOption = { type: 'string', describe: `the registry directory: certificates, credentials, config, storage (default: the document's, else ${DEFAULT_REGISTRY_DIR})`, requiresArg: true } as const;
+const stateDirOption = sharedOption('state-dir', `(default: the document's, else ${DEFAULT_REGISTRY_DIR})`);
 const dryRunOption = { type: 'boolean', default: false, describe: 'print the actions as JSON on stderr and change nothing' } as const;
 
 function configure(parser: Argv): Argv {
@@ -216,7 +214,7 @@ function configure(parser: Argv): Argv {
     )
     .command('certs', 'create the CA and a server certificate (kept while valid; --renew renews, keeping the CA)', (y) =>
       y
-        .option('dir', dirOption)
+        .option('state-dir', stateDirOption)
         .option('host', { type: 'string', array: true, describe: 'a DNS name the certificate covers (repeatable; default: this host\'s names)', requiresArg: true })
         .option('ip', { type: 'string', array: true, describe: 'an IP address the certificate covers (repeatable; default: this host\'s addresses)', requiresArg: true })
         .option('renew', { type: 'boolean', default: false, describe: 'issue a new server certificate and key from the same CA' })
@@ -224,7 +222,7 @@ function configure(parser: Argv): Argv {
     )
     .command('up', 'start the registry and wait until it answers /v2/', (y) =>
       y
-        .option('dir', dirOption)
+        .option('state-dir', stateDirOption)
         .option('listen', { type: 'string', default: DEFAULT_LISTEN, describe: 'ADDR:PORT to listen on', requiresArg: true })
         .option('endpoint', { type: 'string', describe: 'HOST:PORT clients use (default: the listen address if specific, else --host or this host\'s name)', requiresArg: true })
         .option('mode', {
@@ -233,37 +231,29 @@ function configure(parser: Argv): Argv {
         })
         .option('registry-binary', { type: 'string', describe: 'distribution mode: this registry binary instead of the one in the bundle\'s registry image', requiresArg: true })
         .option('registry-image', { type: 'string', describe: 'the registry image in the layout (default: docker.io/library/registry found there)', requiresArg: true })
-        .option('layout', { type: 'string', describe: 'the OCI layout (default: the document\'s images.layout under its bundle root)', requiresArg: true })
+        .option('layout', sharedOption('layout', "(default: the document's images.layout under its bundle root)"))
         .option('host', { type: 'string', array: true, describe: 'a DNS name for the server certificate (repeatable)', requiresArg: true })
         .option('ip', { type: 'string', array: true, describe: 'an IP address for the server certificate (repeatable)', requiresArg: true })
         .option('init', { choices: ['auto', 'systemd', 'process'] as const, default: 'auto', describe: 'how distribution and embedded modes are kept running (auto: systemd when it runs this host)' })
         .option('unit-dir', { type: 'string', describe: 'where the systemd unit is written (default /etc/systemd/system)', requiresArg: true, hidden: true })
-        .option('containerd-address', { type: 'string', default: DEFAULT_CONTAINERD_ADDRESS, describe: 'containerd mode: the containerd socket', requiresArg: true })
+        .option('containerd-address', sharedOption('containerd-address', '(containerd mode)', { default: DEFAULT_CONTAINERD_ADDRESS }))
         .option('namespace', { type: 'string', default: DEFAULT_NAMESPACE, describe: 'containerd mode: the containerd namespace', requiresArg: true })
         .option('timeout', { type: 'string', default: '30s', describe: 'how long to wait for /v2/ to answer', requiresArg: true })
         .option('dry-run', dryRunOption),
     )
-    .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('dir', dirOption).option('dry-run', dryRunOption))
+    .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('state-dir', stateDirOption).option('dry-run', dryRunOption))
     .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down, 8 credentials refused); with --registry, a registry the site runs', (y) =>
       y
-        .option('dir', dirOption)
-        .option('registry', {
-          type: 'string',
-          describe: 'HOST[:PORT][/PREFIX] of a registry ag did not start: is it reachable, its TLS valid (until when), the credentials accepted, which of the bundle\'s images are there (exit 5 when some are not)',
-          requiresArg: true,
-        })
-        .option('ca', { alias: 'ca-file', type: 'string', describe: 'with --registry: its CA certificate (default: the system trust store)', requiresArg: true })
+        .option('state-dir', stateDirOption)
+        .option('registry', sharedOption('registry', "one ag did not start: is it reachable, its TLS valid (until when), the credentials accepted, which of the bundle's images are there (exit 5 when some are not)"))
+        .option('ca-file', sharedOption('ca-file', '(with --registry; default: the system trust store)'))
         .options(credentialOptions),
     )
     .command('trust', 'write what a node needs to trust and use the registry: containerd certs.d (CA, hosts.toml mirrors), docker and podman CAs', (y) =>
       y
-        .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of / (a node image, a chroot)', requiresArg: true })
-        .option('registry', {
-          type: 'string',
-          describe: "HOST[:PORT][/PREFIX] of the registry: containerd pulls <upstream>/<path> from https://<host>/v2/<prefix>/<upstream>/<path> (default: the document's registry); recorded in the document",
-          requiresArg: true,
-        })
-        .option('ca', { alias: 'ca-file', type: 'string', describe: 'its CA certificate (default: the document\'s registry.caFile, else the system trust store)', requiresArg: true })
+        .option('root', sharedOption('root', 'write under this directory instead of / (a node image, a chroot)', { default: '/' }))
+        .option('registry', sharedOption('registry', "containerd pulls <upstream>/<path> from https://<host>/v2/<prefix>/<upstream>/<path> (default: the document's registry); recorded in the document"))
+        .option('ca-file', sharedOption('ca-file', "(default: the document's registry.caFile, else the system trust store)"))
         .options(credentialOptions)
         .option('upstream', { type: 'string', array: true, describe: `another upstream registry to mirror (always: ${DEFAULT_UPSTREAMS.join(', ')} and those the document names)`, requiresArg: true })
         .option('certs-dir', { type: 'string', describe: 'containerd\'s certs.d (default <root>/etc/containerd/certs.d)', requiresArg: true })
@@ -272,16 +262,16 @@ function configure(parser: Argv): Argv {
         .option('dry-run', dryRunOption),
     )
     .command('serve-embedded', false, (y) =>
-      y.option('dir', dirOption).option('layout', { type: 'string', demandOption: true, requiresArg: true }).option('listen', { type: 'string', default: DEFAULT_LISTEN, requiresArg: true }),
+      y.option('state-dir', stateDirOption).option('layout', sharedOption('layout', undefined, { demandOption: true })).option('listen', { type: 'string', default: DEFAULT_LISTEN, requiresArg: true }),
     )
-    .command('supervise', false, (y) => y.option('dir', dirOption))
-    .example('ag-registry certs --dir /var/lib/ag-registry --host registry.example --ip 10.0.0.5', 'a CA and a server certificate for that name and address')
-    .example('ag-bundle unpack bundle.tar --dir /srv/bundle | ag-registry up --dir /var/lib/ag-registry > doc.json', 'the distribution registry from the bundle\'s registry image')
-    .example('ag-registry up --dir /tmp/reg --listen 127.0.0.1:5000 --registry-binary /usr/bin/docker-registry', 'a registry from an installed binary')
+    .command('supervise', false, (y) => y.option('state-dir', stateDirOption))
+    .example('ag-registry certs --state-dir /var/lib/ag-registry --host registry.example --ip 10.0.0.5', 'a CA and a server certificate for that name and address')
+    .example('ag-bundle unpack bundle.tar --dir /srv/bundle | ag-registry up --state-dir /var/lib/ag-registry > doc.json', 'the distribution registry from the bundle\'s registry image')
+    .example('ag-registry up --state-dir /tmp/reg --listen 127.0.0.1:5000 --registry-binary /usr/bin/docker-registry', 'a registry from an installed binary')
     .example('ag-registry up --mode embedded --layout /srv/bundle/images --listen 0.0.0.0:5000 < doc.json', 'serve the bundle\'s images read-only, with no second copy')
     .example('ag-registry trust < doc.json', 'on each node: containerd pulls registry.k8s.io, docker.io… from the internal registry')
-    .example('ag-registry status --dir /var/lib/ag-registry | jq .registry.status', 'is it up, TLS valid, how many repositories and blobs')
-    .example('ag-registry trust --registry harbor.example/k8s --ca site-ca.crt --credentials robot-pull < doc.json > doc2.json', "on each node: pull through the site's Harbor project k8s; the document records it")
+    .example('ag-registry status --state-dir /var/lib/ag-registry | jq .registry.status', 'is it up, TLS valid, how many repositories and blobs')
+    .example('ag-registry trust --registry harbor.example/k8s --ca-file site-ca.crt --credentials-file robot-pull < doc.json > doc2.json', "on each node: pull through the site's Harbor project k8s; the document records it")
     .example('ag-registry status --registry harbor.example/k8s < bundle.json', "which of the bundle's images the site's registry has (exit 5 naming those it lacks)")
     .epilog(
       'The credentials file (registry.credentialsFile, mode 0600) holds one line, username:password: skopeo --creds "$(cat FILE)", curl -u "$(cat FILE)".',

@@ -65,12 +65,12 @@ beforeAll(async () => {
   for (const ref of PORTED) await layout.writeImageSpec({ ref, mediaTypes: 'oci', platforms: [echoImage(`hello from ${ref}`, LINUX_AMD64), echoImage(ref, LINUX_ARM64)] });
   port = await freePort();
   endpoint = `127.0.0.1:${port}`;
-  upArgs = ['up', '--dir', join(dir, 'registry'), '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'];
+  upArgs = ['up', '--state-dir', join(dir, 'registry'), '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'];
 });
 
 afterAll(async () => {
   await containerd?.stop();
-  await main(['down', '--dir', join(dir, 'registry')], createTestIo());
+  await main(['down', '--state-dir', join(dir, 'registry')], createTestIo());
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -90,7 +90,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
       caFile: paths.caCert,
       credentialsFile: paths.credentials,
       username: 'ag',
-      stop: `ag-registry down --dir ${paths.dir}`,
+      stop: `ag-registry down --state-dir ${paths.dir}`,
       log: paths.logFile,
       server: { binary: DOCKER_REGISTRY_BIN },
       certificates: { sans: ['DNS:localhost', 'IP:127.0.0.1'] },
@@ -213,7 +213,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
   });
 
   it('reports status: up, TLS valid, repositories and blobs', async () => {
-    const result = await cli(['status', '--dir', join(dir, 'registry')]);
+    const result = await cli(['status', '--state-dir', join(dir, 'registry')]);
     expect(result.code, result.stderr).toBe(0);
     const found = JSON.parse(result.stdout).registry.status;
     expect(found).toMatchObject({ running: true, answering: true, tls: { valid: true }, repositories: 5 });
@@ -263,7 +263,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     await ensureCertificates({ dir: other, names: { dns: ['localhost'], ips: [] } });
     await writeFile(paths.caCert, await readFile(registryPaths(other).caCert, 'utf8'));
     try {
-      const result = await cli(['status', '--dir', paths.dir]);
+      const result = await cli(['status', '--state-dir', paths.dir]);
       expect(result.code, result.stderr).toBe(3);
       const found = JSON.parse(result.stdout).registry.status;
       expect(found.tls.valid).toBe(false);
@@ -279,7 +279,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     const original = await readFile(paths.credentials, 'utf8');
     await writeFile(paths.credentials, 'ag:not-the-password\n');
     try {
-      const result = await cli(['status', '--dir', paths.dir]);
+      const result = await cli(['status', '--state-dir', paths.dir]);
       expect(result.code, result.stderr).toBe(8);
       expect(result.stderr).toContain(`answers, but refuses the credentials of ${paths.credentials} (401)`);
     } finally {
@@ -289,7 +289,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
 
   it('prints a plan and changes nothing with --dry-run', async () => {
     const fresh = join(dir, 'never');
-    const result = await cli(['up', '--dir', fresh, '--listen', '127.0.0.1:1', '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--dry-run']);
+    const result = await cli(['up', '--state-dir', fresh, '--listen', '127.0.0.1:1', '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--dry-run']);
     expect(result.code, result.stderr).toBe(0);
     const plan = JSON.parse(result.stderr.split('\n').find((line) => line.startsWith('{'))!);
     expect(plan).toMatchObject({ dryRun: true, mode: 'distribution', runner: 'process', endpoint: '127.0.0.1:1' });
@@ -300,15 +300,15 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
   it('stops with down, and down again finds nothing to do', async () => {
     const paths = registryPaths(join(dir, 'registry'));
     const supervisor = await pid(paths.pidFile);
-    const result = await cli(['down', '--dir', paths.dir]);
+    const result = await cli(['down', '--state-dir', paths.dir]);
     expect(result.code, result.stderr).toBe(0);
     expect(() => process.kill(supervisor, 0)).toThrow();
     await expect(stat(paths.pidFile)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await curl(['--cacert', join(certDir, 'ca.crt'), `https://${endpoint}/v2/`])).status).toBe('000');
-    const status = await cli(['status', '--dir', paths.dir]);
+    const status = await cli(['status', '--state-dir', paths.dir]);
     expect(status.code).toBe(4);
     expect(JSON.parse(status.stdout).registry.status).toMatchObject({ running: false, answering: false });
-    const again = await cli(['down', '--dir', paths.dir]);
+    const again = await cli(['down', '--state-dir', paths.dir]);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('nothing to do');
   });

@@ -56,9 +56,9 @@ export function recordTarget(document: AgDocument | undefined, target: RegistryT
   return section;
 }
 
-/** `--ca` (relative to the working directory), else the document's CA file when it is about this registry; none: the system trust store. */
+/** `--ca-file` (relative to the working directory), else the document's CA file when it is about this registry; none: the system trust store. */
 export function caFileFor(context: Context, document: AgDocument | undefined, target: RegistryTarget): string | undefined {
-  const flag = str(context.args, 'ca');
+  const flag = str(context.args, 'ca-file');
   if (flag !== undefined) return resolve(context.io.cwd, flag);
   return documentNames(document, target.host) ? document?.registry?.caFile : undefined;
 }
@@ -70,7 +70,7 @@ export function targetFrom(context: Context, document: AgDocument | undefined, w
   const inDocument = registryTargetOf(document?.registry);
   if (inDocument === undefined) {
     throw new UsageError(`${what} needs the registry`, {
-      hint: 'pipe the document ag-registry up wrote, or pass --registry HOST[:PORT][/PREFIX] [--ca FILE] [--credentials FILE] for a registry the site runs',
+      hint: 'pipe the document ag-registry up wrote, or pass --registry HOST[:PORT][/PREFIX] [--ca-file FILE] [--credentials-file FILE] for a registry the site runs',
     });
   }
   return { target: inDocument, fromFlag: false };
@@ -81,21 +81,21 @@ export function targetFrom(context: Context, document: AgDocument | undefined, w
  * `--password-stdin` (or the password in `--credentials-file`), the
  * credentials file, the document's (when it is about this registry), else the
  * auth files podman, skopeo and docker keep (a robot account stored by
- * `docker login`). `--no-credentials`: none.
+ * `docker login`). `--no-credentials-file`: none.
  */
 export async function siteCredentials(context: Context, document: AgDocument | undefined, target: RegistryTarget, password: string | undefined): Promise<Credentials | undefined> {
   const { args, io } = context;
-  if (args['credentials'] === false) return undefined;
-  const flagFile = str(args, 'credentials');
+  if (args['credentials-file'] === false) return undefined;
+  const flagFile = str(args, 'credentials-file');
   const documentFile = documentNames(document, target.host) ? document?.registry?.credentialsFile : undefined;
-  const file = flagFile !== undefined ? { path: resolve(io.cwd, flagFile), source: `--credentials ${resolve(io.cwd, flagFile)}` } : documentFile !== undefined ? { path: documentFile, source: `the document's registry.credentialsFile ${documentFile}` } : undefined;
+  const file = flagFile !== undefined ? { path: resolve(io.cwd, flagFile), source: `--credentials-file ${resolve(io.cwd, flagFile)}` } : documentFile !== undefined ? { path: documentFile, source: `the document's registry.credentialsFile ${documentFile}` } : undefined;
   const username = str(args, 'username');
   return credentialsForTarget(target, { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}), ...(file !== undefined ? { credentialsFile: file } : {}) }, io.env);
 }
 
 /**
- * What `trust` writes into hosts.toml for containerd's pulls: `--no-credentials`
- * nothing; `--username` (with `--password-stdin`); the `--credentials` file or
+ * What `trust` writes into hosts.toml for containerd's pulls: `--no-credentials-file`
+ * nothing; `--username` (with `--password-stdin`); the `--credentials-file` file or
  * the document's (read then, refused unless 0600); for a registry named by
  * `--registry`, the auth files' entry for it (`host/prefix` before `host`: a
  * robot account `docker login` or `podman login` stored); else nothing.
@@ -108,9 +108,9 @@ export async function trustCredentials(
   password: string | undefined,
 ): Promise<{ credentialsFile?: string; credentials?: Credentials }> {
   const { args, io } = context;
-  if (args['credentials'] === false) return {};
+  if (args['credentials-file'] === false) return {};
   if (str(args, 'username') !== undefined) return { credentials: (await siteCredentials(context, document, target, password))! };
-  const flagFile = str(args, 'credentials');
+  const flagFile = str(args, 'credentials-file');
   if (flagFile !== undefined) return { credentialsFile: resolve(io.cwd, flagFile) };
   const documentFile = documentNames(document, target.host) ? document?.registry?.credentialsFile : undefined;
   if (documentFile !== undefined) return { credentialsFile: documentFile };
@@ -146,7 +146,7 @@ export async function externalStatusCommand(context: Context, document: AgDocume
       return ExitCode.missing;
     case 'verification':
       log.error(`the registry ${where} answers, but its TLS is not valid: ${status.tls.error}`);
-      log.error(`next: pass --ca FILE with the CA that issued its certificate (or add that CA to the system trust store), or have the certificate cover ${target.host}`);
+      log.error(`next: pass --ca-file FILE with the CA that issued its certificate (or add that CA to the system trust store), or have the certificate cover ${target.host}`);
       return ExitCode.verification;
     case 'credentials':
       log.error(`the registry ${where} refuses ${who}: ${status.error}`);

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 
-/** Where a registry keeps its state when no --dir is given (the FHS place for service data). */
+/** Where a registry keeps its state when no --state-dir is given (the FHS place for service data). */
 export const DEFAULT_REGISTRY_DIR = '/var/lib/ag-registry';
 
 /** The name of the systemd unit and of the container the container modes run. */
@@ -9,7 +9,7 @@ export const SERVICE_NAME = 'ag-registry';
 /**
  * Every file ag-registry keeps under its directory. One directory holds one
  * registry: its certificates, credentials, config, storage and run state, so
- * `--dir` is all the other verbs need to find it again.
+ * `--state-dir` is all the other verbs need to find it again.
  */
 export interface RegistryPaths {
   dir: string;

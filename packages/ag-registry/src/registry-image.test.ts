@@ -35,11 +35,11 @@ beforeAll(async () => {
   containerd = await startContainerd();
   registryDir = join(dir, 'registry');
   endpoint = `127.0.0.1:${await freePort()}`;
-  upArgs = ['up', '--mode', 'containerd', '--dir', registryDir, '--layout', join(dir, 'images'), '--listen', endpoint, '--containerd-address', containerd.address, '--host', 'localhost', '--ip', '127.0.0.1'];
+  upArgs = ['up', '--mode', 'containerd', '--state-dir', registryDir, '--layout', join(dir, 'images'), '--listen', endpoint, '--containerd-address', containerd.address, '--host', 'localhost', '--ip', '127.0.0.1'];
 });
 
 afterAll(async () => {
-  await main(['down', '--dir', registryDir], createTestIo());
+  await main(['down', '--state-dir', registryDir], createTestIo());
   await containerd?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -50,7 +50,7 @@ describe('ag-registry up --mode containerd', () => {
     expect(up.code, up.stderr).toBe(0);
     const registry = JSON.parse(up.stdout).registry;
     expect(registry).toMatchObject({ endpoint, mode: 'containerd', runner: 'containerd', server: { image: 'docker.io/library/registry:2.8.2' } });
-    expect(registry.stop).toBe(`ag-registry down --dir ${registryDir}`);
+    expect(registry.stop).toBe(`ag-registry down --state-dir ${registryDir}`);
     const tasks = await containerd.ctr(['tasks', 'ls'], { namespace: 'ag' });
     expect(tasks.stdout).toMatch(/ag-registry\s+\d+\s+RUNNING/);
     // The image came from the layout, not from any registry: it is in containerd under its upstream name.
@@ -70,7 +70,7 @@ describe('ag-registry up --mode containerd', () => {
     await expect(stat(join(registryDir, 'storage', 'docker', 'registry', 'v2', 'repositories', 'ghcr.io', 'stefanprodan', 'podinfo'))).resolves.toBeDefined();
     const anonymous = await run('skopeo', ['inspect', '--cert-dir', certDir, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`]).then(() => 'accepted', (e: Error) => e.message);
     expect(anonymous).toMatch(/authentication required|unauthorized/i);
-    const status = await cli(['status', '--dir', registryDir]);
+    const status = await cli(['status', '--state-dir', registryDir]);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout).registry.status).toMatchObject({ running: true, answering: true, repositories: 1 });
   });
@@ -79,16 +79,16 @@ describe('ag-registry up --mode containerd', () => {
     const again = await cli(upArgs);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('already runs with this configuration');
-    const down = await cli(['down', '--dir', registryDir]);
+    const down = await cli(['down', '--state-dir', registryDir]);
     expect(down.code, down.stderr).toBe(0);
     expect((await containerd.ctr(['containers', 'ls', '-q'], { namespace: 'ag' })).stdout.trim()).toBe('');
-    expect((await cli(['status', '--dir', registryDir])).code).toBe(4);
+    expect((await cli(['status', '--state-dir', registryDir])).code).toBe(4);
   });
 
   it('distribution mode (the default when the bundle has the registry image) runs the binary taken out of the image', async () => {
     const distDir = join(dir, 'dist');
     const distEndpoint = `127.0.0.1:${await freePort()}`;
-    const args = ['up', '--dir', distDir, '--layout', join(dir, 'images'), '--listen', distEndpoint, '--init', 'process'];
+    const args = ['up', '--state-dir', distDir, '--layout', join(dir, 'images'), '--listen', distEndpoint, '--init', 'process'];
     try {
       const up = await cli(args);
       expect(up.code, up.stderr).toBe(0);
@@ -105,7 +105,7 @@ describe('ag-registry up --mode containerd', () => {
       expect(again.stderr).toContain('using the registry binary');
       expect(again.stderr).toContain('already runs with this configuration');
     } finally {
-      await cli(['down', '--dir', distDir]);
+      await cli(['down', '--state-dir', distDir]);
     }
   });
 });

@@ -31,7 +31,7 @@ export function registrySection(
     listen: state.listen,
     certificates: certificatesPart(certs),
     runner: state.runner,
-    stop: formatCommand('ag-registry', ['down', '--dir', paths.dir]),
+    stop: formatCommand('ag-registry', ['down', '--state-dir', paths.dir]),
     log,
     ...(state.layout ? { layout: state.layout } : {}),
     ...(state.server ? { server: state.server } : {}),

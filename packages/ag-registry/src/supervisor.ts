@@ -47,7 +47,7 @@ export async function startSupervised(paths: RegistryPaths, spec: SuperviseSpec)
   const logFd = openSync(paths.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(program!, [...args, 'supervise', '--dir', paths.dir], {
+    child = spawn(program!, [...args, 'supervise', '--state-dir', paths.dir], {
       cwd: paths.dir,
       detached: true,
       stdio: ['ignore', logFd, logFd],

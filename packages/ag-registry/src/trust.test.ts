@@ -66,7 +66,7 @@ beforeAll(async () => {
   root = join(dir, 'node');
   endpoint = `127.0.0.1:${await freePort()}`;
   const up = await cli(
-    ['up', '--mode', 'embedded', '--dir', registryDir, '--listen', endpoint, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'],
+    ['up', '--mode', 'embedded', '--state-dir', registryDir, '--listen', endpoint, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'],
     bundleDocument([
       { ref: 'registry.k8s.io/pause:3.9', descriptor: pause },
       { ref: 'docker.io/library/hello:1', descriptor: hello },
@@ -80,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await containerd?.stop();
-  await main(['down', '--dir', registryDir], createTestIo());
+  await main(['down', '--state-dir', registryDir], createTestIo());
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -90,7 +90,7 @@ describe('ag-registry up --mode embedded, then trust', () => {
     expect(registry).toMatchObject({ endpoint, mode: 'embedded', runner: 'process', layout: join(dir, 'images') });
     // Nothing but certificates, credentials and run state in the registry directory: no storage, no copied blobs.
     expect((await readdir(registryDir)).sort()).toEqual(['auth', 'certs', 'private', 'registry.log', 'run']);
-    const status = await cli(['status', '--dir', registryDir]);
+    const status = await cli(['status', '--state-dir', registryDir]);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout).registry.status).toMatchObject({ answering: true, tls: { valid: true }, repositories: 4 });
   });
@@ -188,7 +188,7 @@ describe('ag-registry up --mode embedded, then trust', () => {
   it('works from flags alone, and refuses to run without an endpoint and a CA', async () => {
     const node = join(dir, 'flags-only');
     const paths = registryPaths(registryDir);
-    const result = await cli(['trust', '--root', node, '--registry', endpoint, '--ca', paths.caCert, '--no-credentials', '--upstream', 'registry.gitlab.example']);
+    const result = await cli(['trust', '--root', node, '--registry', endpoint, '--ca-file', paths.caCert, '--no-credentials-file', '--upstream', 'registry.gitlab.example']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe('');
     const mirror = await readFile(join(node, 'etc', 'containerd', 'certs.d', 'registry.gitlab.example', 'hosts.toml'), 'utf8');

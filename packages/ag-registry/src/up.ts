@@ -251,7 +251,7 @@ async function prepare(options: UpOptions, paths: RegistryPaths, mode: RegistryM
       mode,
       runner: hostRunner,
       layout,
-      argv: [...selfCommand(), 'serve-embedded', '--dir', paths.dir, '--layout', layout, '--listen', formatHostPort(listen)],
+      argv: [...selfCommand(), 'serve-embedded', '--state-dir', paths.dir, '--layout', layout, '--listen', formatHostPort(listen)],
     };
   }
   const configText = renderDistributionConfig({

@@ -1,9 +1,12 @@
 import yargs, { type Argv } from 'yargs';
-import { AgError, ExitCode, toAgError } from './errors.js';
+import { AgError, errorFields, ExitCode, toAgError } from './errors.js';
 import type { Io } from './io.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
 import { createProgress, type Progress } from './progress.js';
 import { runtimeDescription } from './runtime.js';
+import { recordExamples, specOf, type ToolSpec } from './cli/spec.js';
+import { notANumberError, unknownCommandError, usageErrorFromParser } from './cli/usage-errors.js';
+import { rewriteRetiredFlags } from './cli/vocabulary.js';
 
 /** Options every ag tool accepts. */
 export interface CommonArgs {
@@ -49,6 +52,43 @@ function addCommonOptions(parser: Argv): Argv {
     .group(['in', 'pretty', 'quiet', 'verbose', 'log-format', 'debug', 'help', 'version'], 'Common options:');
 }
 
+function buildParser(tool: ToolDefinition, columns: number | undefined, prepare: (parser: Argv) => void = () => undefined): Argv {
+  const parser = yargs().scriptName(tool.name);
+  prepare(parser);
+  return (
+    tool
+      .configure(addCommonOptions(parser))
+      // The Node.js version too: the single executables carry their own (the bundle's document names it as well).
+      .version(`${tool.version} (${runtimeDescription()})`)
+      .help()
+      .alias('help', 'h')
+      .strict()
+      .wrap(Math.min(100, columns ?? 100))
+      .exitProcess(false)
+  );
+}
+
+/**
+ * `ag-<tool> --cli-spec` (hidden) prints the tool's commands and options as
+ * JSON (cli/spec.ts): the build makes man pages and completion from it.
+ */
+export const CLI_SPEC_FLAG = '--cli-spec';
+
+/** The tool's command line as data, read from the parser it runs with. */
+export function toolSpec(tool: ToolDefinition): ToolSpec {
+  let examples: ToolSpec['examples'] = [];
+  const parser = buildParser(tool, 100, (fresh) => {
+    examples = recordExamples(fresh);
+  });
+  return specOf(tool.name, tool.version, parser, () => addCommonOptions(yargs()), examples);
+}
+
+/** `--log-format` as given, before parsing: a usage error is logged the way the rest of the run would be. */
+function logFormatIn(argv: readonly string[]): LogFormat {
+  const index = argv.lastIndexOf('--log-format');
+  return argv.includes('--log-format=json') || (index >= 0 && argv[index + 1] === 'json') ? 'json' : 'text';
+}
+
 interface ParseOutcome {
   error: Error | undefined;
   output: string;
@@ -65,7 +105,12 @@ function parse(parser: Argv, argv: string[]): Promise<ParseOutcome> {
 
 /** Writes an error the way every ag tool does: what happened, then what to do. */
 export function reportError(log: Logger, error: AgError, debug: boolean): void {
-  log.error(error.message, { code: error.code, exitCode: error.exitCode, ...(error.details ?? {}) });
+  if (log.format === 'json') {
+    // One object a program can read: the hint is a field, not a second line.
+    log.error(error.message, { ...errorFields(error), ...(debug && error.stack ? { stack: error.stack } : {}) });
+    return;
+  }
+  log.error(error.message);
   if (error.hint !== undefined) log.error(`next: ${error.hint}`);
   if (debug) log.error(error.stack ?? '(no stack)');
   if (debug && error.cause instanceof Error && error.cause.stack) log.error(`caused by: ${error.cause.stack}`);
@@ -79,22 +124,21 @@ export function reportError(log: Logger, error: AgError, debug: boolean): void {
  * Help and version go to stdout (nothing else ever does besides the
  * document); usage errors go to stderr with exit code 2.
  */
-export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Promise<number> {
-  const parser = tool
-    .configure(addCommonOptions(yargs().scriptName(tool.name)))
-    // The Node.js version too: the single executables carry their own (the bundle's document names it as well).
-    .version(`${tool.version} (${runtimeDescription()})`)
-    .help()
-    .alias('help', 'h')
-    .strict()
-    .wrap(Math.min(100, io.stderr.columns ?? 100))
-    .exitProcess(false);
+export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io): Promise<number> {
+  const parser = buildParser(tool, io.stderr.columns);
+  if (givenArgv.length === 1 && givenArgv[0] === CLI_SPEC_FLAG) {
+    io.stdout.write(`${JSON.stringify(toolSpec(tool))}\n`);
+    return ExitCode.ok;
+  }
+  const earlyLog = createLogger(io, { tool: tool.name, format: logFormatIn(givenArgv) });
+  // Names from before the vocabulary (cli/vocabulary.ts) keep working, with a notice.
+  const { argv, notices } = rewriteRetiredFlags(tool.name, givenArgv);
+  for (const notice of notices) earlyLog.warn(notice);
   const { error, output, args } = await parse(parser, argv);
-  const earlyLog = createLogger(io, { tool: tool.name });
-  if (error !== undefined) {
-    if (output) io.stderr.write(`${output}\n`);
-    earlyLog.error(error.message);
-    earlyLog.error(`next: run ${tool.name} --help for usage`);
+  // One line saying what was wrong and where the help is, not the help itself (cli/usage-errors.ts).
+  const usageError = error !== undefined ? usageErrorFromParser(error.message, argv, toolSpec(tool)) : notANumberError(args, argv);
+  if (usageError !== undefined) {
+    reportError(earlyLog, usageError, false);
     return ExitCode.usage;
   }
   if (output) {
@@ -106,9 +150,7 @@ export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Pro
   const command = String(args._[0] ?? '$default');
   const handler = tool.handlers[command];
   if (handler === undefined) {
-    const help = await parser.getHelp();
-    io.stderr.write(`${help}\n`);
-    log.error(command === '$default' ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
+    reportError(log, unknownCommandError(command === '$default' ? undefined : command, toolSpec(tool)), false);
     return ExitCode.usage;
   }
   const progress = createProgress(io, !args.quiet && args['log-format'] === 'text');
@@ -119,7 +161,7 @@ export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Pro
     const agError = toAgError(thrown);
     progress.stop();
     reportError(log, agError, args.debug);
-    if (agError.kind === 'internal' && !args.debug) log.error('next: re-run with --debug for a stack trace, and report it');
+    if (agError.kind === 'internal' && !args.debug && log.format === 'text') log.error('next: re-run with --debug for a stack trace, and report it');
     return agError.exitCode;
   } finally {
     progress.stop();

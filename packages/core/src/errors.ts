@@ -162,6 +162,38 @@ export function classifySystemError(error: unknown): { kind: ExitCodeName; hint?
   }
 }
 
+/** The causes of an error, itself first (at most 8: a cycle ends there). */
+function causeChain(error: unknown): Array<Record<string, unknown>> {
+  const chain: Array<Record<string, unknown>> = [];
+  for (let current = error; chain.length < 8 && current !== null && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
+    chain.push(current as Record<string, unknown>);
+  }
+  return chain;
+}
+
+/**
+ * What `--log-format json` says of an error, in one object: the exit code,
+ * the most precise code known (a registry's own, UNAUTHORIZED or
+ * MANIFEST_UNKNOWN; Node's, ENOSPC or ECONNREFUSED; else ag's kind,
+ * AG_MISSING), ag's kind, the path or reference it concerns when one is
+ * known, the hint, and the error's details.
+ */
+export function errorFields(error: AgError): Record<string, unknown> {
+  const chain = causeChain(error);
+  const details = error.details ?? {};
+  const registryCode = typeof details['registryCode'] === 'string' ? details['registryCode'] : undefined;
+  const systemCode = chain.map((e) => e['code']).find((c): c is string => typeof c === 'string' && !c.startsWith('AG_'));
+  const path = typeof details['path'] === 'string' ? details['path'] : chain.map((e) => e['path']).find((p): p is string => typeof p === 'string');
+  return {
+    ...details,
+    exitCode: error.exitCode,
+    code: registryCode ?? systemCode ?? error.code,
+    kind: error.code,
+    ...(path !== undefined ? { path } : {}),
+    ...(error.hint !== undefined ? { hint: error.hint } : {}),
+  };
+}
+
 /** Turns anything thrown into an AgError, keeping AgErrors as they are. */
 export function toAgError(error: unknown): AgError {
   if (error instanceof AgError) return error;

@@ -18,3 +18,6 @@ export * from './runtime.js';
 export * from './download/index.js';
 export * from './oci/index.js';
 export * from './registry/index.js';
+export * from './cli/vocabulary.js';
+export * from './cli/mirror.js';
+export * from './cli/spec.js';

@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
 /**
@@ -13,6 +14,20 @@ export interface Io {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   env: Record<string, string | undefined>;
   cwd: string;
+  /**
+   * stdin is a pipe (a FIFO: what a shell puts between two stages). An empty
+   * one means the stage before wrote nothing, which readDocument reports even
+   * when a document is optional; /dev/null or an empty file are not that.
+   */
+  stdinIsPipe?: boolean;
+}
+
+function isFifo(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFIFO();
+  } catch {
+    return false;
+  }
 }
 
 export function processIo(): Io {
@@ -22,5 +37,6 @@ export function processIo(): Io {
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    stdinIsPipe: isFifo(0),
   };
 }

@@ -51,7 +51,7 @@ export interface Planner {
   plan(context: PlanContext): Promise<PlanContribution>;
 }
 
-const OFFLINE_HINT = 'to plan on a machine without internet, pass --no-checksums (download then records each checksum on first fetch), or point at a mirror with --mirror-base URL';
+const OFFLINE_HINT = 'to plan on a machine without internet, pass --no-checksums (download then records each checksum on first fetch), or point at a mirror with --mirror URL';
 
 /** A memoised, context-adding fetch for PlanContext. */
 export function createPlanFetcher(options: { mirrors: Mirrors; dispatcher?: Dispatcher | undefined; log: Logger }): PlanContext['fetchSmall'] {

@@ -50,7 +50,7 @@ describe('release conventions by era', () => {
       const server = await startFileServer({ root: tree.root });
       try {
         const io = createTestIo({ env: { XDG_CACHE_HOME: join(work, 'cache') } });
-        const code = await main(['plan', '--kubernetes-version', 'v1.28.15', '--os', 'debian-12', '--arch', 'amd64', '--arch', 'arm', '--image-list', 'table', '--mirror-base', server.url, '--dir', join(work, 'bundle')], io);
+        const code = await main(['plan', '--kubernetes-version', 'v1.28.15', '--os', 'debian-12', '--arch', 'amd64', '--arch', 'arm', '--image-list', 'table', '--mirror', server.url, '--dir', join(work, 'bundle')], io);
         expect(code, io.stderrText()).toBe(0);
         const fetch = validateDocument(JSON.parse(io.stdoutText()), 'stdout').fetch!;
         const k9s = fetch.files.filter((f) => f.name === 'k9s');

@@ -27,12 +27,14 @@ describe('checksum files', () => {
 
 describe('mirrors', () => {
   it('maps one host, or every host under a base, and records the upstream URL', () => {
-    const mirrors = parseMirrors(['dl.k8s.io=https://m.internal/k8s/'], 'http://127.0.0.1:9/');
+    const mirrors = parseMirrors(['dl.k8s.io=https://m.internal/k8s/', 'http://127.0.0.1:9/']);
     expect(mirrorUrl('https://dl.k8s.io/release/v1/x', mirrors)).toBe('https://m.internal/k8s/release/v1/x');
     expect(mirrorUrl('https://get.helm.sh/helm.tgz', mirrors)).toBe('http://127.0.0.1:9/get.helm.sh/helm.tgz');
     expect(sourceFor('https://get.helm.sh/h', parseMirrors())).toEqual({ url: 'https://get.helm.sh/h' });
-    expect(() => parseMirrors(['dl.k8s.io'])).toThrow('HOST=URL');
-    expect(() => parseMirrors([], 'ftp://x')).toThrow('only http and https');
+    // The same syntax as ag-images pull --mirror: a target without a scheme is https.
+    expect(mirrorUrl('https://dl.k8s.io/x', parseMirrors(['dl.k8s.io=m.internal:8443']))).toBe('https://m.internal:8443/x');
+    expect(() => parseMirrors(['http://a.internal', 'http://b.internal'])).toThrow('both claim every upstream host');
+    expect(() => parseMirrors(['ftp://x'])).toThrow('only http and https');
   });
 });
 

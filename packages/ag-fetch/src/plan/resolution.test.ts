@@ -63,7 +63,7 @@ describe('a minor the table knows, through the stand-in upstream', () => {
   afterAll(() => server.close());
 
   it('--kubernetes-version 1.35 resolves through stable-1.35.txt and plans it with upstream checksums', async () => {
-    const { code, doc, stderr } = await plan(['--kubernetes-version', '1.35', '--mirror-base', server.url, '--kubeadm', kubeadmIn(tree, 'v1.35.11')]);
+    const { code, doc, stderr } = await plan(['--kubernetes-version', '1.35', '--mirror', server.url, '--kubeadm', kubeadmIn(tree, 'v1.35.11')]);
     expect(code, stderr).toBe(0);
     expect(doc!.cluster!.kubernetesVersion).toBe('v1.35.11');
     const fetch = doc!.fetch!;
@@ -88,20 +88,20 @@ describe('a minor the table knows, through the stand-in upstream', () => {
 
   it('stable resolves through stable.txt, and offline to the newest release the table knew', async () => {
     const before = server.requests.length;
-    const online = await plan(['--kubernetes-version', 'stable', '--mirror-base', server.url, '--kubeadm', kubeadmIn(tree, 'v1.35.11')]);
+    const online = await plan(['--kubernetes-version', 'stable', '--mirror', server.url, '--kubeadm', kubeadmIn(tree, 'v1.35.11')]);
     expect(online.code, online.stderr).toBe(0);
     expect(online.doc!.cluster!.kubernetesVersion).toBe('v1.35.11');
     expect(online.doc!.fetch!.versionSources!['kubernetes']).toEqual({ from: 'stable-txt', detail: 'https://dl.k8s.io/release/stable.txt' });
     expect(server.requests.slice(before).map((r) => r.path)).toContain('/dl.k8s.io/release/stable.txt');
     const offlineBefore = server.requests.length;
-    const offline = await plan(['--kubernetes-version', 'stable', '--mirror-base', server.url, '--no-checksums', '--image-list', 'table']);
+    const offline = await plan(['--kubernetes-version', 'stable', '--mirror', server.url, '--no-checksums', '--image-list', 'table']);
     expect(offline.code, offline.stderr).toBe(0);
     expect(offline.doc!.cluster!.kubernetesVersion).toBe('v1.37.1');
     expect(server.requests.length).toBe(offlineBefore);
   });
 
   it('says which minor upstream does not publish', async () => {
-    const { code, stderr } = await plan(['--kubernetes-version', '1.34', '--mirror-base', server.url]);
+    const { code, stderr } = await plan(['--kubernetes-version', '1.34', '--mirror', server.url]);
     expect(code).toBe(5);
     expect(stderr).toContain('stable-1.34.txt: 404');
   });
@@ -147,7 +147,7 @@ describe('a minor newer than the table resolves from the release listings', () =
   });
   afterAll(() => server.close());
 
-  const args = (): string[] => ['--kubernetes-version', '1.38', '--mirror-base', server.url, '--kubeadm', kubeadmIn(tree, 'v1.38.2')];
+  const args = (): string[] => ['--kubernetes-version', '1.38', '--mirror', server.url, '--kubeadm', kubeadmIn(tree, 'v1.38.2')];
 
   it('asks GitHub for each component and records the API URL it used', async () => {
     const cache = join(work, 'cache-138');
@@ -228,7 +228,7 @@ describe('a minor newer than the table resolves from the release listings', () =
   it('stops with exit 4 when the listings cannot be reached', async () => {
     const gone = await startFileServer({ root: tree.root });
     await gone.close();
-    const { code, stderr } = await plan(['--kubernetes-version', 'v1.38.2', '--mirror', `api.github.com=${gone.url}/api.github.com`, '--mirror-base', server.url, '--kubeadm', kubeadmIn(tree, 'v1.38.2')], {
+    const { code, stderr } = await plan(['--kubernetes-version', 'v1.38.2', '--mirror', `api.github.com=${gone.url}/api.github.com`, '--mirror', server.url, '--kubeadm', kubeadmIn(tree, 'v1.38.2')], {
       XDG_CACHE_HOME: join(work, 'cache-gone'),
     });
     expect(code).toBe(4);

@@ -20,14 +20,28 @@ async function readError(stdin: string | undefined, required = true, inPath?: st
 }
 
 describe('readDocument', () => {
-  it('says that the previous stage probably failed when stdin is empty', async () => {
+  it('says that the stage before produced nothing when stdin is empty', async () => {
     const error = await readError('  \n');
-    expect(error.message).toMatch(/empty, so the stage before this one probably failed/);
+    expect(error.message).toBe('no document on stdin: the stage before this one produced nothing — did it fail?');
+    expect(error.hint).toContain('set -o pipefail');
     expect(error.exitCode).toBe(2);
   });
 
-  it('returns nothing for an empty stdin when flags alone suffice', async () => {
+  it('returns nothing for an empty stdin when flags alone suffice, unless a pipe brought nothing', async () => {
     await expect(readDocument(createTestIo({ stdin: '' }), { required: false })).resolves.toBeUndefined();
+    // `false | ag-images pull ref`: the same diagnosis as when the document is required, not the tool's own.
+    const piped = await readDocument(createTestIo({ stdin: '', stdinIsPipe: true }), { required: false }).catch((e: unknown) => e);
+    expect((piped as UsageError).message).toContain('no document on stdin');
+  });
+
+  it('accepts a byte-order mark before the document, on stdin and from --in', async () => {
+    const bom = `\ufeff${minimal}`;
+    expect(await readDocument(createTestIo({ stdin: bom }), { required: true })).toMatchObject({ kind: 'Cluster' });
+    const dir = mkdtempSync(join(tmpdir(), 'ag-bom-'));
+    writeFileSync(join(dir, 'doc.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(minimal)]));
+    expect(await readDocument(createTestIo({ cwd: dir }), { required: false, inPath: 'doc.json' })).toMatchObject({ kind: 'Cluster' });
+    writeFileSync(join(dir, 'empty.json'), '');
+    expect((await readError(undefined, false, join(dir, 'empty.json'))).message).toContain('the file is empty');
   });
 
   it('never waits on a terminal', async () => {

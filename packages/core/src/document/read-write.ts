@@ -16,6 +16,10 @@ export interface ReadDocumentOptions {
   required: boolean;
 }
 
+/** What every tool says when stdin brought no document (README, "One vocabulary"). */
+export const EMPTY_STDIN = 'no document on stdin: the stage before this one produced nothing — did it fail?';
+const EMPTY_STDIN_HINT = 'look at its error above; run pipelines with set -o pipefail, so that they stop at the first stage that fails';
+
 async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
@@ -41,11 +45,13 @@ export async function readDocument(io: Io, options: ReadDocumentOptions): Promis
   } catch (error) {
     throw withContext(source, error);
   }
+  // A byte-order mark is no part of JSON (RFC 8259 section 8.1 lets a parser ignore one); editors on Windows write it.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') {
-    if (!options.required && !fromFile) return undefined;
-    throw new UsageError(`${source}: it was empty, so the stage before this one probably failed`, {
-      hint: 'look at the previous stage\'s error above; with "set -o pipefail" the pipeline stops at the first failure',
-    });
+    if (fromFile) throw new UsageError(`${source}: the file is empty`, { hint: 'pass the file a stage wrote (ag-<tool> … > FILE)' });
+    // Optional on stdin: flags alone may do, unless a pipe brought nothing (every tool says the same then).
+    if (!options.required && io.stdinIsPipe !== true) return undefined;
+    throw new UsageError(EMPTY_STDIN, { hint: EMPTY_STDIN_HINT });
   }
   let parsed: unknown;
   try {

@@ -15,6 +15,19 @@ export function registryErrorSummary(text: string): string {
 }
 
 /**
+ * The registry's own code for a refusal, for `--log-format json`: the first
+ * of its error body (the distribution spec's UNAUTHORIZED, DENIED,
+ * MANIFEST_UNKNOWN, NAME_UNKNOWN, TOOMANYREQUESTS…: opencontainers/distribution-spec,
+ * spec.md, "Error Codes"), else the spec's code for the status (401, 403, 429;
+ * NOT_FOUND for a bare 404 is ag's, as Harbor writes it), else HTTP_<status>.
+ */
+function registryCodeOf(bodyText: string, status: number): string {
+  const code = registryErrorEntries(bodyText)[0]?.code;
+  if (typeof code === 'string' && /^[A-Z_]+$/.test(code)) return code;
+  return ({ 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NOT_FOUND', 429: 'TOOMANYREQUESTS' } as Record<number, string>)[status] ?? `HTTP_${status}`;
+}
+
+/**
  * The credentials a request carried: who and where from (`--username`, an
  * auth file and its entry, a credential helper), or where ag looked and
  * found none.
@@ -61,7 +74,7 @@ export function registryStatusError(
   const summary = registryErrorSummary(bodyText);
   const said = summary ? ` (${summary})` : '';
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
-  const details: Record<string, unknown> = { status, retryable: isRetryableStatus(status) };
+  const details: Record<string, unknown> = { status, retryable: isRetryableStatus(status), registryCode: registryCodeOf(bodyText, status) };
   if (retryAfterMs !== undefined) details['retryAfterMs'] = retryAfterMs;
   if (status === 404) return missingPrerequisite(doing, status, bodyText, registry) ?? new MissingError(`${doing}: not found${said}`, { details, hint: 'check the name, tag and registry' });
   if (status === 401 || status === 403) return credentialsError(doing, registry, status, used, said, details);

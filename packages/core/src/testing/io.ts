@@ -14,6 +14,8 @@ export interface TestIoOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   stderrIsTTY?: boolean;
+  /** stdin is a shell pipe (Io.stdinIsPipe). */
+  stdinIsPipe?: boolean;
 }
 
 /** In-memory stdio for running a command's `main(argv, io)` in-process. */
@@ -38,6 +40,7 @@ export function createTestIo(options: TestIoOptions = {}): TestIo {
     stderr,
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
+    ...(options.stdinIsPipe !== undefined ? { stdinIsPipe: options.stdinIsPipe } : {}),
     stdoutText: () => Buffer.concat(out).toString('utf8'),
     stderrText: () => Buffer.concat(err).toString('utf8'),
   };

@@ -40,7 +40,7 @@ export interface ReleaseListings {
 export interface GitHubReleasesOptions {
   mirrors: Mirrors;
   dispatcher?: Dispatcher | undefined;
-  /** GITHUB_TOKEN: sent to api.github.com, or to a mirror named for api.github.com with --mirror, never to a catch-all --mirror-base. */
+  /** GITHUB_TOKEN: sent to api.github.com, or to a mirror named for api.github.com with --mirror, never to a catch-all --mirror URL. */
   token?: string | undefined;
   /** Where answers and their ETags are kept between runs (conditional requests: a 304 costs no rate limit when authenticated); none: this run only. */
   cacheDir?: string | undefined;
