@@ -4,12 +4,12 @@ import type { Argv } from 'yargs';
 import {
   bundleRoot,
   newDocument,
+  outputMode,
   processIo,
   readDocument,
   runTool,
   UsageError,
   validateDocument,
-  writeDocument,
   writeFileAtomic,
   type AgDocument,
   type CommandContext,
@@ -24,6 +24,7 @@ import { parseSize } from './size.js';
 import { DOCUMENT_FILE } from './sums.js';
 import { unpackBundle } from './unpack.js';
 import { assertNoProblems, verifyBundle } from './verify.js';
+import { summaries } from './summary.js';
 
 const VERSION = '0.1.0';
 
@@ -105,7 +106,7 @@ function configure(parser: Argv): Argv {
         .option('replace', { type: 'boolean', default: false, describe: 'replace a different bundle already in DIR' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'verify and say what would happen, write nothing' }),
     )
-    .command('inspect <bundle..>', 'summarise a bundle on stderr (sizes, images, largest blobs); the document on stdout', (y) =>
+    .command('inspect <bundle..>', 'summarise a bundle (sizes, images, largest blobs): on a terminal to read; in a pipe on stderr, the document on stdout', (y) =>
       y
         .positional('bundle', { type: 'string', array: true, describe: 'FILE.tar, its parts, FILE.tar.parts, or -' })
         .option('top', { type: 'number', default: 10, describe: 'how many of the largest blobs to list' }),
@@ -158,7 +159,7 @@ async function pack(context: Context): Promise<void> {
     writeJson(io, { dryRun: true, actions: result.actions, files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, bundle: result.document.bundle }, args.pretty);
     return;
   }
-  writeDocument(io, result.document, args.pretty);
+  context.emit(result.document);
 }
 
 async function verify(context: Context): Promise<void> {
@@ -168,7 +169,7 @@ async function verify(context: Context): Promise<void> {
   const report = await verifyBundle(input, { ...(key === undefined ? {} : { key }), log, progress });
   assertNoProblems(report.archive, report.problems, log, 'verifying');
   log.info(`${report.archive}: ${report.files} file(s), ${report.bytes} bytes, all match SHA256SUMS${report.reused > 0 ? `; ${report.reused} more for the far side to supply (delta)` : ''}`);
-  writeDocument(io, report.document!, args.pretty);
+  context.emit(report.document!);
 }
 
 async function unpack(context: Context): Promise<void> {
@@ -187,7 +188,7 @@ async function unpack(context: Context): Promise<void> {
     writeJson(io, { dryRun: true, actions: [{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }] }, args.pretty);
     return;
   }
-  writeDocument(io, result.document, args.pretty);
+  context.emit(result.document);
 }
 
 async function inspect(context: Context): Promise<void> {
@@ -196,11 +197,13 @@ async function inspect(context: Context): Promise<void> {
   const top = Number(args['top'] ?? 10);
   if (!Number.isInteger(top) || top < 0) throw new UsageError('--top must be a whole number');
   const report = await inspectBundle(input, top);
-  io.stderr.write(renderInspectReport(report));
+  // The report is the summary: on a terminal (or --output table) it takes stdout; beside the document it goes to stderr.
+  const asTable = outputMode(args, io.stdout) === 'table';
+  (asTable ? io.stdout : io.stderr).write(renderInspectReport(report));
   if (report.document === undefined) {
     throw new UsageError(`${report.archive} carries no readable ${DOCUMENT_FILE}: not an ag bundle, or damaged`, { hint: 'run ag-bundle verify on it' });
   }
-  writeDocument(io, report.document, args.pretty);
+  if (!asTable) context.emit(report.document);
 }
 
 async function keygen(context: Context): Promise<void> {
@@ -232,5 +235,5 @@ async function inventory(context: Context): Promise<void> {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const end = argv.indexOf('--');
   const dashed = argv.map((arg, index) => (arg === '-' && (end < 0 || index < end) ? DASH : arg));
-  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory } }, dashed, io);
+  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory }, summaries }, dashed, io);
 }

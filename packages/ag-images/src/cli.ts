@@ -18,7 +18,6 @@ import {
   readDocument,
   resolveInRoot,
   runTool,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -31,6 +30,7 @@ import { pullImages } from './pull.js';
 import { pushImages } from './push.js';
 import { parseMirror, sourceFor } from './sources.js';
 import { verifyImages } from './verify.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -99,7 +99,7 @@ function configure(parser: Argv): Argv {
         .option('dry-run', { type: 'boolean', default: false, describe: 'ask the registry what it has and print what would be sent (JSON on stderr); send nothing' }),
     )
     .command('list', 'list the images in the layout', (y) =>
-      layoutOption(y).option('output', { choices: ['table', 'json'] as const, default: 'table' as const, describe: 'a table, or JSON (one array) on stdout' }),
+      layoutOption(y),
     )
     .command('verify', 're-hash every blob and check every manifest\'s references (exit 3 naming the digest when anything is wrong)', (y) =>
       layoutOption(y)
@@ -262,7 +262,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       });
       if (args['dry-run'] === true) {
         printDryRun(io, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
-        if (document !== undefined) writeDocument(io, document, args.pretty);
+        if (document !== undefined) context.emit(document);
         return;
       }
       log.info(
@@ -272,7 +272,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       );
       const stored = allPlatforms ? [...new Set(result.images.flatMap((i) => i.manifests.map((m) => m.platform)))] : platformStrings(platforms);
       if (document?.root === undefined) noRootNote(log, layoutName);
-      writeDocument(io, withImages(document, layoutDir, stored, result.images), args.pretty);
+      context.emit(withImages(document, layoutDir, stored, result.images));
     } finally {
       await connections.close();
     }
@@ -314,7 +314,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       });
       if (args['dry-run'] === true) {
         printDryRun(io, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
-        if (document !== undefined) writeDocument(io, document, args.pretty);
+        if (document !== undefined) context.emit(document);
         return;
       }
       log.info(
@@ -346,7 +346,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
           push: { registry, pushedAt: new Date().toISOString() },
         },
       };
-      writeDocument(io, updated, args.pretty);
+      context.emit(updated);
     } finally {
       await connections.close();
     }
@@ -357,6 +357,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     const images = await listImages(layoutDir);
+    // A table unless --output says otherwise, in a pipe too (grep and awk read it); --output json gives one array.
+    if (args['output'] === 'none') return;
     if (args['output'] === 'json') {
       io.stdout.write(`${JSON.stringify(images, null, args.pretty ? 2 : undefined)}\n`);
       return;
@@ -384,7 +386,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       `${layoutDir}: ${result.images} image(s), ${result.blobs} blob(s) re-hashed (${formatBytes(result.bytes)}), all match` +
         (result.foreign > 0 ? `; ${result.foreign} foreign layer(s) referenced, not stored` : ''),
     );
-    if (document !== undefined) writeDocument(io, document, args.pretty);
+    if (document !== undefined) context.emit(document);
   },
 
   async gc(context) {
@@ -394,7 +396,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const result = await gcLayout(await OciLayout.open(layoutDir), { dryRun: args['dry-run'] === true });
     if (args['dry-run'] === true) printDryRun(io, result.removed, { freedBytes: result.freedBytes, partials: result.partials });
     else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept`);
-    if (document !== undefined) writeDocument(io, document, args.pretty);
+    if (document !== undefined) context.emit(document);
   },
 
   async import(context) {
@@ -420,11 +422,11 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     });
     if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
     else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})${result.skipped.length > 0 ? `; skipped ${result.skipped.length} with nothing for this platform` : ''}`);
-    if (document !== undefined) writeDocument(io, document, args.pretty);
+    if (document !== undefined) context.emit(document);
   },
 };
 
 /** Runs ag-images in-process: `main(argv, io)` is what bin.ts and the tests call. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-images', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-images', version: VERSION, configure, handlers, summaries }, argv, io);
 }

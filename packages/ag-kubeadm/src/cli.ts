@@ -7,7 +7,6 @@ import {
   readDocument,
   runTool,
   UsageError,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -21,6 +20,7 @@ import { joinNode } from './join.js';
 import { preflight } from './preflight.js';
 import { resetNode } from './reset.js';
 import { applyUpgrade, planUpgrade, upgradeNode } from './upgrade.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -107,7 +107,7 @@ function emit(context: CommandContext<Record<string, unknown>>, document: AgDocu
   const out = { ...document };
   if (section === undefined) delete out.kubeadm;
   else out.kubeadm = section;
-  writeDocument(context.io, out, context.args.pretty);
+  context.emit(out);
 }
 
 async function requireDocument(context: CommandContext<Record<string, unknown>>): Promise<AgDocument> {
@@ -230,5 +230,5 @@ function configure(parser: Argv): Argv {
 
 /** Runs ag-kubeadm with `argv`; returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-kubeadm', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-kubeadm', version: VERSION, configure, handlers, summaries }, argv, io);
 }

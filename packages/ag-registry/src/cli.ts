@@ -12,7 +12,6 @@ import {
   readDocument,
   resolveInRoot,
   runTool,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -33,6 +32,7 @@ import { runSupervisor } from './supervisor.js';
 import { caFileFor, documentAndPassword, externalStatusCommand, recordTarget, targetFrom, trustCredentials } from './external-registry.js';
 import { documentUpstreams, trust } from './trust.js';
 import { DEFAULT_LISTEN, up } from './up.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -63,7 +63,7 @@ function layoutPath(context: Context, document: AgDocument | undefined): string 
 function emit(context: Context, document: AgDocument, registry: RegistrySection | undefined): void {
   const out: AgDocument = { ...document };
   if (registry !== undefined) out.registry = registry;
-  writeDocument(context.io, out, context.args.pretty);
+  context.emit(out);
 }
 
 function reportDryRun(context: Context, value: unknown): void {
@@ -290,5 +290,5 @@ function configure(parser: Argv): Argv {
 
 /** The ag-registry command line, in-process: returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers, summaries }, argv, io);
 }

@@ -18,3 +18,4 @@ export * from './runtime.js';
 export * from './download/index.js';
 export * from './oci/index.js';
 export * from './registry/index.js';
+export * from './output/index.js';

@@ -1,0 +1,3 @@
+export * from './mode.js';
+export * from './summary.js';
+export * from './emit.js';
