@@ -5,6 +5,7 @@ import {
   bundleRoot,
   newDocument,
   outputMode,
+  reportPlannedActions,
   processIo,
   readDocument,
   runTool,
@@ -91,7 +92,7 @@ function configure(parser: Argv): Argv {
         .option('have', { type: 'string', describe: 'an inventory of the far side (ag-bundle inventory): carry only what it lacks', requiresArg: true })
         .option('tools', { type: 'string', describe: 'where the built ag tools (ag-*.mjs) are (default: this build\'s)', requiresArg: true })
         .option('no-tools', { type: 'boolean', describe: 'carry no ag tools in tools/' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (as JSON), write nothing' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (on stderr), write nothing; the document passes through' }),
     )
     .command('verify <bundle..>', 'check a bundle (FILE.tar, its parts, or - for stdin) without unpacking it', (y) =>
       y
@@ -104,7 +105,7 @@ function configure(parser: Argv): Argv {
         .option('dir', { type: 'string', describe: 'where the bundle goes', demandOption: true, requiresArg: true })
         .option('key', { type: 'string', describe: 'PEM public key: require and check a signature by it', requiresArg: true })
         .option('replace', { type: 'boolean', default: false, describe: 'replace a different bundle already in DIR' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'verify and say what would happen, write nothing' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'verify and say what would happen (on stderr), write nothing; the carried document comes out' }),
     )
     .command('inspect <bundle..>', 'summarise a bundle (sizes, images, largest blobs): on a terminal to read; in a pipe on stderr, the document on stdout', (y) =>
       y
@@ -156,7 +157,9 @@ async function pack(context: Context): Promise<void> {
     progress,
   });
   if (args['dry-run'] === true) {
-    writeJson(io, { dryRun: true, actions: result.actions, files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, bundle: result.document.bundle }, args.pretty);
+    // The dry-run convention: the planned writes on stderr, the document passed on unchanged.
+    reportPlannedActions(io, 'ag-bundle', result.actions, { files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, absent: result.absent ?? [], bundle: result.document.bundle }, args['log-format']);
+    context.emit(document);
     return;
   }
   context.emit(result.document);
@@ -185,7 +188,10 @@ async function unpack(context: Context): Promise<void> {
     progress,
   });
   if (result.status === 'would-unpack') {
-    writeJson(io, { dryRun: true, actions: [{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }] }, args.pretty);
+    reportPlannedActions(io, 'ag-bundle', [{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }], {}, args['log-format']);
+    // The carried document, as verify passes it on: nothing was unpacked, so no unpackedAt.
+    const { unpackedAt: _unpackedAt, ...bundle } = result.document.bundle!;
+    context.emit({ ...result.document, bundle });
     return;
   }
   context.emit(result.document);

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { parseDuration, processIo, readDocument, runTool, type AgDocument, type CommandContext, type Io } from '@ag/core';
+import { parseDuration, processIo, readDocument, reportPlannedActions, runTool, type AgDocument, type CommandContext, type Io } from '@ag/core';
 import { applyFlannel } from './apply.js';
 import { renderFlannel } from './render.js';
 import { summaries } from './summary.js';
@@ -23,7 +23,7 @@ async function requireDocument(context: Context): Promise<AgDocument> {
 }
 
 function reportActions(context: Context, actions: Array<{ action: string; target: string }>): void {
-  context.io.stderr.write(`${JSON.stringify({ dryRun: true, actions })}\n`);
+  reportPlannedActions(context.io, 'ag-flannel', actions, {}, context.args['log-format']);
 }
 
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {

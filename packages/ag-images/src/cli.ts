@@ -16,6 +16,7 @@ import {
   parseReference,
   processIo,
   readDocument,
+  reportPlannedActions,
   resolveInRoot,
   runTool,
   type AgDocument,
@@ -223,8 +224,8 @@ function noRootNote(log: Context['log'], layout: string): void {
   log.info(`the document names no bundle root, and none is guessed: images.layout is ${JSON.stringify(layout)}, to be found under the root a later stage is given (--dir)`);
 }
 
-function printDryRun(io: Io, actions: unknown[], extra: Record<string, unknown> = {}): void {
-  io.stderr.write(`${JSON.stringify({ dryRun: true, ...extra, actions })}\n`);
+function printDryRun(context: Context, actions: ReadonlyArray<{ action: string }>, extra: Record<string, unknown> = {}): void {
+  reportPlannedActions(context.io, 'ag-images', actions, extra, context.args['log-format']);
 }
 
 const handlers: Record<string, (context: Context) => Promise<number | void>> = {
@@ -261,7 +262,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
-        printDryRun(io, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
+        printDryRun(context, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
         if (document !== undefined) context.emit(document);
         return;
       }
@@ -313,7 +314,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
-        printDryRun(io, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
+        printDryRun(context, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
         if (document !== undefined) context.emit(document);
         return;
       }
@@ -394,7 +395,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     const result = await gcLayout(await OciLayout.open(layoutDir), { dryRun: args['dry-run'] === true });
-    if (args['dry-run'] === true) printDryRun(io, result.removed, { freedBytes: result.freedBytes, partials: result.partials });
+    if (args['dry-run'] === true) printDryRun(context, result.removed.map((blob) => ({ action: 'delete', ...blob })), { freedBytes: result.freedBytes, partials: result.partials });
     else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept`);
     if (document !== undefined) context.emit(document);
   },
@@ -420,7 +421,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       stderr: io.stderr,
       log,
     });
-    if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
+    if (args['dry-run'] === true) printDryRun(context, result.images.map((image) => ({ action: 'import', ...image })), { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
     else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})${result.skipped.length > 0 ? `; skipped ${result.skipped.length} with nothing for this platform` : ''}`);
     if (document !== undefined) context.emit(document);
   },

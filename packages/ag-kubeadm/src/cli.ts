@@ -5,6 +5,7 @@ import {
   parseDuration,
   processIo,
   readDocument,
+  reportPlannedActions,
   runTool,
   UsageError,
   type AgDocument,
@@ -100,7 +101,7 @@ function runContext(context: CommandContext<Record<string, unknown>>): RunContex
 }
 
 function reportActions(context: CommandContext<Record<string, unknown>>, actions: Runner['actions']): void {
-  if (context.args['dry-run'] === true) context.io.stderr.write(`${JSON.stringify({ dryRun: true, actions })}\n`);
+  if (context.args['dry-run'] === true) reportPlannedActions(context.io, 'ag-kubeadm', actions, {}, context.args['log-format']);
 }
 
 function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: KubeadmSection | undefined): void {
