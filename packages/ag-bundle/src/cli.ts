@@ -4,12 +4,13 @@ import type { Argv } from 'yargs';
 import {
   bundleRoot,
   newDocument,
+  outputMode,
+  reportPlannedActions,
   processIo,
   readDocument,
   runTool,
   UsageError,
   validateDocument,
-  writeDocument,
   writeFileAtomic,
   sharedOption,
   type AgDocument,
@@ -25,6 +26,7 @@ import { parseSize } from './size.js';
 import { DOCUMENT_FILE } from './sums.js';
 import { unpackBundle } from './unpack.js';
 import { assertNoProblems, verifyBundle } from './verify.js';
+import { summaries } from './summary.js';
 
 const VERSION = '0.1.0';
 
@@ -91,7 +93,7 @@ function configure(parser: Argv): Argv {
         .option('have', { type: 'string', describe: 'an inventory of the far side (ag-bundle inventory): carry only what it lacks', requiresArg: true })
         .option('tools', { type: 'string', describe: 'where the built ag tools (ag-*.mjs) are (default: this build\'s)', requiresArg: true })
         .option('no-tools', { type: 'boolean', describe: 'carry no ag tools in tools/' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (as JSON), write nothing' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (on stderr), write nothing; the document passes through' }),
     )
     .command('verify <bundle..>', 'check a bundle (FILE.tar, its parts, or - for stdin) without unpacking it', (y) =>
       y
@@ -104,9 +106,9 @@ function configure(parser: Argv): Argv {
         .option('dir', sharedOption('dir', 'where the bundle goes', { demandOption: true }))
         .option('key', { type: 'string', describe: 'PEM public key: require and check a signature by it', requiresArg: true })
         .option('replace', { type: 'boolean', default: false, describe: 'replace a different bundle already in DIR' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'verify and say what would happen, write nothing' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'verify and say what would happen (on stderr), write nothing; the carried document comes out' }),
     )
-    .command('inspect <bundle..>', 'summarise a bundle on stderr (sizes, images, largest blobs); the document on stdout', (y) =>
+    .command('inspect <bundle..>', 'summarise a bundle (sizes, images, largest blobs): on a terminal to read; in a pipe on stderr, the document on stdout', (y) =>
       y
         .positional('bundle', { type: 'string', array: true, describe: 'FILE.tar, its parts, FILE.tar.parts, or -' })
         .option('top', { type: 'number', default: 10, describe: 'how many of the largest blobs to list' }),
@@ -156,10 +158,12 @@ async function pack(context: Context): Promise<void> {
     progress,
   });
   if (args['dry-run'] === true) {
-    writeJson(io, { dryRun: true, actions: result.actions, files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, bundle: result.document.bundle }, args.pretty);
+    // The dry-run convention: the planned writes on stderr, the document passed on unchanged.
+    reportPlannedActions(io, 'ag-bundle', result.actions, { files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, absent: result.absent ?? [], bundle: result.document.bundle }, args['log-format']);
+    context.emit(document);
     return;
   }
-  writeDocument(io, result.document, args.pretty);
+  context.emit(result.document);
 }
 
 async function verify(context: Context): Promise<void> {
@@ -169,7 +173,7 @@ async function verify(context: Context): Promise<void> {
   const report = await verifyBundle(input, { ...(key === undefined ? {} : { key }), log, progress });
   assertNoProblems(report.archive, report.problems, log, 'verifying');
   log.info(`${report.archive}: ${report.files} file(s), ${report.bytes} bytes, all match SHA256SUMS${report.reused > 0 ? `; ${report.reused} more for the far side to supply (delta)` : ''}`);
-  writeDocument(io, report.document!, args.pretty);
+  context.emit(report.document!);
 }
 
 async function unpack(context: Context): Promise<void> {
@@ -185,10 +189,13 @@ async function unpack(context: Context): Promise<void> {
     progress,
   });
   if (result.status === 'would-unpack') {
-    writeJson(io, { dryRun: true, actions: [{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }] }, args.pretty);
+    reportPlannedActions(io, 'ag-bundle', [{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }], {}, args['log-format']);
+    // The carried document, as verify passes it on: nothing was unpacked, so no unpackedAt.
+    const { unpackedAt: _unpackedAt, ...bundle } = result.document.bundle!;
+    context.emit({ ...result.document, bundle });
     return;
   }
-  writeDocument(io, result.document, args.pretty);
+  context.emit(result.document);
 }
 
 async function inspect(context: Context): Promise<void> {
@@ -197,11 +204,13 @@ async function inspect(context: Context): Promise<void> {
   const top = Number(args['top'] ?? 10);
   if (!Number.isInteger(top) || top < 0) throw new UsageError('--top must be a whole number');
   const report = await inspectBundle(input, top);
-  io.stderr.write(renderInspectReport(report));
+  // The report is the summary: on a terminal (or --output table) it takes stdout; beside the document it goes to stderr.
+  const asTable = outputMode(args, io.stdout) === 'table';
+  (asTable ? io.stdout : io.stderr).write(renderInspectReport(report));
   if (report.document === undefined) {
     throw new UsageError(`${report.archive} carries no readable ${DOCUMENT_FILE}: not an ag bundle, or damaged`, { hint: 'run ag-bundle verify on it' });
   }
-  writeDocument(io, report.document, args.pretty);
+  if (!asTable) context.emit(report.document);
 }
 
 async function keygen(context: Context): Promise<void> {
@@ -233,5 +242,5 @@ async function inventory(context: Context): Promise<void> {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const end = argv.indexOf('--');
   const dashed = argv.map((arg, index) => (arg === '-' && (end < 0 || index < end) ? DASH : arg));
-  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory } }, dashed, io);
+  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory }, summaries }, dashed, io);
 }

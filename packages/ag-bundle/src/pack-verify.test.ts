@@ -101,7 +101,11 @@ describe('pack', () => {
     const out = join(work.path, 'dry.tar');
     const result = await run(['pack', '--dir', root, '--out', out, '--dry-run', '--no-tools', '--unsigned']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ dryRun: true, actions: expect.arrayContaining([expect.objectContaining({ action: 'write', path: out })]) });
+    // The dry-run convention: the planned writes on stderr, the document passed on (here a new one: none was piped in).
+    const planned = JSON.parse(result.stderr.split('\n').find((line) => line.startsWith('{"dryRun"'))!) as Record<string, unknown>;
+    expect(planned).toMatchObject({ dryRun: true, absent: [], actions: expect.arrayContaining([expect.objectContaining({ action: 'write', path: out })]) });
+    expect(result.json).toMatchObject({ apiVersion: 'ag/v1alpha1', kind: 'Cluster' });
+    expect(result.json).not.toHaveProperty('bundle');
     await expect(stat(out)).rejects.toThrow();
   });
 
@@ -329,7 +333,10 @@ describe('unpack', () => {
     const dir = far('dry');
     const result = await run(['unpack', bundle, '--dir', dir, '--dry-run', '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ dryRun: true });
+    expect(result.stderr).toMatch(/^\{"dryRun":true,"actions":\[\{"action":"unpack"/m);
+    // The carried document comes out, as verify passes it on: nothing was unpacked.
+    expect(result.json).toMatchObject({ bundle: { signed: true } });
+    expect(result.json!['bundle']).not.toHaveProperty('unpackedAt');
     expect(await listTree(dir)).toBeUndefined();
   });
 

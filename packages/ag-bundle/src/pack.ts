@@ -19,6 +19,7 @@ import {
 import { readInventory } from './inventory.js';
 import { BundleWriter, type WrittenBundle } from './output.js';
 import { contentsOf, layoutArchive, planPack, type PlannedFile } from './pack-plan.js';
+import type { AbsentItem } from './planned.js';
 import { partCount, partName, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, renderPartsList, type PartsList } from './parts.js';
 import { loadSigningKey, signBytes, type SigningKey } from './signing.js';
 import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
@@ -65,6 +66,8 @@ export interface PackResult {
   carriedFiles: number;
   reusedFiles: number;
   written: WrittenBundle | undefined;
+  /** A dry run: what the document plans that the root lacks yet (a real pack refuses it, exit 5). */
+  absent?: AbsentItem[];
 }
 
 const EMPTY_BLOCKS = Buffer.alloc(1024);
@@ -100,9 +103,11 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   const root = resolve(options.dir);
   const out = resolve(options.out);
   const rootInfo = await stat(root).catch((error: unknown) => {
+    // A dry-run pipeline downloaded nothing: the root it names may not exist yet.
+    if (options.dryRun && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw withContext(`packing ${root}`, error);
   });
-  if (!rootInfo.isDirectory()) throw new UsageError(`${root} is not a directory`, { hint: 'pass the bundle root with --dir' });
+  if (rootInfo !== undefined && !rootInfo.isDirectory()) throw new UsageError(`${root} is not a directory`, { hint: 'pass the bundle root with --dir' });
   const rel = relative(root, out);
   if (!rel.startsWith('..') && !rel.startsWith('/')) {
     throw new UsageError(`the output ${out} is inside the directory being packed`, { hint: 'write the bundle outside --dir' });
@@ -123,6 +128,7 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     tools,
     ...(inventory === undefined ? {} : { inventory }),
     hashAll: !options.dryRun,
+    ...(options.dryRun ? { dryRun: true } : {}),
     log,
     hashProgress: hashing,
   });
@@ -161,7 +167,14 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   ];
   const summary = { files: plan.files.length + 1, carriedFiles: carried.length + 1, reusedFiles: plan.reused.length };
   if (options.dryRun) {
-    return { document: { ...options.document, root, bundle: archive.carried.bundle! }, actions, ...summary, written: undefined };
+    if (plan.absent.length > 0) {
+      const files = plan.absent.filter((a) => a.kind === 'file').length;
+      log.warn(
+        `${root} lacks ${files} file(s) and ${plan.absent.length - files} image(s) the document plans (a dry run before them?): ` +
+          'the sizes above leave them out, and a real pack refuses (exit 5) until ag-fetch download and ag-images pull bring them',
+      );
+    }
+    return { document: { ...options.document, root, bundle: archive.carried.bundle! }, actions, ...summary, written: undefined, absent: plan.absent };
   }
 
   // A killed pack's leftovers go first: the room they held counts as free.

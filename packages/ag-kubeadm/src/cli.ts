@@ -5,10 +5,10 @@ import {
   parseDuration,
   processIo,
   readDocument,
+  reportPlannedActions,
   runTool,
   sharedOption,
   UsageError,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -22,6 +22,7 @@ import { joinNode } from './join.js';
 import { preflight } from './preflight.js';
 import { resetNode } from './reset.js';
 import { applyUpgrade, planUpgrade, upgradeNode } from './upgrade.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -101,14 +102,14 @@ function runContext(context: CommandContext<Record<string, unknown>>): RunContex
 }
 
 function reportActions(context: CommandContext<Record<string, unknown>>, actions: Runner['actions']): void {
-  if (context.args['dry-run'] === true) context.io.stderr.write(`${JSON.stringify({ dryRun: true, actions })}\n`);
+  if (context.args['dry-run'] === true) reportPlannedActions(context.io, 'ag-kubeadm', actions, {}, context.args['log-format']);
 }
 
 function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: KubeadmSection | undefined): void {
   const out = { ...document };
   if (section === undefined) delete out.kubeadm;
   else out.kubeadm = section;
-  writeDocument(context.io, out, context.args.pretty);
+  context.emit(out);
 }
 
 async function requireDocument(context: CommandContext<Record<string, unknown>>): Promise<AgDocument> {
@@ -231,5 +232,5 @@ function configure(parser: Argv): Argv {
 
 /** Runs ag-kubeadm with `argv`; returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-kubeadm', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-kubeadm', version: VERSION, configure, handlers, summaries }, argv, io);
 }

@@ -7,7 +7,6 @@ import {
   readDocument,
   runTool,
   sharedOption,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Handler,
@@ -20,7 +19,7 @@ import { checkNode } from './check.js';
 import type { NodeprepOptions } from './context.js';
 import { planNode, sectionOf } from './plan.js';
 import { blockedError, previewPlan } from './preview.js';
-import { summarisePlan } from './summary.js';
+import { summaries } from './summary.js';
 import { STEPS } from './steps/index.js';
 
 const VERSION = '0.1.0';
@@ -83,7 +82,7 @@ async function input(context: CommandContext<Record<string, unknown>>): Promise<
 }
 
 function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: NodeprepSection): void {
-  writeDocument(context.io, { ...document, nodeprep: section }, context.args.pretty);
+  context.emit({ ...document, nodeprep: section });
 }
 
 const plan: Handler = async (context) => {
@@ -98,9 +97,8 @@ const plan: Handler = async (context) => {
     throw blockedError(blockers);
   }
   context.log.info(`${count} change(s) planned, ${done} already as wanted, for ${section.os.name ?? section.os.id} at ${section.root}; nothing changed`);
-  // A person at a terminal gets the plan to read (terraform plan's way); a pipe gets the document.
-  if ((context.io.stdout as { isTTY?: boolean }).isTTY === true) context.io.stdout.write(summarisePlan({ ...document, nodeprep: section }));
-  else emit(context, document, section);
+  // A person at a terminal gets the plan to read (terraform plan's way; summaries below); a pipe gets the document.
+  emit(context, document, section);
 };
 
 const apply: Handler = async (context) => {
@@ -137,5 +135,5 @@ const inventory: Handler = async (context) => {
 
 /** `ag-nodeprep` in-process: returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-nodeprep', version: VERSION, configure, handlers: { plan, apply, check, inventory } }, argv, io);
+  return runTool({ name: 'ag-nodeprep', version: VERSION, configure, handlers: { plan, apply, check, inventory }, summaries }, argv, io);
 }

@@ -10,10 +10,10 @@ import {
   parseDuration,
   processIo,
   readDocument,
+  reportPlannedActions,
   resolveInRoot,
   runTool,
   sharedOption,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -34,6 +34,7 @@ import { runSupervisor } from './supervisor.js';
 import { caFileFor, documentAndPassword, externalStatusCommand, recordTarget, targetFrom, trustCredentials } from './external-registry.js';
 import { documentUpstreams, trust } from './trust.js';
 import { DEFAULT_LISTEN, up } from './up.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -64,11 +65,11 @@ function layoutPath(context: Context, document: AgDocument | undefined): string 
 function emit(context: Context, document: AgDocument, registry: RegistrySection | undefined): void {
   const out: AgDocument = { ...document };
   if (registry !== undefined) out.registry = registry;
-  writeDocument(context.io, out, context.args.pretty);
+  context.emit(out);
 }
 
-function reportDryRun(context: Context, value: unknown): void {
-  context.io.stderr.write(`${JSON.stringify({ dryRun: true, ...(value as object) })}\n`);
+function reportDryRun<A extends { action: string }>(context: Context, actions: readonly A[], extra: Record<string, unknown> = {}): void {
+  reportPlannedActions(context.io, 'ag-registry', actions, extra, context.args['log-format']);
 }
 
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
@@ -80,7 +81,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const ips = strings(args, 'ip');
     const names = hosts.length + ips.length > 0 ? normalizeSubjectNames(hosts, ips) : undefined;
     if (args['dry-run'] === true) {
-      reportDryRun(context, { actions: [{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }] });
+      reportDryRun(context, [{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }]);
       emit(context, document, undefined);
       return;
     }
@@ -111,14 +112,15 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       io,
       log,
     });
-    if (result.plan) reportDryRun(context, result.plan);
+    // `steps` stays the name scripts read; `actions` is what every stage's dry run says.
+    if (result.plan) reportDryRun(context, result.plan.steps, result.plan);
     emit(context, document, result.section);
   },
 
   async down(context) {
     const document = await optionalDocument(context);
     const result = await down({ dir: registryDir(context, document), dryRun: context.args['dry-run'] === true, io: context.io, log: context.log });
-    if (result.action === 'planned') reportDryRun(context, { actions: [{ action: 'stop', runner: result.runner ?? 'none running' }] });
+    if (result.action === 'planned') reportDryRun(context, [{ action: 'stop', runner: result.runner ?? 'none running' }]);
     if (document !== undefined) emit(context, document, undefined);
   },
 
@@ -181,7 +183,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       dryRun: args['dry-run'] === true,
       log,
     });
-    if (args['dry-run'] === true) reportDryRun(context, { actions: result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })) });
+    if (args['dry-run'] === true) reportDryRun(context, result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })));
     for (const file of result.files) log.debug(`${file.action}: ${file.path} (${file.mode})`);
     // The registry's place is recorded so that push, kubeadm's internal repository and flannel's pins agree.
     if (document !== undefined) emit(context, document, fromFlag ? recordTarget(document, target, { ...(caFile ? { caFile } : {}), ...(credentialsFile ? { credentialsFile } : {}) }) : undefined);
@@ -280,5 +282,5 @@ function configure(parser: Argv): Argv {
 
 /** The ag-registry command line, in-process: returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers, summaries }, argv, io);
 }
