@@ -13,6 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coreImportsPlugin } from './core-imports.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
@@ -50,6 +51,8 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
         outExtension: { '.js': '.mjs' },
+        // @ag/core's names imported from the modules that define them: a start then reaches only those (core-imports.mjs).
+        plugins: [coreImportsPlugin(root)],
       }
     : { entryPoints: [entry], outfile };
   if (splitting) await rm(dirname(outfile), { recursive: true, force: true });

@@ -8,7 +8,6 @@ import {
   readDocument,
   runTool,
   UsageError,
-  validateDocument,
   writeDocument,
   writeFileAtomic,
   type AgDocument,
@@ -58,6 +57,7 @@ async function packDocument(context: Context): Promise<{ document: AgDocument; d
   if (piped !== undefined) return { document: piped, dir };
   const own = await readFile(join(dir, DOCUMENT_FILE), 'utf8').catch(() => undefined);
   if (own === undefined) return { document: newDocument(), dir };
+  const { validateDocument } = await import('@ag/core/validate');
   try {
     return { document: validateDocument(JSON.parse(own), join(dir, DOCUMENT_FILE)), dir };
   } catch {
