@@ -10,22 +10,15 @@ import {
   readDocument,
   runTool,
   UsageError,
-  validateDocument,
   writeFileAtomic,
   sharedOption,
   type AgDocument,
   type CommandContext,
   type Io,
 } from '@ag/core';
-import { openBundleInput } from './input.js';
-import { inspectBundle, renderInspectReport } from './inspect.js';
-import { takeInventory } from './inventory.js';
-import { packBundle } from './pack.js';
 import { generateKeyPair, loadPublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signing.js';
 import { parseSize } from './size.js';
 import { DOCUMENT_FILE } from './sums.js';
-import { unpackBundle } from './unpack.js';
-import { assertNoProblems, verifyBundle } from './verify.js';
 import { summaries } from './summary.js';
 
 const VERSION = '0.1.0';
@@ -67,6 +60,7 @@ async function packDocument(context: Context): Promise<{ document: AgDocument; d
   if (piped !== undefined) return { document: piped, dir };
   const own = await readFile(join(dir, DOCUMENT_FILE), 'utf8').catch(() => undefined);
   if (own === undefined) return { document: newDocument(), dir };
+  const { validateDocument } = await import('@ag/core/validate');
   try {
     return { document: validateDocument(JSON.parse(own), join(dir, DOCUMENT_FILE)), dir };
   } catch {
@@ -138,6 +132,7 @@ function configure(parser: Argv): Argv {
 }
 
 async function pack(context: Context): Promise<void> {
+  const { packBundle } = await import('./pack.js');
   const { io, args, log, progress } = context;
   const { document, dir } = await packDocument(context);
   const split = stringArg(args, 'split');
@@ -167,6 +162,7 @@ async function pack(context: Context): Promise<void> {
 }
 
 async function verify(context: Context): Promise<void> {
+  const [{ openBundleInput }, { assertNoProblems, verifyBundle }] = await Promise.all([import('./input.js'), import('./verify.js')]);
   const { io, args, log, progress } = context;
   const key = await keyFrom(args, io);
   const input = await openBundleInput(bundleArgs(args), io);
@@ -177,6 +173,7 @@ async function verify(context: Context): Promise<void> {
 }
 
 async function unpack(context: Context): Promise<void> {
+  const [{ openBundleInput }, { unpackBundle }] = await Promise.all([import('./input.js'), import('./unpack.js')]);
   const { io, args, log, progress } = context;
   const key = await keyFrom(args, io);
   const input = await openBundleInput(bundleArgs(args), io);
@@ -199,6 +196,7 @@ async function unpack(context: Context): Promise<void> {
 }
 
 async function inspect(context: Context): Promise<void> {
+  const [{ openBundleInput }, { inspectBundle, renderInspectReport }] = await Promise.all([import('./input.js'), import('./inspect.js')]);
   const { io, args } = context;
   const input = await openBundleInput(bundleArgs(args), io);
   const top = Number(args['top'] ?? 10);
@@ -227,6 +225,7 @@ async function keygen(context: Context): Promise<void> {
 }
 
 async function inventory(context: Context): Promise<void> {
+  const { takeInventory } = await import('./inventory.js');
   const { io, args, log, progress } = context;
   const task = progress.task('hashing files', 0);
   const result = await takeInventory({ dir: resolve(io.cwd, stringArg(args, 'dir')!), progress: task }).finally(() => task.done());

@@ -1,7 +1,5 @@
 import type { Argv } from 'yargs';
 import { parseDuration, processIo, readDocument, runTool, sharedOption, type AgDocument, type CommandContext, type Io, reportPlannedActions } from '@ag/core';
-import { applyFlannel } from './apply.js';
-import { renderFlannel } from './render.js';
 import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
@@ -28,6 +26,7 @@ function reportActions(context: Context, actions: Array<{ action: string; target
 
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async render(context) {
+    const { renderFlannel } = await import('./render.js');
     const document = await requireDocument(context);
     const dryRun = context.args['dry-run'] === true;
     const result = await renderFlannel(document, {
@@ -50,6 +49,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async apply(context) {
+    const { applyFlannel } = await import('./apply.js');
     const document = await requireDocument(context);
     const timeout = str(context, 'timeout');
     const result = await applyFlannel(document, {

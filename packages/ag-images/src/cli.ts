@@ -28,11 +28,7 @@ import {
 import { Connections, readPasswordFromStdin, type ConnectionOptions } from './connection.js';
 import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImages } from './document.js';
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
-import { listImages } from './list.js';
-import { pullImages } from './pull.js';
-import { pushImages } from './push.js';
 import { parseMirror, sourceFor } from './sources.js';
-import { verifyImages } from './verify.js';
 import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
@@ -228,6 +224,7 @@ function printDryRun(context: Context, actions: ReadonlyArray<{ action: string }
 
 const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async pull(context) {
+    const { pullImages } = await import('./pull.js');
     const { args, io, log, progress } = context;
     const inputs = await readInputs(context);
     const { document } = inputs;
@@ -278,6 +275,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   },
 
   async push(context) {
+    const [{ pushImages }, { listImages }] = await Promise.all([import('./push.js'), import('./list.js')]);
     const { args, io, log, progress } = context;
     const inputs = await readInputs(context);
     const { document } = inputs;
@@ -352,6 +350,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   },
 
   async list(context) {
+    const { listImages } = await import('./list.js');
     const { args, io } = context;
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
@@ -369,6 +368,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   },
 
   async verify(context) {
+    const { verifyImages } = await import('./verify.js');
     const { args, io, log, progress } = context;
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);

@@ -14,14 +14,8 @@ import {
   type Io,
   type KubeadmSection,
 } from '@ag/core';
-import { configureKubeadm, type ConfigOptions } from './config.js';
+import type { ConfigOptions } from './config.js';
 import type { RunContext, Runner } from './context.js';
-import { createRunner } from './context.js';
-import { initCluster } from './init.js';
-import { joinNode } from './join.js';
-import { preflight } from './preflight.js';
-import { resetNode } from './reset.js';
-import { applyUpgrade, planUpgrade, upgradeNode } from './upgrade.js';
 import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
@@ -118,6 +112,7 @@ async function requireDocument(context: CommandContext<Record<string, unknown>>)
 
 export const handlers: Record<string, (context: CommandContext<Record<string, unknown>>) => Promise<number | void>> = {
   async config(context) {
+    const { configureKubeadm } = await import('./config.js');
     const document = await requireDocument(context);
     const hostRoot = str(context.args, 'root') ?? '/';
     const result = await configureKubeadm(document, { ...configFromArgs(context.args), hostRoot, dryRun: context.args['dry-run'] === true, log: context.log });
@@ -128,6 +123,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async preflight(context) {
+    const [{ createRunner }, { preflight }] = await Promise.all([import('./context.js'), import('./preflight.js')]);
     const document = await requireDocument(context);
     if (document.kubeadm === undefined) throw new UsageError('the document has no kubeadm section', { hint: 'run ag-kubeadm config first' });
     const runner = createRunner(document, runContext(context));
@@ -137,6 +133,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async init(context) {
+    const { initCluster } = await import('./init.js');
     const document = await requireDocument(context);
     const { args } = context;
     const result = await initCluster(document, {
@@ -150,6 +147,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async join(context) {
+    const { joinNode } = await import('./join.js');
     const document = await requireDocument(context);
     const { args } = context;
     const result = await joinNode(document, {
@@ -170,6 +168,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async upgrade(context) {
+    const { applyUpgrade, planUpgrade, upgradeNode } = await import('./upgrade.js');
     const document = await requireDocument(context);
     const { args } = context;
     const options = { ...runContext(context), nodeName: str(args, 'node-name'), adminKubeconfig: str(args, 'admin-kubeconfig') };
@@ -183,6 +182,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async reset(context) {
+    const { resetNode } = await import('./reset.js');
     const document = (await readDocument(context.io, { required: false, inPath: context.args.in })) ?? newDocument();
     const result = await resetNode(document, { ...runContext(context), keepIptables: context.args['keep-iptables'] === true });
     reportActions(context, result.actions);

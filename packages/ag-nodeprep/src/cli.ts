@@ -14,11 +14,7 @@ import {
   type NodeprepSection,
 } from '@ag/core';
 import type { Argv } from 'yargs';
-import { applyNode } from './apply.js';
-import { checkNode } from './check.js';
 import type { NodeprepOptions } from './context.js';
-import { planNode, sectionOf } from './plan.js';
-import { blockedError, previewPlan } from './preview.js';
 import { summaries } from './summary.js';
 import { STEPS } from './steps/index.js';
 
@@ -86,6 +82,7 @@ function emit(context: CommandContext<Record<string, unknown>>, document: AgDocu
 }
 
 const plan: Handler = async (context) => {
+  const [{ planNode, sectionOf }, { blockedError, previewPlan }] = await Promise.all([import('./plan.js'), import('./preview.js')]);
   const { document, options } = await input(context);
   const planned = await planNode({ document, options, io: context.io, log: context.log });
   const blockers = await previewPlan(planned);
@@ -102,6 +99,7 @@ const plan: Handler = async (context) => {
 };
 
 const apply: Handler = async (context) => {
+  const { applyNode } = await import('./apply.js');
   if (context.args['dry-run'] === true) return plan(context);
   const { document, options } = await input(context);
   const section = await applyNode({ document, options, io: context.io, log: context.log });
@@ -113,6 +111,7 @@ const apply: Handler = async (context) => {
 };
 
 const check: Handler = async (context) => {
+  const { checkNode } = await import('./check.js');
   const { document, options } = await input(context);
   const result = await checkNode({ document, options, io: context.io, log: context.log });
   if (!result.ready) {

@@ -21,19 +21,11 @@ import {
   type RegistrySection,
 } from '@ag/core';
 import { resolve } from 'node:path';
-import { ensureCertificates } from './certs.js';
-import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_NAMESPACE } from './container-runtime.js';
-import { down } from './down.js';
+import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_LISTEN, DEFAULT_NAMESPACE } from './defaults.js';
 import { normalizeSubjectNames } from './host-names.js';
 import { DEFAULT_UPSTREAMS } from './hosts-toml.js';
 import { DEFAULT_REGISTRY_DIR, registryPaths } from './paths.js';
 import { certificatesPart } from './section.js';
-import { serveEmbedded } from './serve-embedded.js';
-import { status } from './status.js';
-import { runSupervisor } from './supervisor.js';
-import { caFileFor, documentAndPassword, externalStatusCommand, recordTarget, targetFrom, trustCredentials } from './external-registry.js';
-import { documentUpstreams, trust } from './trust.js';
-import { DEFAULT_LISTEN, up } from './up.js';
 import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
@@ -74,6 +66,7 @@ function reportDryRun<A extends { action: string }>(context: Context, actions: r
 
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async certs(context) {
+    const { ensureCertificates } = await import('./certs.js');
     const { args, log } = context;
     const document = (await optionalDocument(context)) ?? newDocument();
     const dir = registryDir(context, document);
@@ -91,6 +84,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async up(context) {
+    const { up } = await import('./up.js');
     const { args, io, log } = context;
     const document = (await optionalDocument(context)) ?? newDocument();
     const timeout = str(args, 'timeout');
@@ -118,6 +112,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async down(context) {
+    const { down } = await import('./down.js');
     const document = await optionalDocument(context);
     const result = await down({ dir: registryDir(context, document), dryRun: context.args['dry-run'] === true, io: context.io, log: context.log });
     if (result.action === 'planned') reportDryRun(context, [{ action: 'stop', runner: result.runner ?? 'none running' }]);
@@ -125,6 +120,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async status(context) {
+    const [{ status }, { documentAndPassword, externalStatusCommand }] = await Promise.all([import('./status.js'), import('./external-registry.js')]);
     // A registry the site runs: --registry names it, or the document's section says ag did not start it.
     if (str(context.args, 'registry') !== undefined || context.args['password-stdin'] === true) {
       const { document, password } = await documentAndPassword(context);
@@ -161,6 +157,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async trust(context) {
+    const [{ documentUpstreams, trust }, { caFileFor, documentAndPassword, recordTarget, targetFrom, trustCredentials }] = await Promise.all([import('./trust.js'), import('./external-registry.js')]);
     const { args, log } = context;
     const { document, password } = await documentAndPassword(context);
     const { target, fromFlag } = targetFrom(context, document, 'trust');
@@ -190,11 +187,13 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async 'serve-embedded'(context) {
+    const { serveEmbedded } = await import('./serve-embedded.js');
     const { args, log } = context;
     await serveEmbedded({ dir: str(args, 'state-dir') ?? DEFAULT_REGISTRY_DIR, layout: str(args, 'layout')!, listen: str(args, 'listen') ?? DEFAULT_LISTEN, log });
   },
 
   async supervise(context) {
+    const { runSupervisor } = await import('./supervisor.js');
     await runSupervisor(registryPaths(str(context.args, 'state-dir') ?? DEFAULT_REGISTRY_DIR));
   },
 };

@@ -18,6 +18,7 @@ import {
   type RegistrySection,
 } from '@ag/core';
 import { ensureCertificates } from './certs.js';
+import { DEFAULT_LISTEN } from './defaults.js';
 import { loadImage, startContainer, type ContainerSpec, type RuntimeTarget } from './container-runtime.js';
 import { ensureCredentials, ensureHttpSecret, readCredentials } from './credentials.js';
 import { renderDistributionConfig } from './distribution-config.js';
@@ -34,7 +35,7 @@ import { readState, writeState, type RegistryState } from './state.js';
 import { startSupervised, supervisorPid } from './supervisor.js';
 import { installAndStart, renderUnit, systemdIsRunning } from './systemd.js';
 
-export const DEFAULT_LISTEN = '0.0.0.0:5000';
+export { DEFAULT_LISTEN } from './defaults.js';
 
 export interface UpOptions {
   /** The registry directory (created if needed). */

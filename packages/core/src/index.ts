@@ -15,6 +15,7 @@ export * from './site/schema.js';
 export * from './network/index.js';
 export * from './program.js';
 export * from './runtime.js';
+export * from './lazy-modules.js';
 export * from './download/index.js';
 export * from './oci/index.js';
 export * from './registry/index.js';

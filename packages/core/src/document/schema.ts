@@ -9,11 +9,9 @@ import { NodeprepSection } from './nodeprep.js';
 import { PackagesSection } from './packages.js';
 import { RegistrySection } from './registry.js';
 
-/** The apiVersion this build writes. */
-export const API_VERSION = 'ag/v1alpha1';
-/** Every apiVersion this build reads. */
-export const READABLE_API_VERSIONS: readonly string[] = [API_VERSION];
-export const KIND = 'Cluster';
+import { API_VERSION, KIND } from './new-document.js';
+
+export { API_VERSION, KIND, newDocument, READABLE_API_VERSIONS } from './new-document.js';
 
 /**
  * The pipeline document: the single source of truth for both the TypeScript
@@ -53,11 +51,6 @@ export const DocumentSchema = Type.Object(
 );
 
 export type AgDocument = Static<typeof DocumentSchema>;
-
-/** A new, empty document. */
-export function newDocument(): AgDocument {
-  return { apiVersion: API_VERSION, kind: KIND };
-}
 
 /** The JSON Schema as committed (TypeBox's internal symbols dropped). */
 export function documentJsonSchema(): Record<string, unknown> {
