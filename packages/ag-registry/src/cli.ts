@@ -140,6 +140,13 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     };
     emit(context, document, { ...base, status: found });
     const what = state ? `${state.mode} registry at ${state.endpoint}` : `registry of ${paths.dir}`;
+    if (found.supervised === false && found.running) {
+      context.log.error(
+        `the ${what} ${found.answering ? 'answers' : 'runs'}, but unsupervised: its supervisor died (killed?) and nothing restarts it; see ${paths.logFile}`,
+      );
+      context.log.error(`next: ag-registry up --dir ${paths.dir} replaces it with a supervised one; ag-registry down --dir ${paths.dir} stops it`);
+      return ExitCode.system;
+    }
     if (found.answering && found.tls.valid) {
       context.log.info(`the ${what} is up: TLS valid, ${found.repositories ?? '?'} repositories, ${found.blobs ?? '?'} blobs`);
       return ExitCode.ok;
@@ -244,7 +251,7 @@ function configure(parser: Argv): Argv {
         .option('dry-run', dryRunOption),
     )
     .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('dir', dirOption).option('dry-run', dryRunOption))
-    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down, 8 credentials refused); with --registry, a registry the site runs', (y) =>
+    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down, 6 running unsupervised, 8 credentials refused); with --registry, a registry the site runs', (y) =>
       y
         .option('dir', dirOption)
         .option('registry', {

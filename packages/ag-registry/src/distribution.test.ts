@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { ensureCertificates } from './certs.js';
 import { main } from './cli.js';
 import { cli, skopeo, run } from './testing/run.js';
 import { registryPaths } from './paths.js';
+import { liveChild, recordChild } from './child-record.js';
 
 
 let dir: string;
@@ -47,6 +48,15 @@ async function agImages(args: string[], stdin: string): Promise<{ code: number |
     child.stderr?.on('data', (chunk: string) => (err += chunk));
     child.on('close', (code) => resolveExit({ code, stdout: out, stderr: err }));
   });
+}
+
+function alive(processId: number): boolean {
+  try {
+    process.kill(processId, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function pid(file: string): Promise<number> {
@@ -295,6 +305,60 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     expect(plan).toMatchObject({ dryRun: true, mode: 'distribution', runner: 'process', endpoint: '127.0.0.1:1' });
     expect(plan.steps.map((s: { action: string }) => s.action)).toContain('start');
     await expect(stat(fresh)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('the registry dies with its supervisor (kill -9): status says down, up starts a supervised one', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    const supervisor = await pid(paths.pidFile);
+    const child = await liveChild(paths);
+    expect(child?.argv[0]).toBe(DOCKER_REGISTRY_BIN);
+    process.kill(supervisor, 'SIGKILL');
+    // The kernel sends the registry its parent-death signal (setpriv --pdeathsig TERM).
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      await sleep(50);
+      gone = !alive(child!.pid);
+    }
+    expect(gone).toBe(true);
+    const down = await cli(['status', '--dir', paths.dir]);
+    expect(down.code, down.stderr).toBe(4);
+    const again = await cli(upArgs);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await liveChild(paths))?.pid).not.toBe(child!.pid);
+    expect((await cli(['status', '--dir', paths.dir])).code).toBe(0);
+  });
+
+  it('finds a registry left without its supervisor: status exits 6 "unsupervised", up replaces it, down stops it', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    // An orphan the parent-death signal did not reach (no setpriv): the registry itself, started outside the supervisor.
+    const orphan = async () => {
+      process.kill(await pid(paths.pidFile), 'SIGKILL');
+      for (let i = 0; i < 100 && (await liveChild(paths)) !== undefined; i++) await sleep(50);
+      const started = spawn(DOCKER_REGISTRY_BIN, ['serve', paths.config], { detached: true, stdio: 'ignore' });
+      started.unref();
+      await recordChild(paths, started.pid!, [DOCKER_REGISTRY_BIN, 'serve', paths.config]);
+      for (let i = 0; i < 100 && (await curl(['--cacert', join(certDir, 'ca.crt'), '-u', credentials, `https://${endpoint}/v2/`])).status !== '200'; i++) await sleep(100);
+      return started.pid!;
+    };
+    const first = await orphan();
+    const found = await cli(['status', '--dir', paths.dir]);
+    expect(found.code, found.stderr).toBe(6);
+    expect(found.stderr).toContain('answers, but unsupervised');
+    expect(JSON.parse(found.stdout).registry.status).toMatchObject({ running: true, answering: true, supervised: false });
+
+    const replaced = await cli(upArgs);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stderr).toContain(`the registry process ${first} runs without its supervisor`);
+    expect(alive(first)).toBe(false);
+    expect(JSON.parse((await cli(['status', '--dir', paths.dir])).stdout).registry.status).toMatchObject({ supervised: true, answering: true });
+
+    const second = await orphan();
+    const stopped = await cli(['down', '--dir', paths.dir]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stderr).toContain('stopped the registry');
+    expect(alive(second)).toBe(false);
+    // up again for the tests after this one.
+    expect((await cli(upArgs)).code).toBe(0);
   });
 
   it('stops with down, and down again finds nothing to do', async () => {

@@ -44,6 +44,8 @@ export interface RegistryPaths {
   runDir: string;
   /** The supervisor's pid, when it runs as a background process. */
   pidFile: string;
+  /** The registry process the supervisor runs: pid and start time, so an orphan can be found and stopped. */
+  childFile: string;
   /** What the supervisor runs (written by `up`, read by the supervisor). */
   superviseFile: string;
   /** What is running and with which configuration: `up` compares it to stay idempotent. */
@@ -75,6 +77,7 @@ export function registryPaths(dir: string): RegistryPaths {
     binDir: join(root, 'bin'),
     runDir,
     pidFile: join(runDir, 'ag-registry.pid'),
+    childFile: join(runDir, 'registry.json'),
     superviseFile: join(runDir, 'supervise.json'),
     stateFile: join(runDir, 'state.json'),
     logFile: join(root, 'registry.log'),

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Io, Logger, RegistryStatus } from '@ag/core';
 import { readCertificateFacts } from './certs.js';
+import { liveChild } from './child-record.js';
 import { readCredentials } from './credentials.js';
 import { localConnectHost, parseHostPort } from './endpoint.js';
 import { registryPaths } from './paths.js';
@@ -80,6 +81,15 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
     answering: probe.authenticated,
     tls: { valid: probe.answered && !probe.tlsError },
   };
+  if (state.runner === 'process') {
+    // running is the supervisor; a registry process without it is an orphan that nothing restarts.
+    const orphan = running ? undefined : await liveChild(paths);
+    result.supervised = running;
+    if (orphan !== undefined) {
+      result.running = true;
+      options.log.debug(`registry process ${orphan.pid} runs without its supervisor`);
+    }
+  }
   const server = await readCertificateFacts(paths.serverCert).catch(() => undefined);
   let tlsFailed = probe.tlsError === true;
   if (probe.tlsError) result.tls.error = probe.error ?? 'TLS failed';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { liveChild } from './child-record.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
@@ -217,6 +218,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
     action = 'restarted';
   } else if (running || (await supervisorPid(paths)) !== undefined) {
     await stopRunning(paths, previous, io);
+  } else {
+    const orphan = await liveChild(paths);
+    if (orphan !== undefined) {
+      log.info(`the registry process ${orphan.pid} runs without its supervisor (it was killed); replacing it`);
+      await stopRunning(paths, previous, io);
+      action = 'restarted';
+    }
   }
   if (await portTaken(localConnectHost(listen), listen.port)) {
     throw new SystemError(`${formatHostPort(listen)} is already in use by another program`, {
