@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import {
   argString as str, argStrings as strings,
   OciLayout,
+  parseDuration,
   UsageError,
   bundleRoot,
   findCredentials,
@@ -62,8 +63,9 @@ function connectionOptions(y: Argv): Argv {
     .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from stdin (then pass the document with --in FILE)' })
     .option('credentials-file', { type: 'string', describe: 'a file (mode 0600) holding user:password, as ag-registry writes it', requiresArg: true })
     .option('retries', { type: 'number', default: 4, describe: 'further attempts after a network failure, 429 or 5xx', requiresArg: true })
+    .option('retry-window', { type: 'string', default: '30s', describe: 'how long a refused connection is retried (a registry restarting) before giving up', requiresArg: true })
     .option('concurrency', { type: 'number', default: 4, describe: 'blobs transferred at once', requiresArg: true })
-    .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'concurrency'], 'Connection:');
+    .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'retry-window', 'concurrency'], 'Connection:');
 }
 
 function configure(parser: Argv): Argv {
@@ -200,6 +202,7 @@ async function connectionsFor(
     insecureSkipTlsVerify: args['insecure-skip-tls-verify'] === true,
     plainHttp: args['plain-http'] === true,
     retries: retries(args),
+    retryWindowMs: parseDuration(String(args['retry-window'] ?? '30s')),
     ...(certsDirs.length > 0 ? { certsDirs } : {}),
     ...(credentials !== undefined && credentialsFor !== undefined ? { credentials, credentialsFor } : {}),
   };

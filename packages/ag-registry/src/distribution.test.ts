@@ -24,6 +24,7 @@ let upArgs: string[];
 let upDocument: string;
 let containerd: PrivateContainerd | undefined;
 const PORTED = ['registry.corp:5000/team/app:1', 'localhost:5000/x:1'];
+const RESTART_IMAGES = Array.from({ length: 6 }, (_, i) => `example.org/restart/app${i}:1`);
 
 
 /** curl's body, status (000 when no HTTP answer) and error text. */
@@ -73,6 +74,10 @@ beforeAll(async () => {
   await layout.writeImageSpec({ ref: 'quay.io/team/app:1', mediaTypes: 'oci', platforms: [echoImage('app', LINUX_AMD64), echoImage('app', LINUX_ARM64)] });
   // Upstream registries with a port: a colon can be no part of a repository name in the internal registry.
   for (const ref of PORTED) await layout.writeImageSpec({ ref, mediaTypes: 'oci', platforms: [echoImage(`hello from ${ref}`, LINUX_AMD64), echoImage(ref, LINUX_ARM64)] });
+  // Images for the restart-mid-push test: 8 MiB each, so a push takes long enough to be interrupted.
+  for (const i of RESTART_IMAGES.keys()) {
+    await layout.writeImageSpec({ ref: RESTART_IMAGES[i]!, platforms: [{ platform: LINUX_AMD64, layers: [{ kind: 'random', size: 8 << 20, seed: `restart-${i}` }] }] });
+  }
   port = await freePort();
   endpoint = `127.0.0.1:${port}`;
   upArgs = ['up', '--dir', join(dir, 'registry'), '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'];
@@ -252,6 +257,32 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     expect(replacement, log.slice(-2000)).toBeGreaterThan(0);
     expect(answered, log.slice(-2000)).toBe(true);
     expect(log).toMatch(/registry killed by SIGKILL; restarting in 1 s/);
+  });
+
+  it('a push rides out a registry restart: the registry is killed mid-push, the supervisor restarts it, the push completes', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    const logStart = (await stat(paths.logFile)).size;
+    const push = agImages(['push', ...RESTART_IMAGES, '--layout', layoutDir, '--concurrency', '2'], upDocument);
+    // Kill the registry once the push is sending blobs (distribution logs each request).
+    let killed: number | undefined;
+    for (let i = 0; i < 300 && killed === undefined; i++) {
+      await sleep(20);
+      const log = (await readFile(paths.logFile, 'utf8')).slice(logStart);
+      if (/example\.org\/restart\/app\d\/blobs\/uploads/.test(log)) {
+        killed = (await liveChild(paths))!.pid;
+        process.kill(killed, 'SIGKILL');
+      }
+    }
+    expect(killed, 'the push never reached the registry').toBeDefined();
+    const { code, stderr } = await push;
+    expect(code, stderr).toBe(0);
+    // It was refused while the supervisor waited 1 s to restart the registry, and waited.
+    expect(stderr).toMatch(/ECONNREFUSED[^\n]*; retrying in/);
+    expect((await liveChild(paths))!.pid).not.toBe(killed);
+    for (const ref of RESTART_IMAGES) {
+      const inspect = await skopeo(['inspect', '--raw', '--cert-dir', certDir, '--creds', credentials, `docker://${endpoint}/${ref}`]);
+      expect(inspect.ok, `${ref}: ${inspect.output}`).toBe(true);
+    }
   });
 
   it('restarts with the new configuration when it changes, keeping the CA and the pushed images', async () => {
