@@ -25,6 +25,7 @@ import {
   type Io,
 } from '@ag/core';
 import { Connections, readPasswordFromStdin, type ConnectionOptions } from './connection.js';
+import { explainOwnRegistryFailure } from './own-registry-failure.js';
 import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImages } from './document.js';
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
 import { listImages } from './list.js';
@@ -314,6 +315,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         dryRun: args['dry-run'] === true,
         log,
         progress,
+      }).catch((error: unknown) => {
+        throw fromDocument ? explainOwnRegistryFailure(error, document?.registry) : error;
       });
       if (args['dry-run'] === true) {
         printDryRun(io, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import { DOCKER_REGISTRY_BIN, echoImage, freePort, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, startContainerd, type PrivateContainerd } from '@ag/fixtures';
 import { ensureCertificates } from './certs.js';
 import { main } from './cli.js';
-import { cli, skopeo, run } from './testing/run.js';
+import { agImages, cli, skopeo, run } from './testing/run.js';
 import { registryPaths } from './paths.js';
 import { liveChild, recordChild } from './child-record.js';
 
@@ -36,20 +36,6 @@ async function curl(args: string[]): Promise<{ status: string; body: string; err
   return { status: lines.pop() ?? '', body: lines.join('\n'), error: result.stderr };
 }
 
-
-/** Runs ag-images as its own process (a CLI never imports another), with `stdin` as its document. */
-async function agImages(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = join(import.meta.dirname, '..', '..', 'ag-images', 'src', 'bin.ts');
-  const child = execFile(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  child.stdin?.end(stdin);
-  return new Promise((resolveExit) => {
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (chunk: string) => (out += chunk));
-    child.stderr?.on('data', (chunk: string) => (err += chunk));
-    child.on('close', (code) => resolveExit({ code, stdout: out, stderr: err }));
-  });
-}
 
 function alive(processId: number): boolean {
   try {

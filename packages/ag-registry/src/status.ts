@@ -9,9 +9,17 @@ import { registryPaths } from './paths.js';
 import { probeRegistry, registryRequest, type RegistryTarget } from './probe.js';
 import { isRunning } from './runner.js';
 import { readState, type RegistryState } from './state.js';
+import { purgeStaleUploads, storageFacts } from './storage.js';
+
+/** status --gc while the registry runs leaves uploads written to in this time alone: they may be under way. */
+const GC_RUNNING_AGE_MS = 10 * 60_000;
 
 export interface StatusOptions {
   dir: string;
+  /** Warn below this much free space in the storage (default 1 GiB). */
+  minFreeBytes?: number;
+  /** Remove distribution's stale partial uploads. */
+  gc?: boolean;
   io: Pick<Io, 'env' | 'stderr'>;
   log: Logger;
 }
@@ -103,6 +111,15 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
       result.repositories = await countRepositories(target);
     } catch (error) {
       options.log.warn(`could not list repositories: ${(error as Error).message}`);
+    }
+  }
+  if (state.mode !== 'embedded') {
+    try {
+      const purged = options.gc ? await purgeStaleUploads(paths.storage, result.running ? GC_RUNNING_AGE_MS : 0) : undefined;
+      result.storage = await storageFacts(paths.storage, options.minFreeBytes);
+      if (purged !== undefined) result.storage.purgedUploads = purged;
+    } catch (error) {
+      options.log.warn(`could not measure the storage ${paths.storage}: ${(error as Error).message}`);
     }
   }
   try {

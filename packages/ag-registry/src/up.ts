@@ -32,6 +32,7 @@ import { isRunning, logTail, stopRunning } from './runner.js';
 import { registrySection } from './section.js';
 import { selfCommand } from './self-command.js';
 import { readState, writeState, type RegistryState } from './state.js';
+import { purgeStaleUploads } from './storage.js';
 import { startSupervised, supervisorPid } from './supervisor.js';
 import { installAndStart, renderUnit, systemdIsRunning } from './systemd.js';
 
@@ -242,6 +243,11 @@ export async function up(options: UpOptions): Promise<UpResult> {
     ...(prepared.layout ? { layout: prepared.layout } : {}),
     ...(prepared.server ? { server: prepared.server } : {}),
   };
+  if (prepared.mode !== 'embedded') {
+    // Nothing serves the storage now: every partial upload is stale (a push that failed, a full disk).
+    const purged = await purgeStaleUploads(paths.storage, 0);
+    if (purged > 0) log.info(`removed ${purged} stale partial upload(s) from ${paths.storage}`);
+  }
   await start(options, paths, prepared, state);
   // The state is written before waiting: if the wait fails, down still finds what was started.
   await writeState(paths, state);
