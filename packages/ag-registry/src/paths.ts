@@ -52,6 +52,8 @@ export interface RegistryPaths {
   stateFile: string;
   /** stdout and stderr of the registry and of its supervisor. */
   logFile: string;
+  /** Embedded mode: one line per request, rotated at 16 MiB (access.log.1 kept). */
+  accessLog: string;
 }
 
 export function registryPaths(dir: string): RegistryPaths {
@@ -81,6 +83,7 @@ export function registryPaths(dir: string): RegistryPaths {
     superviseFile: join(runDir, 'supervise.json'),
     stateFile: join(runDir, 'state.json'),
     logFile: join(root, 'registry.log'),
+    accessLog: join(root, 'access.log'),
   };
 }
 
