@@ -1,4 +1,4 @@
-import { bundleRoot, createHttpDispatcher, MIRROR_SYNTAX, processIo, readDocument, runTool, sharedOption, UsageError, validateClusterNetworks, type CommandContext, type Io } from '@ag/core';
+import { bundleRoot, createHttpDispatcher, MIRROR_SYNTAX, parseDuration, processIo, readDocument, runTool, sharedOption, UsageError, validateClusterNetworks, type CommandContext, type Io } from '@ag/core';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
@@ -90,6 +90,7 @@ async function download({ io, log, progress, args, emit }: CommandContext<Record
       mirrors,
       concurrency: Number(args['concurrency']),
       retries: Number(args['retries']),
+      retryPolicy: { refusedWindowMs: parseDuration(String(args['retry-window'] ?? '30s')) },
       headers: parseHeaders(strings(args['header'])),
       dispatcher,
       log,
@@ -187,6 +188,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('dir', sharedOption('dir', "(default: the document's root)"))
                 .option('concurrency', { type: 'number', default: 4, describe: 'files fetched at once' })
                 .option('retries', { type: 'number', default: 4, describe: 'further attempts per file after a reset, 429 or 5xx' })
+                .option('retry-window', { type: 'string', default: '30s', requiresArg: true, describe: 'how long a refused connection is retried (a server restarting) before giving up' })
                 .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent to each file\'s host, never to a host it redirects to (repeatable)' })
                 .option('dry-run', { type: 'boolean', default: false, describe: 'pass the document through with what download would do in fetch.dryRun (and on stderr); fetch nothing, write nothing, ask no server' })
                 .option('inventory', { type: 'string', requiresArg: true, describe: "the far side's `ag-nodeprep inventory`: OS packages it has are not carried" })

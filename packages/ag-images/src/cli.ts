@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import {
   argString as str, argStrings as strings,
   OciLayout,
+  parseDuration,
   UsageError,
   bundleRoot,
   findCredentials,
@@ -26,6 +27,7 @@ import {
   type Io,
 } from '@ag/core';
 import { Connections, readPasswordFromStdin, type ConnectionOptions } from './connection.js';
+import { explainOwnRegistryFailure } from './own-registry-failure.js';
 import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImages } from './document.js';
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
 import { parseMirror, sourceFor } from './sources.js';
@@ -61,8 +63,9 @@ function connectionOptions(y: Argv): Argv {
     .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from stdin (then pass the document with --in FILE)' })
     .option('credentials-file', sharedOption('credentials-file', '(as ag-registry writes it)'))
     .option('retries', { type: 'number', default: 4, describe: 'further attempts after a network failure, 429 or 5xx', requiresArg: true })
+    .option('retry-window', { type: 'string', default: '30s', describe: 'how long a refused connection is retried (a registry restarting) before giving up', requiresArg: true })
     .option('concurrency', { type: 'number', default: 4, describe: 'blobs transferred at once', requiresArg: true })
-    .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'concurrency'], 'Connection:');
+    .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'retry-window', 'concurrency'], 'Connection:');
 }
 
 function configure(parser: Argv): Argv {
@@ -195,6 +198,7 @@ async function connectionsFor(
     insecureSkipTlsVerify: args['insecure-skip-tls-verify'] === true,
     plainHttp: args['plain-http'] === true,
     retries: retries(args),
+    retryWindowMs: parseDuration(String(args['retry-window'] ?? '30s')),
     ...(certsDirs.length > 0 ? { certsDirs } : {}),
     ...(credentials !== undefined && credentialsFor !== undefined ? { credentials, credentialsFor } : {}),
   };
@@ -308,6 +312,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         dryRun: args['dry-run'] === true,
         log,
         progress,
+      }).catch((error: unknown) => {
+        throw fromDocument ? explainOwnRegistryFailure(error, document?.registry) : error;
       });
       if (args['dry-run'] === true) {
         printDryRun(context, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });

@@ -8,6 +8,7 @@ import {
   ExitCode,
   newDocument,
   parseDuration,
+  parseSize,
   processIo,
   readDocument,
   reportPlannedActions,
@@ -129,7 +130,16 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const document = (await optionalDocument(context)) ?? newDocument();
     if (document.registry?.external === true && str(context.args, 'state-dir') === undefined) return externalStatusCommand(context, document, undefined);
     const dir = registryDir(context, document);
-    const { status: found, state, tlsFailed, credentialsRefused } = await status({ dir, io: context.io, log: context.log });
+    const minFree = str(context.args, 'min-free');
+    const { status: found, state, tlsFailed, credentialsRefused } = await status({
+      dir,
+      ...(minFree !== undefined ? { minFreeBytes: parseSize(minFree, '--min-free') } : {}),
+      gc: context.args['gc'] === true,
+      io: context.io,
+      log: context.log,
+    });
+    if (found.storage?.purgedUploads !== undefined) context.log.info(`removed ${found.storage.purgedUploads} stale partial upload(s) from ${found.storage.path}`);
+    if (found.storage?.warning !== undefined) context.log.warn(found.storage.warning);
     const paths = registryPaths(dir);
     const base: RegistrySection = document.registry ?? {
       dir: paths.dir,
@@ -139,6 +149,13 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     };
     emit(context, document, { ...base, status: found });
     const what = state ? `${state.mode} registry at ${state.endpoint}` : `registry of ${paths.dir}`;
+    if (found.supervised === false && found.running) {
+      context.log.error(
+        `the ${what} ${found.answering ? 'answers' : 'runs'}, but unsupervised: its supervisor died (killed?) and nothing restarts it; see ${paths.logFile}`,
+      );
+      context.log.error(`next: ag-registry up --dir ${paths.dir} replaces it with a supervised one; ag-registry down --dir ${paths.dir} stops it`);
+      return ExitCode.system;
+    }
     if (found.answering && found.tls.valid) {
       context.log.info(`the ${what} is up: TLS valid, ${found.repositories ?? '?'} repositories, ${found.blobs ?? '?'} blobs`);
       return ExitCode.ok;
@@ -243,9 +260,11 @@ function configure(parser: Argv): Argv {
         .option('dry-run', dryRunOption),
     )
     .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('state-dir', stateDirOption).option('dry-run', dryRunOption))
-    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down, 8 credentials refused); with --registry, a registry the site runs', (y) =>
+    .command('status', 'is it up, is its TLS valid, how many repositories and blobs, how much free space (exit 0 up, 3 TLS invalid, 4 down, 6 running unsupervised, 8 credentials refused); with --registry, a registry the site runs', (y) =>
       y
         .option('state-dir', stateDirOption)
+        .option('min-free', { type: 'string', describe: 'warn when the storage has less free space than this (default 1G)', requiresArg: true })
+        .option('gc', { type: 'boolean', default: false, describe: 'remove partial uploads a failed push left (not written to for 10 min; all when the registry is down)' })
         .option('registry', sharedOption('registry', "one ag did not start: is it reachable, its TLS valid (until when), the credentials accepted, which of the bundle's images are there (exit 5 when some are not)"))
         .option('ca-file', sharedOption('ca-file', '(with --registry; default: the system trust store)'))
         .options(credentialOptions),

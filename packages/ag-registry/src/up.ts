@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { liveChild } from './child-record.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
@@ -32,6 +33,7 @@ import { isRunning, logTail, stopRunning } from './runner.js';
 import { registrySection } from './section.js';
 import { selfCommand } from './self-command.js';
 import { readState, writeState, type RegistryState } from './state.js';
+import { purgeStaleUploads } from './storage.js';
 import { startSupervised, supervisorPid } from './supervisor.js';
 import { installAndStart, renderUnit, systemdIsRunning } from './systemd.js';
 
@@ -218,6 +220,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
     action = 'restarted';
   } else if (running || (await supervisorPid(paths)) !== undefined) {
     await stopRunning(paths, previous, io);
+  } else {
+    const orphan = await liveChild(paths);
+    if (orphan !== undefined) {
+      log.info(`the registry process ${orphan.pid} runs without its supervisor (it was killed); replacing it`);
+      await stopRunning(paths, previous, io);
+      action = 'restarted';
+    }
   }
   if (await portTaken(localConnectHost(listen), listen.port)) {
     throw new SystemError(`${formatHostPort(listen)} is already in use by another program`, {
@@ -235,6 +244,11 @@ export async function up(options: UpOptions): Promise<UpResult> {
     ...(prepared.layout ? { layout: prepared.layout } : {}),
     ...(prepared.server ? { server: prepared.server } : {}),
   };
+  if (prepared.mode !== 'embedded') {
+    // Nothing serves the storage now: every partial upload is stale (a push that failed, a full disk).
+    const purged = await purgeStaleUploads(paths.storage, 0);
+    if (purged > 0) log.info(`removed ${purged} stale partial upload(s) from ${paths.storage}`);
+  }
   await start(options, paths, prepared, state);
   // The state is written before waiting: if the wait fails, down still finds what was started.
   await writeState(paths, state);

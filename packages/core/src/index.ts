@@ -4,6 +4,7 @@ export * from './log.js';
 export * from './progress.js';
 export * from './hash.js';
 export * from './space.js';
+export * from './size.js';
 export * from './atomic.js';
 export * from './directory-lock.js';
 export * from './reference.js';
