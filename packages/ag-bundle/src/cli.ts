@@ -18,6 +18,7 @@ import {
 import { openBundleInput } from './input.js';
 import { inspectBundle, renderInspectReport } from './inspect.js';
 import { takeInventory } from './inventory.js';
+import { checkSiteName, defaultStateDir, ledgerPath } from './ledger.js';
 import { packBundle } from './pack.js';
 import { generateKeyPair, loadPublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signing.js';
 import { parseSize } from './size.js';
@@ -88,6 +89,9 @@ function configure(parser: Argv): Argv {
         .option('sign-key', { type: 'string', describe: 'PEM private key to sign SHA256SUMS with (ag-bundle keygen makes one); required unless --unsigned', requiresArg: true })
         .option('unsigned', { type: 'boolean', default: false, describe: 'carry the bundle unsigned: its checksums then prove it intact, not who made it' })
         .option('have', { type: 'string', describe: 'an inventory of the far side (ag-bundle inventory): carry only what it lacks', requiresArg: true })
+        .option('site', { type: 'string', describe: "pack for site NAME over a one-way link: carry only what its ledger says it was not sent, and record this bundle there", requiresArg: true })
+        .option('full', { type: 'boolean', default: false, describe: 'with --site: a complete bundle, whatever the site was sent' })
+        .option('state-dir', { type: 'string', describe: 'where the sites\' ledgers are kept, DIR/sites/NAME/ledger.jsonl (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)', requiresArg: true })
         .option('tools', { type: 'string', describe: 'where the built ag tools (ag-*.mjs) are (default: this build\'s)', requiresArg: true })
         .option('no-tools', { type: 'boolean', describe: 'carry no ag tools in tools/' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (as JSON), write nothing' }),
@@ -130,6 +134,7 @@ function configure(parser: Argv): Argv {
     .example('ag-bundle keygen --out key.pem', 'key.pem (keep it on the connected side) and key.pub.pem (carry it across once)')
     .example('ag-bundle inventory --dir /srv/ag --out inventory.json', 'on the far side: what it has, for the next trip')
     .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json --sign-key key.pem', 'on the connected side: carry only what is missing')
+    .example('ag-bundle pack --dir ./v1.27.4 --out trip3.tar --site plant-a --sign-key key.pem', 'over a data diode: carry what plant-a was not sent yet (its ledger says), naming the bundles it builds on')
     .example('cat /media/dvd*/bundle.tar.* | ag-bundle unpack - --dir /srv/ag --key key.pub.pem > doc.json', 'the joined parts (or one tar) on stdin')
     .epilog('Exit codes: 0 done, 2 usage (pack without --sign-key or --unsigned, too), 3 verification failed (every bad file is named on stderr; a signature by another key, too), 5 missing (pack: anything the document plans that the root lacks), 6 no room. Without Node on the far side: see tools/README.txt inside the bundle.');
 }
@@ -141,7 +146,9 @@ async function pack(context: Context): Promise<void> {
   const signKey = stringArg(args, 'sign-key');
   const have = stringArg(args, 'have');
   const tools = args['no-tools'] === true || args['tools'] === false ? false : stringArg(args, 'tools');
+  const site = siteOption(args, io);
   const result = await packBundle({
+    ...(site === undefined ? {} : { site }),
     dir,
     out: resolve(io.cwd, stringArg(args, 'out')!),
     document,
@@ -159,6 +166,20 @@ async function pack(context: Context): Promise<void> {
     return;
   }
   writeDocument(io, result.document, args.pretty);
+}
+
+/** --site NAME (with --full, --state-dir): the site's ledger to read and extend. */
+function siteOption(args: Record<string, unknown>, io: Io): { name: string; ledger: string; full: boolean } | undefined {
+  const name = stringArg(args, 'site');
+  const full = args['full'] === true;
+  const stateDir = stringArg(args, 'state-dir');
+  if (name === undefined) {
+    if (full || stateDir !== undefined) throw new UsageError(`--${full ? 'full' : 'state-dir'} goes with --site NAME`);
+    return undefined;
+  }
+  if (full && stringArg(args, 'have') !== undefined) throw new UsageError('--full and --have contradict each other', { hint: 'pass one of them' });
+  checkSiteName(name);
+  return { name, ledger: ledgerPath(name, stateDir === undefined ? defaultStateDir(io.env) : resolve(io.cwd, stateDir)), full };
 }
 
 async function verify(context: Context): Promise<void> {

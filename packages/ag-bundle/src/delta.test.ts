@@ -3,19 +3,13 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedLayout, LINUX_AMD64, seededBytes, writeKubeadmLikeSet } from '@ag/fixtures';
+import { generatedLayout, LINUX_AMD64, seededBuffer as bytesOf, writeKubeadmLikeSet } from '@ag/fixtures';
 import { listTree, run, tempDir, writeTree } from './test-helpers.js';
 
 let work: { path: string; cleanup: () => Promise<void> };
 let pub: string;
 let key: string;
 const path = (...parts: string[]): string => join(work.path, ...parts);
-
-async function bytesOf(seed: string, size: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of seededBytes(seed, size)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
 
 /** A bundle root as ag-fetch and ag-images would leave it for one Kubernetes version. */
 async function versionRoot(version: string): Promise<string> {

@@ -205,6 +205,8 @@ export interface ArchiveLayout {
   size: number;
   /** The document as carried in bundle.json. */
   carried: AgDocument;
+  /** Every file SHA256SUMS lists, with its size (what a site's ledger records). */
+  members: { path: string; sha256: string; size: number }[];
 }
 
 /** A signature is at most 512 bytes, so its entry is always two blocks. */
@@ -237,7 +239,10 @@ export function layoutArchive(plan: PackPlan, document: AgDocument, section: Omi
       ]),
     );
     const total = fixed + entryBytes({ path: SUMS_FILE, size: sumsText.length }) + entryBytes({ path: DOCUMENT_FILE, size: documentText.length });
-    if (total === size) return { sumsText, documentText, size, carried: withSize };
+    if (total === size) {
+      const members = [...plan.files.map((file) => ({ path: file.path, sha256: file.sha256 ?? '0'.repeat(64), size: file.size })), { path: DOCUMENT_FILE, sha256: documentSha, size: documentText.length }];
+      return { sumsText, documentText, size, carried: withSize, members };
+    }
     size = total;
   }
   throw new Error('the archive size did not settle');

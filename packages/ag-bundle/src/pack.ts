@@ -17,6 +17,7 @@ import {
   type Progress,
 } from '@ag/core';
 import { readInventory } from './inventory.js';
+import { appendLedger, baseInventory, nextTrip, readLedger, type LedgerEntry } from './ledger.js';
 import { BundleWriter, type WrittenBundle } from './output.js';
 import { contentsOf, layoutArchive, planPack, type PlannedFile } from './pack-plan.js';
 import { partCount, partName, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, renderPartsList, type PartsList } from './parts.js';
@@ -41,6 +42,12 @@ export interface PackOptions {
   unsigned?: boolean;
   /** An inventory of the far side: carry only what it lacks. */
   have?: string;
+  /**
+   * Pack for a site with no way back (a data diode): carry only what the
+   * site's ledger says it has not been sent (unless `full`), name the
+   * bundles this one builds on, and record it in the ledger once written.
+   */
+  site?: { name: string; ledger: string; full?: boolean };
   /** Where the ag tools to carry are; false to carry none; default: found from this build. */
   tools?: string | false;
   /** Decide and report, write nothing. */
@@ -65,6 +72,8 @@ export interface PackResult {
   carriedFiles: number;
   reusedFiles: number;
   written: WrittenBundle | undefined;
+  /** The ledger line recorded for `site` (not on a dry run). */
+  ledgerEntry?: LedgerEntry;
 }
 
 const EMPTY_BLOCKS = Buffer.alloc(1024);
@@ -110,7 +119,9 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   if (options.split !== undefined && options.split < 512) throw new UsageError('--split must be at least 512 bytes');
 
   const signer = await signerFor(options);
-  const inventory = options.have === undefined ? undefined : await readInventory(options.have);
+  const ledger = options.site === undefined ? undefined : await readLedger(options.site.ledger, options.site.name);
+  const trip = ledger === undefined ? undefined : nextTrip(ledger, options.site?.full === true || options.have !== undefined);
+  const inventory = options.have !== undefined ? await readInventory(options.have) : trip?.base === undefined ? undefined : baseInventory(trip.base);
   const tools: ToolFile[] = options.tools === false ? [] : await discoverTools(options.tools);
   if (options.tools !== false && tools.length === 0) {
     log.warn('no ag tools found to carry in tools/: the far side will need its own (run npm run build, or pass --tools DIR)');
@@ -139,13 +150,14 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
       ? {}
       : {
           delta: {
-            inventory: inventory.name,
-            inventorySha256: inventory.sha256,
-            inventoryCreatedAt: inventory.inventory.createdAt,
+            ...(trip?.base === undefined
+              ? { inventory: inventory.name, inventorySha256: inventory.sha256, inventoryCreatedAt: inventory.inventory.createdAt }
+              : { base: trip.base.id }),
             reused: plan.reused,
             reusedBytes: plan.files.filter((file) => !file.carried).reduce((sum, file) => sum + file.size, 0),
           },
         }),
+    ...(trip === undefined ? {} : { site: { name: trip.site, id: trip.id, sequence: trip.sequence, builtOn: trip.builtOn } }),
     packedAt: new Date().toISOString(),
   };
   const archive = layoutArchive(plan, options.document, section, signer !== undefined);
@@ -202,6 +214,7 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   log.info(
     `packed ${summary.carriedFiles} file(s), ${written.size} bytes, into ${options.split === undefined ? basename(out) : `${written.parts!.length} part(s) of ${basename(out)}`}` +
       (inventory === undefined ? '' : `; ${plan.reused.length} file(s) left for the far side to supply (delta of ${inventory.name})`) +
+      (trip === undefined ? '' : `; bundle ${trip.id}${trip.builtOn.length === 0 ? ', complete' : `, builds on ${trip.builtOn.map((ref) => ref.id).join(', ')}`}`) +
       (signer === undefined ? ' (unsigned)' : ` (signed by ${signer.fingerprint.slice(0, 16)}…)`),
   );
   const bundle: BundleSection = {
@@ -209,7 +222,20 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     sha256: written.sha256,
     ...(written.parts === undefined ? {} : { parts: written.parts.map(({ file, size, sha256 }) => ({ file, size, sha256 })) }),
   };
-  return { document: { ...options.document, root, bundle }, actions, ...summary, written };
+  // Recorded only now that the bundle is in place under its final name: the ledger never names a bundle that was not written.
+  const ledgerEntry =
+    ledger === undefined || trip === undefined
+      ? undefined
+      : await appendLedger(ledger, {
+          sequence: trip.sequence,
+          id: trip.id,
+          bundle: basename(out),
+          sumsSha256: createHash('sha256').update(archive.sumsText).digest('hex'),
+          members: archive.members,
+          builtOn: trip.builtOn,
+          recordedAt: new Date().toISOString(),
+        });
+  return { document: { ...options.document, root, bundle }, actions, ...summary, written, ...(ledgerEntry === undefined ? {} : { ledgerEntry }) };
 }
 
 /**

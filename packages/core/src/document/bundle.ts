@@ -38,6 +38,27 @@ export const BundleCategory = Type.Object({
   bytes: Type.Integer({ minimum: 0 }),
 });
 
+/** An earlier bundle, by its id and the sha256 of its SHA256SUMS (which is what the far side's unpacked tree holds). */
+export const BundleRef = Type.Object({
+  id: Type.String({ description: 'the bundle id, <site>#<sequence>' }),
+  sumsSha256: Sha256Hex,
+});
+export type BundleRef = Static<typeof BundleRef>;
+
+/**
+ * Set when the bundle was packed for a site (`pack --site NAME`): its place
+ * in the site's ledger on the connected side, and every earlier bundle it
+ * needs the far side to hold (a one-way link carries no inventory back).
+ */
+export const BundleSite = Type.Object({
+  name: Type.String({ description: 'the site, e.g. plant-a' }),
+  id: Type.String({ description: 'this bundle: <site>#<sequence>' }),
+  sequence: Type.Integer({ minimum: 1, description: "this bundle's line in the site's ledger" }),
+  /** Every earlier bundle this one builds on, oldest first; the last is the one it is a delta of. Empty for a complete bundle. */
+  builtOn: Type.Array(BundleRef),
+});
+export type BundleSite = Static<typeof BundleSite>;
+
 /**
  * The `bundle` section: owned by ag-bundle. `pack` writes it (the copy inside
  * the bundle's bundle.json lacks what is only known once the archive is
@@ -73,9 +94,11 @@ export const BundleSection = Type.Object({
   /** Set when the bundle holds only what an inventory of the far side lacks. */
   delta: Type.Optional(
     Type.Object({
-      /** The inventory file's name as given to `pack --have`. */
-      inventory: Type.String(),
-      inventorySha256: Sha256Hex,
+      /** The inventory file's name as given to `pack --have` (unset for a delta of the site's last bundle). */
+      inventory: Type.Optional(Type.String()),
+      inventorySha256: Type.Optional(Sha256Hex),
+      /** The bundle this is a delta of (`pack --site`): what the far side holds once every earlier bundle arrived. */
+      base: Type.Optional(Type.String({ description: 'the bundle id, <site>#<sequence>' })),
       /** When the far side took the inventory. */
       inventoryCreatedAt: Type.Optional(Timestamp),
       /** Files listed in SHA256SUMS but not carried: unpack takes them from what the far side has. */
@@ -83,6 +106,7 @@ export const BundleSection = Type.Object({
       reusedBytes: Type.Integer({ minimum: 0 }),
     }),
   ),
+  site: Type.Optional(BundleSite),
   packedAt: Type.Optional(Timestamp),
   unpackedAt: Type.Optional(Timestamp),
 });
