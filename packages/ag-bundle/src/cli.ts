@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import {
   bundleRoot,
+  MissingError,
   newDocument,
   processIo,
   readDocument,
@@ -20,13 +21,14 @@ import { inspectBundle, renderInspectReport } from './inspect.js';
 import { takeInventory } from './inventory.js';
 import { checkSiteName, defaultStateDir, ledgerPath } from './ledger.js';
 import { packBundle } from './pack.js';
+import { SBOM_FILE } from './sbom.js';
 import { generateKeyPair, loadPublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signing.js';
 import { parseSize } from './size.js';
 import { DOCUMENT_FILE } from './sums.js';
 import { unpackBundle } from './unpack.js';
+import { VERSION } from './version.js';
 import { assertNoProblems, verifyBundle } from './verify.js';
 
-const VERSION = '0.1.0';
 
 type Context = CommandContext<Record<string, unknown>>;
 
@@ -112,7 +114,8 @@ function configure(parser: Argv): Argv {
     .command('inspect <bundle..>', 'summarise a bundle on stderr (sizes, images, largest blobs); the document on stdout', (y) =>
       y
         .positional('bundle', { type: 'string', array: true, describe: 'FILE.tar, its parts, FILE.tar.parts, or -' })
-        .option('top', { type: 'number', default: 10, describe: 'how many of the largest blobs to list' }),
+        .option('top', { type: 'number', default: 10, describe: 'how many of the largest blobs to list' })
+        .option('sbom', { type: 'boolean', default: false, describe: 'print the bundle\'s CycloneDX SBOM (sbom.cdx.json) on stdout instead of the document' }),
     )
     .command('keygen', 'make a signing key pair (ECDSA P-256 or Ed25519), verifiable with openssl', (y) =>
       y
@@ -131,6 +134,7 @@ function configure(parser: Argv): Argv {
     .example('ag-bundle verify /media/usb/bundle.tar --key key.pub.pem', 'check everything before trusting anything (exit 3 names every bad file)')
     .example('ag-bundle unpack bundle.tar.* --dir /srv/ag --key key.pub.pem > doc.json', 'verify while extracting; the document comes out with paths valid here')
     .example('ag-bundle inspect bundle.tar > doc.json', 'what is inside, by directory and by image')
+    .example('ag-bundle inspect bundle.tar --sbom > sbom.cdx.json', 'its CycloneDX bill of materials (covered by the signature)')
     .example('ag-bundle keygen --out key.pem', 'key.pem (keep it on the connected side) and key.pub.pem (carry it across once)')
     .example('ag-bundle inventory --dir /srv/ag --out inventory.json', 'on the far side: what it has, for the next trip')
     .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json --sign-key key.pem', 'on the connected side: carry only what is missing')
@@ -218,6 +222,11 @@ async function inspect(context: Context): Promise<void> {
   if (!Number.isInteger(top) || top < 0) throw new UsageError('--top must be a whole number');
   const report = await inspectBundle(input, top);
   io.stderr.write(renderInspectReport(report));
+  if (args['sbom'] === true) {
+    if (report.sbom === undefined) throw new MissingError(`${report.archive} carries no ${SBOM_FILE}`, { hint: 'it was packed by an ag-bundle older than the SBOM: pack it again' });
+    io.stdout.write(report.sbom);
+    return;
+  }
   if (report.document === undefined) {
     throw new UsageError(`${report.archive} carries no readable ${DOCUMENT_FILE}: not an ag bundle, or damaged`, { hint: 'run ag-bundle verify on it' });
   }

@@ -158,7 +158,7 @@ describe('delta: carry only what is missing', () => {
     const result = await run(['unpack', path('v1.27.4-delta.tar'), '--dir', far, '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.json).toMatchObject({ root: far, bundle: { delta: { inventory: 'inventory.json' } } });
-    expect(await listTree(far)).toEqual([...(await listTree(v4))!, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json'].sort());
+    expect(await listTree(far)).toEqual([...(await listTree(v4))!, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'sbom.cdx.json'].sort());
     await execa('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: far });
     expect(await readFile(join(far, 'files/kubeadm'))).toEqual(await readFile(join(v4, 'files/kubeadm')));
     const index = JSON.parse(await readFile(join(far, 'images/index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };

@@ -17,6 +17,7 @@ import type { Inventory } from './inventory.js';
 import { blobHexOf, documentHashes, type HashSource } from './known-hashes.js';
 import { layoutDirs, readBundleLayout } from './layouts.js';
 import { DOCUMENT_FILE, GENERATED_FILES, renderSums, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { SBOM_FILE } from './sbom.js';
 import { entryBytes } from './tar/header.js';
 import { absentError, absentPlanned } from './planned.js';
 import { TOOLS_README, toolsReadme, type ToolFile } from './tools.js';
@@ -80,7 +81,7 @@ async function statOf(path: string): Promise<{ size: number; mtimeMs: number }> 
  */
 export async function planPack(options: PlanOptions): Promise<PackPlan> {
   const log = options.log ?? silentLogger;
-  const { files: found, skipped } = await walkRoot(options.root, GENERATED_FILES);
+  const { files: found, skipped } = await walkRoot(options.root, [...GENERATED_FILES, SBOM_FILE]);
   for (const path of skipped) log.warn(`left out ${path}: a temporary or ingest leftover, not part of a bundle`);
   const files: PlannedFile[] = found.map((file) => ({
     ...file,

@@ -23,7 +23,9 @@ import { contentsOf, layoutArchive, planPack, type PlannedFile } from './pack-pl
 import { partCount, partName, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, renderPartsList, type PartsList } from './parts.js';
 import { loadSigningKey, signBytes, type SigningKey } from './signing.js';
 import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { buildSbom, SBOM_FILE } from './sbom.js';
 import { encodeHeader, padding } from './tar/header.js';
+import { VERSION } from './version.js';
 import { sweepStale } from './temp.js';
 import { discoverTools, type ToolFile } from './tools.js';
 
@@ -138,6 +140,17 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     hashProgress: hashing,
   });
   hashing.done();
+  plan.files = withSbom(
+    plan.files,
+    await buildSbom({
+      document: options.document,
+      root,
+      bundle: basename(out),
+      ...(trip === undefined ? {} : { bundleId: trip.id }),
+      toolVersion: VERSION,
+      timestamp: new Date(),
+    }),
+  );
 
   const section: Omit<BundleSection, 'size'> = {
     file: basename(out),
@@ -236,6 +249,22 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
           recordedAt: new Date().toISOString(),
         });
   return { document: { ...options.document, root, bundle }, actions, ...summary, written, ...(ledgerEntry === undefined ? {} : { ledgerEntry }) };
+}
+
+/** The SBOM as one more member, written by pack (like bundle.json) and so listed in SHA256SUMS and signed with it. */
+function withSbom(files: PlannedFile[], sbom: Buffer): PlannedFile[] {
+  const member: PlannedFile = {
+    path: SBOM_FILE,
+    source: undefined,
+    data: sbom,
+    size: sbom.length,
+    executable: false,
+    mtime: Math.floor(Date.now() / 1000),
+    sha256: createHash('sha256').update(sbom).digest('hex'),
+    hashSource: 'computed',
+    carried: true,
+  };
+  return [...files.filter((file) => file.path !== SBOM_FILE), member].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**
