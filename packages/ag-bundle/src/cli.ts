@@ -22,6 +22,7 @@ import { takeInventory } from './inventory.js';
 import { checkSiteName, defaultStateDir, ledgerPath } from './ledger.js';
 import { packBundle } from './pack.js';
 import { SBOM_FILE } from './sbom.js';
+import { scanRoot } from './scan-gate.js';
 import { generateKeyPair, loadPublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signing.js';
 import { parseSize } from './size.js';
 import { DOCUMENT_FILE } from './sums.js';
@@ -93,10 +94,20 @@ function configure(parser: Argv): Argv {
         .option('have', { type: 'string', describe: 'an inventory of the far side (ag-bundle inventory): carry only what it lacks', requiresArg: true })
         .option('site', { type: 'string', describe: "pack for site NAME over a one-way link: carry only what its ledger says it was not sent, and record this bundle there", requiresArg: true })
         .option('full', { type: 'boolean', default: false, describe: 'with --site: a complete bundle, whatever the site was sent' })
+        .option('require-scan', { type: 'boolean', default: false, describe: 'refuse unless every file and image was scanned (ag-bundle scan) as it is now, and every finding is accepted' })
+        .option('accept', { type: 'string', array: true, describe: 'with --require-scan: let finding ID cross (repeat; each needs a --reason, in the same order)', requiresArg: true })
+        .option('reason', { type: 'string', array: true, describe: 'why the --accept at the same position may cross (recorded in the bundle)', requiresArg: true })
         .option('state-dir', { type: 'string', describe: 'where the sites\' ledgers are kept, DIR/sites/NAME/ledger.jsonl (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)', requiresArg: true })
         .option('tools', { type: 'string', describe: 'where the built ag tools (ag-*.mjs) are (default: this build\'s)', requiresArg: true })
         .option('no-tools', { type: 'boolean', describe: 'carry no ag tools in tools/' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (as JSON), write nothing' }),
+    )
+    .command('scan', 'run a scanner over every file and image of the bundle root; record per item the scanner, its database and the result', (y) =>
+      y
+        .option('dir', { type: 'string', describe: 'the bundle root (default: the document\'s root)', requiresArg: true })
+        .option('with', { type: 'string', describe: 'the scanner command; each item\'s path is appended (or put where {} is); images are OCI layouts', demandOption: true, requiresArg: true })
+        .option('json', { type: 'boolean', default: false, describe: 'read the scanner\'s JSON (findings[].id, trivy, grype) instead of its exit code (0 clean, 1 found)' })
+        .option('database-version', { type: 'string', describe: 'the database version to record, when the scanner\'s --version does not say it', requiresArg: true }),
     )
     .command('verify <bundle..>', 'check a bundle (FILE.tar, its parts, or - for stdin) without unpacking it', (y) =>
       y
@@ -135,6 +146,7 @@ function configure(parser: Argv): Argv {
     .example('ag-bundle unpack bundle.tar.* --dir /srv/ag --key key.pub.pem > doc.json', 'verify while extracting; the document comes out with paths valid here')
     .example('ag-bundle inspect bundle.tar > doc.json', 'what is inside, by directory and by image')
     .example('ag-bundle inspect bundle.tar --sbom > sbom.cdx.json', 'its CycloneDX bill of materials (covered by the signature)')
+    .example('ag-bundle scan --with "clamscan -r --no-summary" < doc.json | ag-bundle pack --require-scan --out b.tar --sign-key key.pem', 'nothing crosses unscanned: every file and image scanned, every finding accepted or refused')
     .example('ag-bundle keygen --out key.pem', 'key.pem (keep it on the connected side) and key.pub.pem (carry it across once)')
     .example('ag-bundle inventory --dir /srv/ag --out inventory.json', 'on the far side: what it has, for the next trip')
     .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json --sign-key key.pem', 'on the connected side: carry only what is missing')
@@ -153,6 +165,8 @@ async function pack(context: Context): Promise<void> {
   const site = siteOption(args, io);
   const result = await packBundle({
     ...(site === undefined ? {} : { site }),
+    requireScan: args['require-scan'] === true,
+    accept: acceptOption(args),
     dir,
     out: resolve(io.cwd, stringArg(args, 'out')!),
     document,
@@ -172,6 +186,17 @@ async function pack(context: Context): Promise<void> {
   writeDocument(io, result.document, args.pretty);
 }
 
+/** --accept ID --reason TEXT pairs, by position. */
+function acceptOption(args: Record<string, unknown>): { id: string; reason: string }[] {
+  const ids = ((args['accept'] as unknown[] | undefined) ?? []).map(String);
+  const reasons = ((args['reason'] as unknown[] | undefined) ?? []).map(String);
+  if (ids.length !== reasons.length || reasons.some((reason) => reason.trim() === '')) {
+    throw new UsageError(`${ids.length} --accept but ${reasons.length} --reason: each accepted finding needs its reason`, { hint: 'e.g. --accept CVE-2023-1234 --reason "not reachable: the binary is never run"' });
+  }
+  if (ids.length > 0 && args['require-scan'] !== true) throw new UsageError('--accept goes with --require-scan');
+  return ids.map((id, index) => ({ id, reason: reasons[index]! }));
+}
+
 /** --site NAME (with --full, --state-dir): the site's ledger to read and extend. */
 function siteOption(args: Record<string, unknown>, io: Io): { name: string; ledger: string; full: boolean } | undefined {
   const name = stringArg(args, 'site');
@@ -184,6 +209,23 @@ function siteOption(args: Record<string, unknown>, io: Io): { name: string; ledg
   if (full && stringArg(args, 'have') !== undefined) throw new UsageError('--full and --have contradict each other', { hint: 'pass one of them' });
   checkSiteName(name);
   return { name, ledger: ledgerPath(name, stateDir === undefined ? defaultStateDir(io.env) : resolve(io.cwd, stateDir)), full };
+}
+
+async function scan(context: Context): Promise<void> {
+  const { io, args, log } = context;
+  const { document, dir } = await packDocument(context);
+  const databaseVersion = stringArg(args, 'database-version');
+  const result = await scanRoot({
+    root: dir,
+    command: stringArg(args, 'with')!,
+    json: args['json'] === true,
+    ...(databaseVersion === undefined ? {} : { databaseVersion }),
+    ...(document.scan === undefined ? {} : { previous: document.scan }),
+    log,
+  });
+  const flagged = result.items.filter((item) => item.result !== 'clean');
+  log.info(`scanned ${result.items.length} item(s) of ${dir}: ${result.items.length - flagged.length} clean, ${flagged.filter((item) => item.result === 'found').length} with findings, ${flagged.filter((item) => item.result === 'error').length} failed`);
+  writeDocument(io, { ...document, root: dir, scan: result.section }, args.pretty);
 }
 
 async function verify(context: Context): Promise<void> {
@@ -262,5 +304,5 @@ async function inventory(context: Context): Promise<void> {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const end = argv.indexOf('--');
   const dashed = argv.map((arg, index) => (arg === '-' && (end < 0 || index < end) ? DASH : arg));
-  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, verify, unpack, inspect, keygen, inventory } }, dashed, io);
+  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, scan, verify, unpack, inspect, keygen, inventory } }, dashed, io);
 }

@@ -24,6 +24,7 @@ import { partCount, partName, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, renderPartsL
 import { loadSigningKey, signBytes, type SigningKey } from './signing.js';
 import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
 import { buildSbom, SBOM_FILE } from './sbom.js';
+import { checkScanGate, scanTargets } from './scan-gate.js';
 import { encodeHeader, padding } from './tar/header.js';
 import { VERSION } from './version.js';
 import { sweepStale } from './temp.js';
@@ -50,6 +51,10 @@ export interface PackOptions {
    * bundles this one builds on, and record it in the ledger once written.
    */
   site?: { name: string; ledger: string; full?: boolean };
+  /** Refuse unless every file and image was scanned clean (the document's `scan`), or its findings are in `accept`. */
+  requireScan?: boolean;
+  /** Findings to let cross, each with the reason (recorded in the bundle). */
+  accept?: { id: string; reason: string }[];
   /** Where the ag tools to carry are; false to carry none; default: found from this build. */
   tools?: string | false;
   /** Decide and report, write nothing. */
@@ -140,6 +145,9 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     hashProgress: hashing,
   });
   hashing.done();
+  // The gate, before anything is written: every file and image scanned as it is now, every finding accepted.
+  const gated = options.requireScan ? await scanTargets(root, new Map(plan.files.filter((file) => file.sha256 !== undefined).map((file) => [file.path, file.sha256!]))) : undefined;
+  const accepted = gated === undefined ? undefined : checkScanGate(gated, options.document.scan, options.accept ?? []);
   plan.files = withSbom(
     plan.files,
     await buildSbom({
@@ -171,6 +179,7 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
           },
         }),
     ...(trip === undefined ? {} : { site: { name: trip.site, id: trip.id, sequence: trip.sequence, builtOn: trip.builtOn } }),
+    ...(accepted === undefined ? {} : { scanGate: { required: true as const, items: gated!.length, accepted } }),
     packedAt: new Date().toISOString(),
   };
   const archive = layoutArchive(plan, options.document, section, signer !== undefined);

@@ -59,6 +59,42 @@ export const BundleSite = Type.Object({
 });
 export type BundleSite = Static<typeof BundleSite>;
 
+/** One finding a scanner reported for an item (a signature name, a CVE id, or `<scanner>:exit-N`). */
+export const ScanFinding = Type.Object({
+  id: Type.String(),
+  detail: Type.Optional(Type.String()),
+});
+export type ScanFinding = Static<typeof ScanFinding>;
+
+/** One item (a file of the bundle root, or an image) as one scanner saw it. */
+export const ScannedItem = Type.Object({
+  kind: Type.Union([Type.Literal('file'), Type.Literal('image')]),
+  name: Type.String({ description: 'the file path relative to the bundle root, or the image reference' }),
+  digest: Type.String({ description: 'sha256:<hex> of the file, or the image digest: a changed item counts as not scanned' }),
+  scanner: Type.String({ description: 'the scanner command and its version line' }),
+  database: Type.Optional(Type.String({ description: "the scanner's database version, as it reported it or as --database-version said" })),
+  result: Type.Union([Type.Literal('clean'), Type.Literal('found'), Type.Literal('error')]),
+  findings: Type.Optional(Type.Array(ScanFinding)),
+  scannedAt: Timestamp,
+});
+export type ScannedItem = Static<typeof ScannedItem>;
+
+/** The `scan` section: owned by `ag-bundle scan`; `pack --require-scan` checks the bundle against it. */
+export const ScanSection = Type.Object({
+  items: Type.Array(ScannedItem),
+});
+export type ScanSection = Static<typeof ScanSection>;
+
+/** A finding the operator let cross (`pack --accept ID --reason TEXT`). */
+export const AcceptedFinding = Type.Object({
+  id: Type.String(),
+  /** The items it was found in. */
+  items: Type.Array(Type.String()),
+  reason: Type.String({ minLength: 1 }),
+  acceptedAt: Timestamp,
+});
+export type AcceptedFinding = Static<typeof AcceptedFinding>;
+
 /**
  * The `bundle` section: owned by ag-bundle. `pack` writes it (the copy inside
  * the bundle's bundle.json lacks what is only known once the archive is
@@ -107,6 +143,8 @@ export const BundleSection = Type.Object({
     }),
   ),
   site: Type.Optional(BundleSite),
+  /** Set by `pack --require-scan`: every item was scanned clean, or its findings are here, accepted with a reason. */
+  scanGate: Type.Optional(Type.Object({ required: Type.Literal(true), items: Type.Integer({ minimum: 0 }), accepted: Type.Array(AcceptedFinding) })),
   packedAt: Type.Optional(Timestamp),
   unpackedAt: Type.Optional(Timestamp),
 });
