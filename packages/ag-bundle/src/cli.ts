@@ -22,6 +22,7 @@ import { takeInventory } from './inventory.js';
 import { checkSiteName, defaultStateDir, ledgerPath } from './ledger.js';
 import { packBundle } from './pack.js';
 import { SBOM_FILE } from './sbom.js';
+import { writeReport } from './report/index.js';
 import { scanRoot } from './scan-gate.js';
 import { generateKeyPair, loadPublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signing.js';
 import { parseSize } from './size.js';
@@ -128,6 +129,12 @@ function configure(parser: Argv): Argv {
         .option('top', { type: 'number', default: 10, describe: 'how many of the largest blobs to list' })
         .option('sbom', { type: 'boolean', default: false, describe: 'print the bundle\'s CycloneDX SBOM (sbom.cdx.json) on stdout instead of the document' }),
     )
+    .command('report <bundle..>', 'write the approver\'s page (self-contained HTML, and a Markdown twin): what crosses, sizes, versions, changes, scans, signature', (y) =>
+      y
+        .positional('bundle', { type: 'string', array: true, describe: 'FILE.tar, its parts, or FILE.tar.parts' })
+        .option('out', { type: 'string', describe: 'the page to write, FILE.html (FILE.md beside it)', demandOption: true, requiresArg: true })
+        .option('state-dir', { type: 'string', describe: 'where the sites\' ledgers are, for what changed since the site\'s last bundle (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)', requiresArg: true }),
+    )
     .command('keygen', 'make a signing key pair (ECDSA P-256 or Ed25519), verifiable with openssl', (y) =>
       y
         .option('out', { type: 'string', describe: 'the private key to write (mode 0600); the public key goes to <stem>.pub.pem', demandOption: true, requiresArg: true })
@@ -147,6 +154,7 @@ function configure(parser: Argv): Argv {
     .example('ag-bundle inspect bundle.tar > doc.json', 'what is inside, by directory and by image')
     .example('ag-bundle inspect bundle.tar --sbom > sbom.cdx.json', 'its CycloneDX bill of materials (covered by the signature)')
     .example('ag-bundle scan --with "clamscan -r --no-summary" < doc.json | ag-bundle pack --require-scan --out b.tar --sign-key key.pem', 'nothing crosses unscanned: every file and image scanned, every finding accepted or refused')
+    .example('ag-bundle report trip3.tar --out trip3.html', 'for the change board: trip3.html and trip3.md')
     .example('ag-bundle keygen --out key.pem', 'key.pem (keep it on the connected side) and key.pub.pem (carry it across once)')
     .example('ag-bundle inventory --dir /srv/ag --out inventory.json', 'on the far side: what it has, for the next trip')
     .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json --sign-key key.pem', 'on the connected side: carry only what is missing')
@@ -275,6 +283,18 @@ async function inspect(context: Context): Promise<void> {
   writeDocument(io, report.document, args.pretty);
 }
 
+async function report(context: Context): Promise<void> {
+  const { io, args, log } = context;
+  const input = await openBundleInput(bundleArgs(args), io);
+  const stateDir = stringArg(args, 'state-dir');
+  const figures = await writeReport(input, {
+    out: resolve(io.cwd, stringArg(args, 'out')!),
+    stateDir: stateDir === undefined ? defaultStateDir(io.env) : resolve(io.cwd, stateDir),
+    log,
+  });
+  writeJson(io, figures, args.pretty);
+}
+
 async function keygen(context: Context): Promise<void> {
   const { io, args, log } = context;
   const publicOut = stringArg(args, 'public-out');
@@ -304,5 +324,5 @@ async function inventory(context: Context): Promise<void> {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const end = argv.indexOf('--');
   const dashed = argv.map((arg, index) => (arg === '-' && (end < 0 || index < end) ? DASH : arg));
-  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, scan, verify, unpack, inspect, keygen, inventory } }, dashed, io);
+  return runTool({ name: 'ag-bundle', version: VERSION, configure, handlers: { pack, scan, verify, unpack, inspect, report, keygen, inventory } }, dashed, io);
 }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, type AgDocument, type StoredImage } from '@ag/core';
+import type { AgDocument } from '@ag/core';
 import { generatedLayout, LINUX_AMD64, LINUX_ARM64, seededBuffer, writeKubeadmLikeSet } from '@ag/fixtures';
-import { flipEntryByte, run, tempDir, writeTree } from './test-helpers.js';
+import { fetchedDocument, flipEntryByte, run, tempDir, writeTree, type Descriptor } from './test-helpers.js';
 
 /**
  * Every bundle carries a CycloneDX SBOM, written by the CycloneDX library,
@@ -20,34 +20,6 @@ let sbomText: string;
 const path = (...parts: string[]): string => join(work.path, ...parts);
 const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 
-interface Descriptor {
-  digest: string;
-  mediaType: string;
-  size: number;
-  platform?: { os: string; architecture: string; variant?: string };
-  annotations?: Record<string, string>;
-}
-
-/** The images section ag-images pull would write for the layout (every image is an index here). */
-async function imagesSectionOf(layout: string): Promise<StoredImage[]> {
-  const blob = async (digest: string): Promise<{ manifests?: Descriptor[]; layers?: Descriptor[] }> =>
-    JSON.parse(await readFile(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as { manifests?: Descriptor[] };
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
-  const images: StoredImage[] = [];
-  for (const entry of index.manifests) {
-    const ref = entry.annotations?.['io.containerd.image.name'] ?? entry.annotations?.['org.opencontainers.image.ref.name'];
-    if (ref === undefined) continue;
-    const manifests = ((await blob(entry.digest)).manifests ?? []).map((m) => ({
-      platform: [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'),
-      digest: m.digest,
-      mediaType: m.mediaType,
-      size: m.size,
-    }));
-    images.push({ ref, digest: entry.digest, mediaType: entry.mediaType, upstreamDigest: entry.digest, partial: false, manifests });
-  }
-  return images;
-}
-
 beforeAll(async () => {
   work = await tempDir('ag-bundle-sbom-');
   root = path('root');
@@ -57,28 +29,7 @@ beforeAll(async () => {
   const layout = await generatedLayout(join(root, 'images'));
   await writeKubeadmLikeSet(layout, { uniqueBytes: 4 * 1024, sharedBytes: 8 * 1024, platforms: [LINUX_AMD64, LINUX_ARM64] });
   const document: AgDocument = {
-    apiVersion: API_VERSION,
-    kind: 'Cluster',
-    root,
-    fetch: {
-      components: { kubernetes: 'v1.27.3' },
-      imageList: { source: 'table', detail: 'test' },
-      files: [
-        {
-          name: 'kubeadm',
-          kind: 'binary',
-          arch: 'amd64',
-          version: 'v1.27.3',
-          source: { url: 'https://dl.k8s.io/release/v1.27.3/bin/linux/amd64/kubeadm' },
-          sha256: sha256(kubeadm),
-          sha256From: 'upstream',
-          size: kubeadm.length,
-          path: 'files/kubeadm',
-        },
-        { name: 'notes', kind: 'file', source: { url: 'https://example.invalid/notes.txt' }, path: 'files/notes.txt' },
-      ],
-      images: [],
-    },
+    ...(await fetchedDocument(root, kubeadm, [{ name: 'notes', kind: 'file', source: { url: 'https://example.invalid/notes.txt' }, path: 'files/notes.txt' }])),
     packages: {
       os: 'debian-12',
       format: 'deb',
@@ -89,7 +40,6 @@ beforeAll(async () => {
       repository: 'packages/deb',
       closure: [{ name: 'socat', version: '1.7.4.4-2', arch: 'amd64', path: 'packages/deb/socat_1.7.4.4-2_amd64.deb', sha256: sha256(deb), size: deb.length }],
     },
-    images: { layout: 'images', platforms: ['linux/amd64', 'linux/arm64/v8'], images: await imagesSectionOf(join(root, 'images')) },
   };
   expect((await run(['keygen', '--out', path('key.pem')])).code).toBe(0);
   archive = path('bundle.tar');
