@@ -69,6 +69,8 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     sourcemap: profiling ? 'external' : false,
     keepNames: true,
     alias: { 'string-width': fastStringWidth },
+    // The CycloneDX library's optional XML plug-ins: it requires them inside try/catch only when asked for XML, which ag never is.
+    external: ['xmlbuilder2', 'libxmljs2'],
     legalComments: 'none',
     logLevel: 'warning',
     ...(esm

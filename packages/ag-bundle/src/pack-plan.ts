@@ -17,6 +17,7 @@ import type { Inventory } from './inventory.js';
 import { blobHexOf, documentHashes, type HashSource } from './known-hashes.js';
 import { layoutDirs, readBundleLayout } from './layouts.js';
 import { DOCUMENT_FILE, GENERATED_FILES, renderSums, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { SBOM_FILE } from './sbom.js';
 import { entryBytes } from './tar/header.js';
 import { absentError, absentPlanned, type AbsentItem } from './planned.js';
 import { TOOLS_README, toolsReadme, type ToolFile } from './tools.js';
@@ -89,7 +90,7 @@ async function statOf(path: string): Promise<{ size: number; mtimeMs: number }> 
 export async function planPack(options: PlanOptions): Promise<PackPlan> {
   const log = options.log ?? silentLogger;
   const rootExists = await stat(options.root).then(() => true, () => false);
-  const { files: found, skipped } = options.dryRun === true && !rootExists ? { files: [], skipped: [] } : await walkRoot(options.root, GENERATED_FILES);
+  const { files: found, skipped } = options.dryRun === true && !rootExists ? { files: [], skipped: [] } : await walkRoot(options.root, [...GENERATED_FILES, SBOM_FILE]);
   for (const path of skipped) log.warn(`left out ${path}: a temporary or ingest leftover, not part of a bundle`);
   const files: PlannedFile[] = found.map((file) => ({
     ...file,
@@ -214,6 +215,8 @@ export interface ArchiveLayout {
   size: number;
   /** The document as carried in bundle.json. */
   carried: AgDocument;
+  /** Every file SHA256SUMS lists, with its size (what a site's ledger records). */
+  members: { path: string; sha256: string; size: number }[];
 }
 
 /** A signature is at most 512 bytes, so its entry is always two blocks. */
@@ -246,7 +249,10 @@ export function layoutArchive(plan: PackPlan, document: AgDocument, section: Omi
       ]),
     );
     const total = fixed + entryBytes({ path: SUMS_FILE, size: sumsText.length }) + entryBytes({ path: DOCUMENT_FILE, size: documentText.length });
-    if (total === size) return { sumsText, documentText, size, carried: withSize };
+    if (total === size) {
+      const members = [...plan.files.map((file) => ({ path: file.path, sha256: file.sha256 ?? '0'.repeat(64), size: file.size })), { path: DOCUMENT_FILE, sha256: documentSha, size: documentText.length }];
+      return { sumsText, documentText, size, carried: withSize, members };
+    }
     size = total;
   }
   throw new Error('the archive size did not settle');

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BundleSection } from './bundle.js';
+import { BundleSection, ScanSection } from './bundle.js';
 import { ClusterSpec } from './cluster.js';
 import { FetchSection } from './fetch.js';
 import { FlannelSection } from './flannel.js';
@@ -37,6 +37,7 @@ export const DocumentSchema = Type.Object(
     fetch: Type.Optional(FetchSection),
     packages: Type.Optional(PackagesSection),
     images: Type.Optional(ImagesSection),
+    scan: Type.Optional(ScanSection),
     bundle: Type.Optional(BundleSection),
     registry: Type.Optional(RegistrySection),
     nodeprep: Type.Optional(NodeprepSection),

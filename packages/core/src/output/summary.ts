@@ -54,6 +54,11 @@ const SECTION_LINES: { [K in SectionName]-?: (section: NonNullable<AgDocument[K]
       (k.joined !== undefined ? `; joined ${k.joined.apiServerEndpoint}` : '') +
       (k.initializedAt !== undefined ? '; control plane initialised' : ''),
   ],
+  scan: (s) => {
+    const found = s.items.filter((item) => item.result === 'found').length;
+    const failed = s.items.filter((item) => item.result === 'error').length;
+    return [`scanned ${count(s.items.length, 'item')}: ${s.items.length - found - failed} clean, ${found} with findings, ${failed} failed`];
+  },
   flannel: (f) => [
     `flannel ${f.backend} for ${f.podSubnet}, ${count(f.images.length, 'image')} pinned` +
       (f.nodes !== undefined ? `; ${f.nodes.filter((n) => n.ready).length} of ${f.nodes.length} node(s) ready` : ''),
