@@ -54,6 +54,15 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(gap.control.leak.packets).toBeGreaterThan(0);
   });
 
+  it('runs the trip of trip/steps.ts, every step in its order: the list the Vagrant driver runs on VMs', () => {
+    expect(result.world.name).toBe('netns');
+    const titles = result.steps.map((step) => step.title);
+    expect(result.timings.map((t) => t.name).filter((name) => titles.includes(name))).toEqual(titles);
+    // Every command the scenario gives a step is what ran, as the transcript shows it.
+    const commands = transcript.lines.filter((line) => line.startsWith('  $ ')).map((line) => line.slice(4));
+    for (const step of result.steps) for (const command of step.commands) expect(commands, step.id).toContain(command);
+  });
+
   it('carries one file: the far side starts from the bundle and the trust anchor put there beforehand', async () => {
     expect(result.carried).toEqual(['carry/bundle.tar', 'trust/ag-bundle.pub.pem']);
     expect(await sha256(far('carry', 'bundle.tar'))).toBe(await sha256(result.connected.bundleFile));
