@@ -27,7 +27,9 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'ag-e2e-'));
     try {
-      result = await runScenario({ reporter: transcript, work });
+      // The seed's production topology (npm run demo -- --ha): it runs every kubeadm command of the classic
+      // one-node procedure and, besides, init with a control-plane endpoint and two control-plane joins.
+      result = await runScenario({ reporter: transcript, work, ha: true });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n\nthe run so far:\n${transcript.tail(120)}`);
     }
@@ -133,7 +135,7 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     const cluster = parseAllDocuments(yaml)
       .map((d) => d.toJS() as Record<string, unknown>)
       .find((d) => d['kind'] === 'ClusterConfiguration')!;
-    expect(cluster).toMatchObject({ kubernetesVersion: 'v1.27.3', imageRepository: 'registry.k8s.io', dns: { imageRepository: 'registry.k8s.io/coredns' } });
+    expect(cluster).toMatchObject({ kubernetesVersion: 'v1.27.3', controlPlaneEndpoint: 'ag-far-lb:6443', imageRepository: 'registry.k8s.io', dns: { imageRepository: 'registry.k8s.io/coredns' } });
     // Each image by its index digest and, for a platform subset, its manifests' digests.
     const pushed = new Map(result.far.pushed.images!.images.map((i) => [i.ref, [i.digest, ...i.manifests.map((m) => m.digest)]]));
     const kubeadmImages = result.far.kubeadm.kubeadm!.images.map((i) => i.ref);
@@ -152,7 +154,7 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(result.far.clusterImages.sort()).toEqual([...kubeadmImages, ...pinned.map((i) => i.pinned)].sort());
   });
 
-  it('runs ag-kubeadm preflight, init and join against the kubeadm double: kubeadm reads the configuration, the worker joins with the CA pin', async () => {
+  it('runs ag-kubeadm preflight, init (HA: a control-plane endpoint, --upload-certs) and joins against the kubeadm double: two control planes with the certificate key, the worker with the CA pin', async () => {
     const { preflight, initialised, joined } = result.far.kubeadmRun;
     const checks = preflight.kubeadm!.preflight!.checks!;
     expect(checks.find((c) => c.name === 'kubeadm-config')).toMatchObject({ result: 'ok' });
@@ -160,7 +162,17 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(preflight.kubeadm!.preflight!.images.map((i) => i.foundIn)).toEqual(Array(7).fill('containerd'));
     const caPem = await readFile(far('root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8');
     expect(initialised.kubeadm!.join!.caCertHashes).toEqual([`sha256:${createHash('sha256').update(new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}`]);
-    expect(joined.kubeadm!.joined).toMatchObject({ node: 'ag-far-w1', controlPlane: false, apiServerEndpoint: '127.0.0.1:6443' });
+    // HA: every node joins through the load balancer's endpoint; the other control planes with the certificate key init uploaded.
+    const endpoint = result.world.topology.controlPlaneEndpoint!;
+    expect(endpoint).toBe('ag-far-lb:6443');
+    expect(initialised.kubeadm!.join).toMatchObject({ apiServerEndpoint: endpoint, certificateKeyFile: '/etc/kubernetes/ag/certificate-key' });
+    expect(joined.kubeadm!.joined).toMatchObject({ node: 'ag-far-w1', controlPlane: false, apiServerEndpoint: endpoint });
+    expect(result.far.kubeadmRun.controlPlanesJoined.map((d) => d.kubeadm!.joined)).toEqual([
+      expect.objectContaining({ node: 'ag-far-cp2', controlPlane: true, apiServerEndpoint: endpoint }),
+      expect.objectContaining({ node: 'ag-far-cp3', controlPlane: true, apiServerEndpoint: endpoint }),
+    ]);
+    // The second control plane got the cluster's certificates from the kubeadm-certs Secret (the certificate key decrypted them).
+    expect(await readFile(far('cp2-root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8')).toBe(caPem);
     // The worker's kubelet got the cluster's KubeletConfiguration: ag-nodeprep's cgroupfs, as containerd runs.
     expect(await readFile(far('worker-root', 'var', 'lib', 'kubelet', 'config.yaml'), 'utf8')).toMatch(/cgroupDriver: cgroupfs/);
     expect(await readFile(far('worker-root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8')).toBe(caPem);

@@ -140,7 +140,9 @@ function joinSteps(world: World, node: FarNode, controlPlane: boolean): Step[] {
       commands: [
         line(
           'ag-kubeadm join', world.hostRootFlags(node), world.kubeadmPrograms(node), '--token-file', tokenFile,
-          controlPlane ? ['--control-plane', '--certificate-key-file', world.sharedFarDirectory ? 'root/etc/kubernetes/ag/certificate-key' : 'carry/join/certificate-key'] : [],
+          // --skip-preflight: ag-kubeadm's control-plane join preflight runs `kubeadm config images list --config` on the
+          // joining node's kubeadm-config.yaml, which only the first control plane has (ag-kubeadm config wrote it there).
+          controlPlane ? ['--control-plane', '--certificate-key-file', world.sharedFarDirectory ? 'root/etc/kubernetes/ag/certificate-key' : 'carry/join/certificate-key', '--skip-preflight'] : [],
           '--node-name', node.name, '--advertise-address', node.address,
           '<', `${doc}-trusted.json`, '>', `${doc}-joined.json`,
         ),

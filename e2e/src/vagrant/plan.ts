@@ -36,7 +36,8 @@ function carryCommands(step: string, from: string, to: string): PlannedCommand[]
   const [fromMachine, fromPath] = from.split(/:(.*)/s) as [string, string];
   const [toMachine, toPath] = to.split(/:(.*)/s) as [string, string];
   const directory = fromPath.endsWith('/');
-  const onHost = `${CARRY_DIR}/${toMachine}/${toPath.replace(/\/$/, '')}${directory ? '.tar' : ''}`;
+  // On the host by where it came from: a bundle carried to several nodes is kept there once.
+  const onHost = `${CARRY_DIR}/${fromMachine}/${fromPath.replace(/\/$/, '')}${directory ? '.tar' : ''}`;
   const out: PlannedCommand[] = [{ step, machine: 'host', command: `mkdir -p $(dirname ${onHost})` }];
   const source = `${WORKDIR.vagrant}/${fromPath}`;
   if (fromMachine === 'repo') out.push({ step, machine: 'host', command: directory ? `tar -C ../../${fromPath} -cf ${onHost} .` : `cp ../../${fromPath} ${onHost}` });
