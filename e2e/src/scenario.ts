@@ -109,14 +109,17 @@ async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
 }
 
 /**
- * The whole pipeline across a simulated air gap (see gap.ts): a stand-in
- * upstream in the connected namespace; plan | download | pull | pack there;
- * only the bundle file crosses; verify, unpack, nodeprep, registry, push,
- * containerd pulls and runs, kubeadm config and flannel render on the far
- * side, which has no route anywhere; the next trip, a delta for the next
- * patch release packed against the far side's inventory; and then the proof
- * that the far side sent nothing out. Throws on the first failing step, after cleaning up
- * every process and namespace it started. Needs root.
+ * The whole pipeline across a simulated air gap (see gap.ts): the trip of
+ * trip/steps.ts in the netns world (trip/world.ts), run by netns-driver.ts:
+ * a stand-in upstream in the connected namespace; plan | download | pull |
+ * pack there; only the bundle file crosses; verify, unpack, nodeprep,
+ * registry, push, containerd pulls and runs, kubeadm config, flannel render,
+ * kubeadm preflight, init and joins (the kubeadm double) on the far side,
+ * which has no route anywhere; the next trip, a delta for the next patch
+ * release packed against the far side's inventory, and the upgrade planned;
+ * and then the proof that the far side sent nothing out. Throws on the
+ * first failing step, after cleaning up every process and namespace it
+ * started. Needs root.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const why = missingPrerequisites();

@@ -3,6 +3,7 @@ import { lstat, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { AgDocument } from '@ag/core';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAR_ARCH, FAR_REGISTRY_ENDPOINT } from './far-side.js';
@@ -131,7 +132,9 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
   });
 
   it('writes a kubeadm configuration and a flannel manifest that name only images the internal registry has', async () => {
-    const yaml = await readFile(far('root', 'etc', 'kubernetes', 'ag', 'kubeadm-config.yaml'), 'utf8');
+    // The first trip's configuration as ag-kubeadm config recorded it; the file on the node is the next trip's by now.
+    const yaml = result.far.kubeadm.kubeadm!.config;
+    expect(await readFile(far('root', 'etc', 'kubernetes', 'ag', 'kubeadm-config.yaml'), 'utf8')).toMatch(/^kubernetesVersion: v1\.27\.4$/m);
     const cluster = parseAllDocuments(yaml)
       .map((d) => d.toJS() as Record<string, unknown>)
       .find((d) => d['kind'] === 'ClusterConfiguration')!;
@@ -200,6 +203,17 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(next.pushed.images!.images.map((i) => i.ref)).toEqual(expect.arrayContaining(result.upstream.next!.images));
     expect(next.pulled).toEqual(result.upstream.next!.images);
     expect(next.pulled).toHaveLength(4);
+  });
+
+  it("plans the upgrade to v1.27.4 in upstream's order against the kubeadm double, changing nothing (the VMs then apply it)", async () => {
+    const plan = JSON.parse(await readFile(far('doc', 'upgrade-plan.json'), 'utf8')) as AgDocument;
+    expect(plan.kubeadm!.upgrade).toMatchObject({ from: 'v1.27.3', to: 'v1.27.4', kind: 'patch' });
+    expect(plan.kubeadm!.upgrade!.steps.map((s) => `${s.step}:${s.status}`)).toEqual(
+      ['install-kubeadm', 'kubeadm-upgrade-apply', 'drain', 'install-kubelet', 'install-kubectl', 'restart-kubelet', 'uncordon'].map((s) => `${s}:planned`),
+    );
+    // Nothing installed yet: the node's kubelet is still the first trip's.
+    const firstKubelet = result.connected.document.fetch!.files.find((f) => f.path === 'files/linux/amd64/kubelet')!;
+    expect(await sha256(far('root', 'usr', 'local', 'bin', 'kubelet'))).toBe(firstKubelet.sha256);
   });
 
   it('summarises the run for npm run demo', () => {

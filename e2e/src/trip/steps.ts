@@ -193,6 +193,13 @@ export function tripSteps(world: World, os: string): Step[] {
   const farNodes = [...world.topology.controlPlanes, ...world.topology.workers];
   const bootstrapped = world.sharedFarDirectory ? [first] : farNodes;
   const ha = world.topology.controlPlaneEndpoint !== undefined;
+  // One control plane also runs the workloads (the classic procedure); three keep their taint.
+  const configFlags = [
+    ...(ha ? ['--control-plane-endpoint', world.topology.controlPlaneEndpoint!] : ['--single-node']),
+    ...['--advertise-address', first.address, '--node-name', first.name],
+    ...world.kubeletFlags,
+    ...world.hostRootFlags(first),
+  ];
   const steps: Step[] = [];
   const add = (...more: Step[]): number => steps.push(...more);
 
@@ -319,12 +326,7 @@ export function tripSteps(world: World, os: string): Step[] {
       place: far(first),
       title: 'ag-kubeadm config',
       commands: [
-        line(
-          // One control plane also runs the workloads (the classic procedure); three keep their taint.
-          'ag-kubeadm config', ha ? ['--control-plane-endpoint', world.topology.controlPlaneEndpoint!] : ['--single-node'],
-          '--advertise-address', first.address, '--node-name', first.name, world.hostRootFlags(first),
-          '< doc/pushed.json > doc/kubeadm.json',
-        ),
+line('ag-kubeadm config', configFlags, '< doc/pushed.json > doc/kubeadm.json'),
       ],
       reads: ['doc/pushed.json'],
       writes: ['/etc/kubernetes/ag/kubeadm-config.yaml', 'doc/kubeadm.json'],
@@ -369,8 +371,9 @@ export function tripSteps(world: World, os: string): Step[] {
       id: 'preflight',
       place: far(first),
       title: 'ag-kubeadm preflight',
-      commands: [line('ag-kubeadm preflight', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/kubeadm.json > doc/preflight.json')],
-      reads: ['doc/kubeadm.json'],
+      // From the flannel document (the kubeadm one plus flannel's section): init's document then carries both to ag-flannel apply.
+      commands: [line('ag-kubeadm preflight', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/flannel.json > doc/preflight.json')],
+      reads: ['doc/flannel.json'],
       writes: ['doc/preflight.json'],
       checks: ['every image kubeadm asks for is in containerd or the registry', "containerd's sandbox image"],
     },
@@ -390,8 +393,8 @@ export function tripSteps(world: World, os: string): Step[] {
         id: 'flannel-apply',
         place: far(first),
         title: 'ag-flannel apply',
-        commands: ['ag-flannel apply < doc/flannel.json > doc/cluster.json'],
-        reads: ['doc/flannel.json', 'bundle/rendered/kube-flannel.yml'],
+        commands: ['ag-flannel apply < doc/init.json > doc/cluster.json'],
+        reads: ['doc/init.json', 'bundle/rendered/kube-flannel.yml'],
         writes: ['doc/cluster.json'],
         checks: ['the nodes Ready, their flannel pods Running'],
       },
@@ -501,26 +504,46 @@ export function tripSteps(world: World, os: string): Step[] {
       checks: ['only the new blobs go'],
     },
   );
+  add(
+    {
+      id: 'next-images',
+      place: far(first),
+      title: `the ${world.nextVersion} images into containerd, by their upstream names through the mirrors`,
+      local: world.kubelet ? undefined : 'no CRI here: ctr pulls them through the same certs.d mirrors',
+      // The new kubeadm from the bundle, before anything is installed: upstream's optional first step.
+      commands: world.kubelet ? [`bundle/files/linux/${world.arch}/kubeadm config images pull --kubernetes-version ${world.nextVersion} --cri-socket unix:///var/run/containerd/containerd.sock`] : [],
+      reads: ['bundle/files/'],
+      writes: [],
+      checks: ['each image pulled by its upstream name'],
+    },
+    {
+      id: 'kubeadm-config-next',
+      place: far(first),
+      title: `ag-kubeadm config for ${world.nextVersion}`,
+      commands: [line('ag-kubeadm config', configFlags, '< doc/next-pushed.json > doc/next-kubeadm.json')],
+      reads: ['doc/next-pushed.json'],
+      writes: ['/etc/kubernetes/ag/kubeadm-config.yaml', 'doc/next-kubeadm.json'],
+      checks: ['only images the registry has'],
+    },
+    {
+      id: 'upgrade-plan',
+      place: far(first),
+      title: `ag-kubeadm upgrade plan: ${world.kubernetesVersion} to ${world.nextVersion}, changing nothing`,
+      commands: [line('ag-kubeadm upgrade plan', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/next-kubeadm.json > doc/upgrade-plan.json')],
+      reads: ['doc/next-kubeadm.json'],
+      writes: ['doc/upgrade-plan.json'],
+      checks: ['the skew allowed', "every image of the new release in containerd", "upstream's order of steps"],
+    },
+  );
   if (world.kubelet) {
     add({
       id: 'upgrade',
       place: far(first),
       title: `ag-kubeadm upgrade apply ${world.nextVersion}: kubeadm first, kubeadm upgrade apply, drain, kubelet and kubectl, restart, uncordon`,
-      commands: [line('ag-kubeadm upgrade apply', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/next-pushed.json > doc/upgraded.json'), `sh steps/check-upgrade.sh ${first.name} ${world.nextVersion}`],
-      reads: ['doc/next-pushed.json', 'bundle/files/'],
+      commands: [line('ag-kubeadm upgrade apply', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/upgrade-plan.json > doc/upgraded.json'), `sh steps/check-upgrade.sh ${first.name} ${world.nextVersion}`],
+      reads: ['doc/upgrade-plan.json', 'bundle/files/'],
       writes: ['/usr/local/bin/kubeadm', '/usr/local/bin/kubelet', '/usr/local/bin/kubectl', 'doc/upgraded.json'],
       checks: ['the API server and the kubelet report the new release', 'podinfo still rolled out'],
-    });
-  } else {
-    add({
-      id: 'next-images',
-      place: far(first),
-      title: `containerd: pull the ${world.nextVersion} images`,
-      local: 'no kubelet here: containerd pulls the new release\'s images by their upstream names, as kubeadm upgrade would',
-      commands: [],
-      reads: [],
-      writes: [],
-      checks: ['each new image pulled by its upstream name'],
     });
   }
   add({

@@ -60,6 +60,8 @@ export interface World {
   kubeadmPrograms(node: FarNode): string[];
   /** Extra `ag-nodeprep apply` flags. */
   nodeprepFlags(node: FarNode): string[];
+  /** Extra `ag-kubeadm config` flags: the kubelet's cgroup driver where it is not systemd (ag-nodeprep records it, but the next trip's document has no node section). */
+  kubeletFlags: string[];
   /** `ag-registry up` flags: where the internal registry listens and its name. */
   registryUpFlags: string[];
   /** The registry the images go to, as the next trip's push names it (ag-registry up --dir registry writes these files). */
@@ -127,6 +129,7 @@ export function vagrantWorld(options: VagrantOptions): World {
     kubeadmPrograms: () => [],
     // The lab has no DNS server of its own: the site resolver is the first control plane's lab address, where
     // nothing answers port 53, so a lookup of a public name fails instead of leaving through the provider's DHCP resolver.
+    kubeletFlags: [],
     nodeprepFlags: () => ['--resolved', 'disable', '--nameserver', firstControlPlane.address],
     registry: { target: `${firstControlPlane.address}:5000`, ...OWN_REGISTRY_FILES },
     registryUpFlags: ['--dir', 'registry', '--host', 'ag-registry', '--ip', firstControlPlane.address, '--listen', '0.0.0.0:5000', '--endpoint', `${firstControlPlane.address}:5000`],
@@ -182,6 +185,7 @@ export function netnsWorld(options: NetnsOptions): World {
     kubeadmPrograms: (node) => ['--kubeadm', `kubeadm-double/${node.name}/kubeadm`, '--kubectl', 'kubeadm-double/kubectl'],
     // No dpkg database in the stand-in root and no systemd: the packages step would be a blocker; cgroupfs as containerd runs here.
     nodeprepFlags: () => ['--cgroup-driver', 'cgroupfs', '--skip', 'packages'],
+    kubeletFlags: ['--kubelet-arg', 'cgroup-driver=cgroupfs'],
     registry: options.siteRegistry ?? { target: options.registryEndpoint, ...OWN_REGISTRY_FILES },
     ...(options.siteRegistry === undefined ? {} : { siteRegistry: options.siteRegistry }),
     registryUpFlags: ['--dir', 'registry', '--mode', 'distribution', '--init', 'process', '--listen', options.registryListen, '--host', options.registryName, '--endpoint', options.registryEndpoint],
