@@ -19,6 +19,8 @@ export interface FarResult {
   pushed: AgDocument;
   kubeadm: AgDocument;
   flannel: AgDocument;
+  /** What `helm upgrade --install podinfo` said (the helm double: the chart it read, the image containerd pulled and ran). */
+  helmOutput: string;
   /** What the podinfo stand-in printed when containerd ran it. */
   podinfoOutput: string;
   /** Every image kubeadm's configuration and flannel's manifest name, each pulled by containerd through the mirrors. */

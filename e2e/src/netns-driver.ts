@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import type { AgDocument } from '@ag/core';
 import { kubectlStandIn, startContainerd, writeKubeadmDouble } from '@ag/fixtures';
 import { adaptContainerdConfig, writeFarRoot } from './far-root.js';
+import { writeHelmDouble } from './helm-double.js';
 import { CERTS_DIR, CONTAINERD_DIR, ctr, manifestImages, pullByUpstreamName, type Cleanups } from './far-side.js';
 import type { Shell } from './shell.js';
 import type { Stages } from './stages.js';
@@ -108,6 +109,7 @@ export async function runTripInNetns(steps: Step[], world: World, sides: NetnsSi
       await writeFile(at('kubeadm-double', 'kubectl'), `#!/bin/sh\n${kubectlStandIn(cluster)}`);
       await chmod(at('kubeadm-double', 'kubectl'), 0o755);
     },
+    helm: () => writeHelmDouble(at(FAR_BIN, 'helm'), { containerdSocket: at(CONTAINERD_DIR, 'containerd.sock'), hostsDir: at(CERTS_DIR), platform: `linux/${world.arch}` }),
     'next-images': async () => {
       for (const ref of sides.nextImages) await pullByUpstreamName(far, ref);
     },

@@ -206,6 +206,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       kubeadm: await readDocument(farDir, 'doc/kubeadm.json'),
       flannel: await readDocument(farDir, 'doc/flannel.json'),
       podinfoOutput: out.podinfoOutput,
+      helmOutput: (out.stdout.get('helm') ?? []).join(''),
       clusterImages: out.clusterImages,
       repositories: status?.repositories,
       ...(status?.images ? { imagesThere: status.images.present } : {}),

@@ -131,6 +131,12 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(result.far.podinfoOutput.trim()).toBe('ghcr.io/stefanprodan/podinfo:6.4.0');
   });
 
+  it('installs podinfo 6.4.0 from the carried chart with the helm double: the image the chart names, by its upstream name', () => {
+    expect(result.far.helmOutput).toContain('CHART: podinfo-6.4.0');
+    expect(result.far.helmOutput).toContain('IMAGE: ghcr.io/stefanprodan/podinfo:6.4.0');
+    expect(transcript.lines).toContain('  $ helm upgrade --install podinfo bundle/files/charts/podinfo-6.4.0.tgz --wait --timeout 5m');
+  });
+
   it('writes a kubeadm configuration and a flannel manifest that name only images the internal registry has', async () => {
     // The first trip's configuration as ag-kubeadm config recorded it; the file on the node is the next trip's by now.
     const yaml = result.far.kubeadm.kubeadm!.config;

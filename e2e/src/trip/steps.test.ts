@@ -20,14 +20,14 @@ describe('the trip, one definition for both worlds', () => {
     const kind = (id: string): string => id.replace(/^([^:]+):(no-node|bootstrap|unpack|prepare|join)$/, (_, node: string, what: string) => `${roles[node] ?? node}:${what}`);
     const shared = ids(here).map(kind).filter((id) => ids(there).map(kind).includes(id));
     expect(ids(there).map(kind).filter((id) => shared.includes(id))).toEqual(shared);
-    for (const id of ['keygen', 'site', 'pack', 'carry', 'prepare', 'registry', 'trust', 'push', 'registry-status', 'kubeadm-config', 'flannel-render', 'preflight', 'init', 'inventory', 'carry-back', 'pack-delta', 'carry-delta', 'unpack-delta', 'push-delta', 'leak']) {
+    for (const id of ['keygen', 'site', 'pack', 'carry', 'prepare', 'registry', 'trust', 'push', 'registry-status', 'kubeadm-config', 'flannel-render', 'preflight', 'init', 'helm', 'inventory', 'carry-back', 'pack-delta', 'carry-delta', 'unpack-delta', 'push-delta', 'leak']) {
       expect(shared, id).toContain(id);
     }
     // What only the netns world does is done by its driver, and the scenario says why.
     for (const step of here.filter((s) => !ids(there).map(kind).includes(kind(s.id)))) expect(step.local, step.id).toEqual(expect.any(String));
     // What only the VMs do needs a kubelet (or a node of its own, to bootstrap and carry to).
     const vmOnly = ids(there).filter((id) => !shared.includes(kind(id)));
-    expect(vmOnly).toEqual(['flannel-apply', 'helm', 'join-files', 'carry-join', 'worker:no-node', 'worker:bootstrap', 'worker:unpack', 'check:flannel', 'check:dns', 'upgrade']);
+    expect(vmOnly).toEqual(['flannel-apply', 'join-files', 'carry-join', 'worker:no-node', 'worker:bootstrap', 'worker:unpack', 'check:podinfo', 'check:flannel', 'check:dns', 'upgrade']);
   });
 
   it('gives both worlds the same tool commands, differing only in the flags world.ts names', () => {
