@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -86,6 +86,22 @@ describe('steps/far-bootstrap.sh: the far side runs nothing before openssl and s
     await execa('openssl', ['ec', '-in', other, '-pubout', '-out', `${other}.pub`]);
     const wrongKey = await bootstrap(await bundle(dir, key), `${other}.pub`, join(dir, 'work-key'));
     expect(wrongKey.exitCode).not.toBe(0);
+  });
+
+  it('names every program the node lacks (tar, xz, openssl) before it writes anything', async () => {
+    // A PATH with everything the script needs but xz and openssl, as on a minimal cloud box.
+    const path = join(dir, 'path-without');
+    await mkdir(path, { recursive: true });
+    for (const program of ['tar', 'sha256sum', 'awk', 'mkdir', 'ln', 'wc', 'cat']) {
+      const { stdout } = await execa('sh', ['-c', `command -v ${program}`]);
+      await symlink(stdout.trim(), join(path, program));
+    }
+    const work = join(dir, 'work-missing');
+    const result = await execa('/bin/sh', [join(STEP_SCRIPTS, 'far-bootstrap.sh'), await bundle(dir, key), pub, work, 'amd64'], { reject: false, env: { PATH: path }, extendEnv: false });
+    expect(result.exitCode).toBe(127);
+    expect(result.stderr).toContain('far-bootstrap: this node lacks: xz openssl;');
+    expect(result.stderr).toContain('dnf install tar xz openssl');
+    await expect(stat(work)).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses an architecture the bundle carries no executable for', async () => {

@@ -1,12 +1,12 @@
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { formatRegistryTarget } from '@ag/core';
+import { join } from 'node:path';
+import { formatRegistryTarget, type AgDocument } from '@ag/core';
 import { unmountAllUnder } from '@ag/fixtures';
-import { runConnectedSide, type ConnectedResult } from './connected-side.js';
-import { CARRIED_BUNDLE, runFarSide, TRUST_ANCHOR, type Cleanups, type FarResult, type SiteRegistry } from './far-side.js';
-import { createGap, type Gap, type Leak } from './gap.js';
-import { runNextTrip, type NextTripResult } from './next-trip.js';
+import { CLUSTER, type ConnectedResult } from './connected-side.js';
+import { FAR_ARCH, FAR_REGISTRY_ENDPOINT, FAR_REGISTRY_LISTEN, type Cleanups, type FarResult } from './far-side.js';
+import { createGap, FAR_REGISTRY_NAME, type Gap, type Leak } from './gap.js';
+import { readDocument, runTripInNetns, writeConnectedBin } from './netns-driver.js';
 import { missingPrerequisites } from './prerequisites.js';
 import type { Reporter } from './reporter.js';
 import { Shell } from './shell.js';
@@ -16,9 +16,21 @@ import { withoutNode } from './no-node.js';
 import type { UpstreamInfo } from './upstream/info.js';
 import { startUpstream } from './upstream/start.js';
 import { planSiteRegistry, startSiteRegistry, type SiteRegistryPlan } from './site-registry/start.js';
+import { FAR_BIN, tripSteps, type Step } from './trip/steps.js';
+import { NEXT_VERSION, netnsWorld, type RegistryTarget, type World } from './trip/world.js';
 
-/** The release the next trip carries as a delta. */
-export const NEXT_VERSION = 'v1.27.4';
+export { NEXT_VERSION };
+
+/** The next trip: the next patch release, carried as a delta against the far side's inventory. */
+export interface NextTripResult {
+  /** The connected side's delta bundle and the document pack wrote. */
+  connected: ConnectedResult;
+  /** The far side's document after unpacking the delta onto its bundle. */
+  unpacked: AgDocument;
+  pushed: AgDocument;
+  /** The next release's control-plane images containerd then pulled by their upstream names. */
+  pulled: string[];
+}
 
 export interface ScenarioOptions {
   reporter: Reporter;
@@ -31,6 +43,8 @@ export interface ScenarioOptions {
    * distribution registry (TLS, htpasswd) stands in for it on the far side, started apart.
    */
   siteRegistry?: string;
+  /** The seed's production topology: three control planes behind a load balancer's endpoint (the kubeadm double's HA commands). */
+  ha?: boolean;
 }
 
 /** What the run found about the gap itself. */
@@ -62,17 +76,10 @@ export interface ScenarioResult {
   next: NextTripResult;
   gap: GapReport;
   timings: StageTiming[];
+  /** The world and the steps the run went through, in order (trip/steps.ts). */
+  world: World;
+  steps: Step[];
   elapsedMs: number;
-}
-
-async function listFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(full, base)));
-    else out.push(relative(base, full));
-  }
-  return out.sort();
 }
 
 /** This machine's own addresses (outside any namespace the run made): the far side must not reach them either. */
@@ -102,14 +109,17 @@ async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
 }
 
 /**
- * The whole pipeline across a simulated air gap (see gap.ts): a stand-in
- * upstream in the connected namespace; plan | download | pull | pack there;
- * only the bundle file crosses; verify, unpack, nodeprep, registry, push,
- * containerd pulls and runs, kubeadm config and flannel render on the far
- * side, which has no route anywhere; the next trip, a delta for the next
- * patch release packed against the far side's inventory; and then the proof
- * that the far side sent nothing out. Throws on the first failing step, after cleaning up
- * every process and namespace it started. Needs root.
+ * The whole pipeline across a simulated air gap (see gap.ts): the trip of
+ * trip/steps.ts in the netns world (trip/world.ts), run by netns-driver.ts:
+ * a stand-in upstream in the connected namespace; plan | download | pull |
+ * pack there; only the bundle file crosses; verify, unpack, nodeprep,
+ * registry, push, containerd pulls and runs, kubeadm config, flannel render,
+ * kubeadm preflight, init and joins (the kubeadm double) on the far side,
+ * which has no route anywhere; the next trip, a delta for the next patch
+ * release packed against the far side's inventory, and the upgrade planned;
+ * and then the proof that the far side sent nothing out. Throws on the
+ * first failing step, after cleaning up every process and namespace it
+ * started. Needs root.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const why = missingPrerequisites();
@@ -143,34 +153,73 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     ]);
     reporter.note(`upstream file hosts at ${upstream.files.url}, registries at ${upstream.registry.host} (every upstream host as a path prefix), ${upstream.images.length} images`);
 
+    await writeConnectedBin(connectedDir);
     const connectedShell = new Shell(gap.connected.prefix, connectedDir, reporter, {
       ...upstream.registry.env,
       NO_PROXY: '127.0.0.1,localhost',
       no_proxy: '127.0.0.1,localhost',
+      PATH: `${join(connectedDir, FAR_BIN)}:${process.env['PATH'] ?? ''}`,
     });
-    const connected = await runConnectedSide(connectedShell, stages, upstream);
-    reporter.note(`bundle: ${connected.bundleBytes} bytes, signed`);
-
-    const carried = await stages.run('carry', 'carry bundle.tar across', async () => {
-      await mkdir(join(farDir, 'carry'), { recursive: true });
-      await mkdir(join(farDir, 'trust'), { recursive: true });
-      reporter.command(`cp ${relative(work, connected.bundleFile)} <far>/${CARRIED_BUNDLE}`);
-      await copyFile(connected.bundleFile, join(farDir, CARRIED_BUNDLE));
-      // Provisioned once, before the first trip, and checked by its fingerprint out of band.
-      await copyFile(connected.publicKey, join(farDir, TRUST_ANCHOR));
-      reporter.note(`${(await stat(join(farDir, CARRIED_BUNDLE))).size} bytes carried; ${TRUST_ANCHOR} is the far side's trust anchor, put there once before the first trip`);
-      return listFiles(farDir);
-    });
-
     // The far side has no Node.js: its commands run where this machine's node is hidden (no-node.ts).
-    const farShell = new Shell(await withoutNode(gap.far.prefix, join(work, 'no-node')), farDir, reporter);
+    const farShell = new Shell(await withoutNode(gap.far.prefix, join(work, 'no-node')), farDir, reporter, { PATH: `${join(farDir, FAR_BIN)}:${process.env['PATH'] ?? ''}` });
     const siteRegistry = site === undefined ? undefined : await startSite(gap, site, work, farDir, cleanups, stages);
-    const far = await runFarSide(farShell, stages, cleanups, gap.far.name, siteRegistry);
-    const next = await runNextTrip(connectedShell, farShell, stages, upstream);
-    reporter.note(`delta bundle: ${next.connected.bundleBytes} bytes, ${Math.round((100 * next.connected.bundleBytes) / connected.bundleBytes)}% of the first`);
-    const gapReport = await stages.run('far', 'did anything leave the far side?', () => checkGap(gap, upstream));
+    const world = netnsWorld({
+      arch: FAR_ARCH,
+      filesUrl: upstream.files.url,
+      registryHost: upstream.registry.host,
+      registryCaFile: upstream.registry.caFile,
+      registryListen: FAR_REGISTRY_LISTEN,
+      registryName: FAR_REGISTRY_NAME,
+      registryEndpoint: FAR_REGISTRY_ENDPOINT,
+      ha: options.ha ?? false,
+      ...(siteRegistry === undefined ? {} : { siteRegistry }),
+    });
+    const steps = tripSteps(world, CLUSTER.os);
+    reporter.note(`the trip: ${steps.length} steps (e2e/src/trip/steps.ts), the same the Vagrant driver runs; upstream: ${world.upstreamDescription}`);
+    if (upstream.next === undefined) throw new Error('the stand-in upstream holds no next release (serve.ts --next-version)');
+    let gapReport: GapReport | undefined;
+    const checkLeak = async (): Promise<void> => void (gapReport = await checkGap(gap, upstream));
+    const out = await runTripInNetns(steps, world, { connected: connectedShell, far: farShell, farNamespace: gap.far.name, nextImages: upstream.next.images, checkLeak }, stages, cleanups);
+    if (gapReport === undefined) throw new Error('the trip has no leak step: nothing counted the black hole');
+
+    const connectedResult = async (bundle: string): Promise<ConnectedResult> => ({
+      bundleFile: join(connectedDir, bundle),
+      bundleBytes: (await stat(join(connectedDir, bundle))).size,
+      publicKey: join(connectedDir, 'keys', 'ag-bundle.pub.pem'),
+      document: await readDocument(connectedDir, `${bundle}.json`),
+    });
+    const connected = await connectedResult('out/bundle.tar');
+    const next: NextTripResult = {
+      connected: await connectedResult('out/delta.tar'),
+      unpacked: await readDocument(farDir, 'doc/next.json'),
+      pushed: await readDocument(farDir, 'doc/next-pushed.json'),
+      pulled: upstream.next.images,
+    };
+    reporter.note(`bundle: ${connected.bundleBytes} bytes, signed; delta bundle: ${next.connected.bundleBytes} bytes, ${Math.round((100 * next.connected.bundleBytes) / connected.bundleBytes)}% of the first`);
+    const status = (await readDocument(farDir, 'doc/status.json')).registry?.status;
+    const [first, ...otherControlPlanes] = world.topology.controlPlanes;
+    const far: FarResult = {
+      nodeFound: (out.stdout.get(`${first!.name}:no-node`) ?? []).join('').trim(),
+      toolVersion: (out.stdout.get(`${first!.name}:unpack`) ?? []).at(-1)!.trim(),
+      unpacked: await readDocument(farDir, 'doc/unpacked.json'),
+      pushed: await readDocument(farDir, 'doc/pushed.json'),
+      kubeadm: await readDocument(farDir, 'doc/kubeadm.json'),
+      flannel: await readDocument(farDir, 'doc/flannel.json'),
+      podinfoOutput: out.podinfoOutput,
+      helmOutput: (out.stdout.get('helm') ?? []).join(''),
+      clusterImages: out.clusterImages,
+      repositories: status?.repositories,
+      ...(status?.images ? { imagesThere: status.images.present } : {}),
+      containerdConfig: out.containerdConfig,
+      kubeadmRun: {
+        preflight: await readDocument(farDir, 'doc/preflight.json'),
+        initialised: await readDocument(farDir, 'doc/init.json'),
+        joined: await readDocument(farDir, `doc/${world.topology.workers[0]!.name}-joined.json`),
+        controlPlanesJoined: await Promise.all(otherControlPlanes.map((node) => readDocument(farDir, `doc/${node.name}-joined.json`))),
+      },
+    };
     reporter.note(`far side sent ${gapReport.leak.packets} packet(s) into the black hole; the control probe afterwards sent ${gapReport.control.leak.packets}`);
-    return { work, upstream, connected, carried, far, next, gap: gapReport, timings: stages.timings, elapsedMs: Date.now() - started };
+    return { work, upstream, connected, carried: out.carried, far, next, gap: gapReport, timings: stages.timings, world, steps, elapsedMs: Date.now() - started };
   } finally {
     const cleaning = Date.now();
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => reporter.note(`cleanup: ${(error as Error).message}`));
@@ -183,7 +232,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
  * (as the site runs it, not by ag), its CA and robot account handed to the
  * far side under site/.
  */
-async function startSite(gap: Gap, plan: SiteRegistryPlan, work: string, farDir: string, cleanups: Cleanups, stages: Stages): Promise<SiteRegistry> {
+async function startSite(gap: Gap, plan: SiteRegistryPlan, work: string, farDir: string, cleanups: Cleanups, stages: Stages): Promise<RegistryTarget> {
   return stages.run('far', "the site's registry (started apart)", async () => {
     const running = await startSiteRegistry(gap.far.prefix, join(work, 'site-registry'), plan);
     cleanups.push(() => running.stop());

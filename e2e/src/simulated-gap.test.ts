@@ -3,6 +3,7 @@ import { lstat, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { AgDocument } from '@ag/core';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAR_ARCH, FAR_REGISTRY_ENDPOINT } from './far-side.js';
@@ -27,7 +28,9 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'ag-e2e-'));
     try {
-      result = await runScenario({ reporter: transcript, work });
+      // The seed's production topology (npm run demo -- --ha): it runs every kubeadm command of the classic
+      // one-node procedure and, besides, init with a control-plane endpoint and two control-plane joins.
+      result = await runScenario({ reporter: transcript, work, ha: true });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n\nthe run so far:\n${transcript.tail(120)}`);
     }
@@ -52,6 +55,15 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     // The control: one attempt outward after the run is counted.
     expect(gap.control.result).toBe('timeout');
     expect(gap.control.leak.packets).toBeGreaterThan(0);
+  });
+
+  it('runs the trip of trip/steps.ts, every step in its order: the list the Vagrant driver runs on VMs', () => {
+    expect(result.world.name).toBe('netns');
+    const titles = result.steps.map((step) => step.title);
+    expect(result.timings.map((t) => t.name).filter((name) => titles.includes(name))).toEqual(titles);
+    // Every command the scenario gives a step is what ran, as the transcript shows it.
+    const commands = transcript.lines.filter((line) => line.startsWith('  $ ')).map((line) => line.slice(4));
+    for (const step of result.steps) for (const command of step.commands) expect(commands, step.id).toContain(command);
   });
 
   it('carries one file: the far side starts from the bundle and the trust anchor put there beforehand', async () => {
@@ -119,12 +131,20 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(result.far.podinfoOutput.trim()).toBe('ghcr.io/stefanprodan/podinfo:6.4.0');
   });
 
+  it('installs podinfo 6.4.0 from the carried chart with the helm double: the image the chart names, by its upstream name', () => {
+    expect(result.far.helmOutput).toContain('CHART: podinfo-6.4.0');
+    expect(result.far.helmOutput).toContain('IMAGE: ghcr.io/stefanprodan/podinfo:6.4.0');
+    expect(transcript.lines).toContain('  $ helm upgrade --install podinfo bundle/files/charts/podinfo-6.4.0.tgz --wait --timeout 5m');
+  });
+
   it('writes a kubeadm configuration and a flannel manifest that name only images the internal registry has', async () => {
-    const yaml = await readFile(far('root', 'etc', 'kubernetes', 'ag', 'kubeadm-config.yaml'), 'utf8');
+    // The first trip's configuration as ag-kubeadm config recorded it; the file on the node is the next trip's by now.
+    const yaml = result.far.kubeadm.kubeadm!.config;
+    expect(await readFile(far('root', 'etc', 'kubernetes', 'ag', 'kubeadm-config.yaml'), 'utf8')).toMatch(/^kubernetesVersion: v1\.27\.4$/m);
     const cluster = parseAllDocuments(yaml)
       .map((d) => d.toJS() as Record<string, unknown>)
       .find((d) => d['kind'] === 'ClusterConfiguration')!;
-    expect(cluster).toMatchObject({ kubernetesVersion: 'v1.27.3', imageRepository: 'registry.k8s.io', dns: { imageRepository: 'registry.k8s.io/coredns' } });
+    expect(cluster).toMatchObject({ kubernetesVersion: 'v1.27.3', controlPlaneEndpoint: 'ag-far-lb:6443', imageRepository: 'registry.k8s.io', dns: { imageRepository: 'registry.k8s.io/coredns' } });
     // Each image by its index digest and, for a platform subset, its manifests' digests.
     const pushed = new Map(result.far.pushed.images!.images.map((i) => [i.ref, [i.digest, ...i.manifests.map((m) => m.digest)]]));
     const kubeadmImages = result.far.kubeadm.kubeadm!.images.map((i) => i.ref);
@@ -143,7 +163,7 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(result.far.clusterImages.sort()).toEqual([...kubeadmImages, ...pinned.map((i) => i.pinned)].sort());
   });
 
-  it('runs ag-kubeadm preflight, init and join against the kubeadm double: kubeadm reads the configuration, the worker joins with the CA pin', async () => {
+  it('runs ag-kubeadm preflight, init (HA: a control-plane endpoint, --upload-certs) and joins against the kubeadm double: two control planes with the certificate key, the worker with the CA pin', async () => {
     const { preflight, initialised, joined } = result.far.kubeadmRun;
     const checks = preflight.kubeadm!.preflight!.checks!;
     expect(checks.find((c) => c.name === 'kubeadm-config')).toMatchObject({ result: 'ok' });
@@ -151,7 +171,17 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(preflight.kubeadm!.preflight!.images.map((i) => i.foundIn)).toEqual(Array(7).fill('containerd'));
     const caPem = await readFile(far('root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8');
     expect(initialised.kubeadm!.join!.caCertHashes).toEqual([`sha256:${createHash('sha256').update(new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}`]);
-    expect(joined.kubeadm!.joined).toMatchObject({ node: 'ag-far-w1', controlPlane: false, apiServerEndpoint: '127.0.0.1:6443' });
+    // HA: every node joins through the load balancer's endpoint; the other control planes with the certificate key init uploaded.
+    const endpoint = result.world.topology.controlPlaneEndpoint!;
+    expect(endpoint).toBe('ag-far-lb:6443');
+    expect(initialised.kubeadm!.join).toMatchObject({ apiServerEndpoint: endpoint, certificateKeyFile: '/etc/kubernetes/ag/certificate-key' });
+    expect(joined.kubeadm!.joined).toMatchObject({ node: 'ag-far-w1', controlPlane: false, apiServerEndpoint: endpoint });
+    expect(result.far.kubeadmRun.controlPlanesJoined.map((d) => d.kubeadm!.joined)).toEqual([
+      expect.objectContaining({ node: 'ag-far-cp2', controlPlane: true, apiServerEndpoint: endpoint }),
+      expect.objectContaining({ node: 'ag-far-cp3', controlPlane: true, apiServerEndpoint: endpoint }),
+    ]);
+    // The second control plane got the cluster's certificates from the kubeadm-certs Secret (the certificate key decrypted them).
+    expect(await readFile(far('cp2-root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8')).toBe(caPem);
     // The worker's kubelet got the cluster's KubeletConfiguration: ag-nodeprep's cgroupfs, as containerd runs.
     expect(await readFile(far('worker-root', 'var', 'lib', 'kubelet', 'config.yaml'), 'utf8')).toMatch(/cgroupDriver: cgroupfs/);
     expect(await readFile(far('worker-root', 'etc', 'kubernetes', 'pki', 'ca.crt'), 'utf8')).toBe(caPem);
@@ -179,6 +209,17 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(next.pushed.images!.images.map((i) => i.ref)).toEqual(expect.arrayContaining(result.upstream.next!.images));
     expect(next.pulled).toEqual(result.upstream.next!.images);
     expect(next.pulled).toHaveLength(4);
+  });
+
+  it("plans the upgrade to v1.27.4 in upstream's order against the kubeadm double, changing nothing (the VMs then apply it)", async () => {
+    const plan = JSON.parse(await readFile(far('doc', 'upgrade-plan.json'), 'utf8')) as AgDocument;
+    expect(plan.kubeadm!.upgrade).toMatchObject({ from: 'v1.27.3', to: 'v1.27.4', kind: 'patch' });
+    expect(plan.kubeadm!.upgrade!.steps.map((s) => `${s.step}:${s.status}`)).toEqual(
+      ['install-kubeadm', 'kubeadm-upgrade-apply', 'drain', 'install-kubelet', 'install-kubectl', 'restart-kubelet', 'uncordon'].map((s) => `${s}:planned`),
+    );
+    // Nothing installed yet: the node's kubelet is still the first trip's.
+    const firstKubelet = result.connected.document.fetch!.files.find((f) => f.path === 'files/linux/amd64/kubelet')!;
+    expect(await sha256(far('root', 'usr', 'local', 'bin', 'kubelet'))).toBe(firstKubelet.sha256);
   });
 
   it('summarises the run for npm run demo', () => {

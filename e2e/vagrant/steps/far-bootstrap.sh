@@ -1,6 +1,6 @@
 #!/bin/sh
 # The first thing done on the far side, with nothing but the bundle, tar,
-# coreutils and openssl (no Node.js): check the signature of SHA256SUMS
+# xz, coreutils and openssl (no Node.js): check the signature of SHA256SUMS
 # against the public key carried across once before, check the one member
 # needed to go on against it (tools/<arch>/ag, the single executable with
 # every ag tool and Node.js built in), then run it as ag-bundle to verify
@@ -13,6 +13,17 @@
 # (amd64, arm64). Used as is by run.sh (on the air-gapped VMs) and by the
 # simulated-gap e2e test (e2e/src/far-side.ts).
 set -eu
+# What this script and the tools it starts need of the node (xz: the bundle's
+# compressed members, the OS packages' archives). Named all at once, before
+# anything is written, rather than failing halfway on the first one.
+missing=
+for program in tar xz openssl sha256sum awk; do
+  command -v "$program" >/dev/null 2>&1 || missing="$missing $program"
+done
+if [ -n "$missing" ]; then
+  echo "far-bootstrap: this node lacks:$missing; install them before the air gap closes (provision/airgap.sh does on the Vagrant boxes: dnf install tar xz openssl, or apt-get install tar xz-utils openssl)" >&2
+  exit 127
+fi
 bundle=$1 key=$2 work=$3 arch=${4:-$(uname -m)}
 case "$arch" in
   x86_64 | amd64) arch=amd64 ;;

@@ -16,7 +16,7 @@ export function explainOwnRegistryFailure(error: unknown, registry: AgDocument['
     cause: error,
     details: { ...error.details, registryDir: registry.dir, registryLog: log },
     hint:
-      `the registry ag-registry runs keeps failing (HTTP ${status}): run ag-registry status --dir ${registry.dir} (it reports the storage's free space; ` +
+      `the registry ag-registry runs keeps failing (HTTP ${status}): run ag-registry status --state-dir ${registry.dir} (it reports the storage's free space; ` +
       `--gc removes stale partial uploads) and read ${log} (a full disk shows there as "no space left on device"); then run the same push again`,
   });
 }

@@ -337,12 +337,12 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
       gone = !alive(child!.pid);
     }
     expect(gone).toBe(true);
-    const down = await cli(['status', '--dir', paths.dir]);
+    const down = await cli(['status', '--state-dir', paths.dir]);
     expect(down.code, down.stderr).toBe(4);
     const again = await cli(upArgs);
     expect(again.code, again.stderr).toBe(0);
     expect((await liveChild(paths))?.pid).not.toBe(child!.pid);
-    expect((await cli(['status', '--dir', paths.dir])).code).toBe(0);
+    expect((await cli(['status', '--state-dir', paths.dir])).code).toBe(0);
   });
 
   it('finds a registry left without its supervisor: status exits 6 "unsupervised", up replaces it, down stops it', async () => {
@@ -358,7 +358,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
       return started.pid!;
     };
     const first = await orphan();
-    const found = await cli(['status', '--dir', paths.dir]);
+    const found = await cli(['status', '--state-dir', paths.dir]);
     expect(found.code, found.stderr).toBe(6);
     expect(found.stderr).toContain('answers, but unsupervised');
     expect(JSON.parse(found.stdout).registry.status).toMatchObject({ running: true, answering: true, supervised: false });
@@ -367,10 +367,10 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(replaced.stderr).toContain(`the registry process ${first} runs without its supervisor`);
     expect(alive(first)).toBe(false);
-    expect(JSON.parse((await cli(['status', '--dir', paths.dir])).stdout).registry.status).toMatchObject({ supervised: true, answering: true });
+    expect(JSON.parse((await cli(['status', '--state-dir', paths.dir])).stdout).registry.status).toMatchObject({ supervised: true, answering: true });
 
     const second = await orphan();
-    const stopped = await cli(['down', '--dir', paths.dir]);
+    const stopped = await cli(['down', '--state-dir', paths.dir]);
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stderr).toContain('stopped the registry');
     expect(alive(second)).toBe(false);

@@ -51,14 +51,14 @@ beforeAll(async () => {
     await layout.writeImageSpec({ ref, platforms: [{ platform: LINUX_AMD64, layers: [{ kind: 'random', size: 8 << 20, seed: `full-${i}` }] }] });
   }
   const endpoint = `127.0.0.1:${await freePort()}`;
-  const up = await cli(['up', '--dir', registryDir, '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1']);
+  const up = await cli(['up', '--state-dir', registryDir, '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1']);
   expect(up.code, up.stderr).toBe(0);
   document = up.stdout;
 });
 
 afterAll(async () => {
   if (!isRoot) return;
-  await cli(['down', '--dir', registryDir]);
+  await cli(['down', '--state-dir', registryDir]);
   await run('umount', [registryDir]).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
 });
@@ -68,14 +68,14 @@ describe.runIf(isRoot)('ag-registry with its storage on a full disk (a 24 MiB tm
     const push = await agImages(['push', ...IMAGES, '--layout', layoutDir, '--retries', '1'], document);
     expect(push.code, push.stderr).toBe(4);
     const paths = registryPaths(registryDir);
-    expect(push.stderr).toContain(`ag-registry status --dir ${paths.dir}`);
+    expect(push.stderr).toContain(`ag-registry status --state-dir ${paths.dir}`);
     expect(push.stderr).toContain(`read ${paths.logFile}`);
     expect(push.stderr).toMatch(/HTTP 5\d\d/);
     expect(await readFile(paths.logFile, 'utf8')).toContain('no space left on device');
   });
 
   it('status reports the free space and warns below --min-free; exit 0, it still answers', async () => {
-    const result = await cli(['status', '--dir', registryDir, '--min-free', '8M']);
+    const result = await cli(['status', '--state-dir', registryDir, '--min-free', '8M']);
     expect(result.code, result.stderr).toBe(0);
     const storage = JSON.parse(result.stdout).registry.status.storage;
     expect(storage.path).toBe(registryPaths(registryDir).storage);
@@ -90,8 +90,8 @@ describe.runIf(isRoot)('ag-registry with its storage on a full disk (a 24 MiB tm
     expect(left.length).toBeGreaterThan(0);
     // The registry runs: only uploads nobody wrote to for 10 minutes go. Age these.
     await run('find', [...left, '-exec', 'touch', '-d', '1 hour ago', '{}', '+']);
-    const before = JSON.parse((await cli(['status', '--dir', registryDir])).stdout).registry.status.storage.freeBytes as number;
-    const result = await cli(['status', '--dir', registryDir, '--gc']);
+    const before = JSON.parse((await cli(['status', '--state-dir', registryDir])).stdout).registry.status.storage.freeBytes as number;
+    const result = await cli(['status', '--state-dir', registryDir, '--gc']);
     expect(result.code, result.stderr).toBe(0);
     const storage = JSON.parse(result.stdout).registry.status.storage;
     expect(storage.purgedUploads).toBe(left.length);

@@ -1,0 +1,111 @@
+import { Value } from '@sinclair/typebox/value';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { SiteFileSchema } from '@ag/core';
+import { tripSteps, type Step } from './steps.js';
+import { labNetRegex, netnsWorld, vagrantMachines, vagrantWorld, type World } from './world.js';
+
+const netns = (ha = false): World =>
+  netnsWorld({ arch: 'amd64', filesUrl: 'http://127.0.0.1:8080', registryHost: '127.0.0.1:5001', registryCaFile: '/x/ca.crt', registryListen: '127.0.0.1:5000', registryName: 'registry.ag.internal', registryEndpoint: 'registry.ag.internal:5000', ha });
+const vagrant = (ha = false, workers = 1): World => vagrantWorld({ os: 'fedora-37', labNet: '192.168.56', ha, workers });
+const ids = (steps: Step[]): string[] => steps.map((s) => s.id);
+const commandsOf = (steps: Step[], id: string): string[] => steps.find((s) => s.id === id)?.commands ?? [];
+
+describe('the trip, one definition for both worlds', () => {
+  it('runs the same ag steps in the same order in both worlds; each world adds only what it alone can do, and says why', () => {
+    const here = tripSteps(netns(), 'debian-12');
+    const there = tripSteps(vagrant(), 'fedora-37');
+    // Per-node ids carry the node's name, which differs by world: compare by role.
+    const roles: Record<string, string> = { 'ag-far': 'control-plane-1', airgap: 'control-plane-1', 'ag-far-w1': 'worker-1', worker: 'worker-1' };
+    const kind = (id: string): string => id.replace(/^([^:]+):(no-node|bootstrap|unpack|prepare|join)$/, (_, node: string, what: string) => `${roles[node] ?? node}:${what}`);
+    const shared = ids(here).map(kind).filter((id) => ids(there).map(kind).includes(id));
+    expect(ids(there).map(kind).filter((id) => shared.includes(id))).toEqual(shared);
+    for (const id of ['keygen', 'site', 'pack', 'carry', 'prepare', 'registry', 'trust', 'push', 'registry-status', 'kubeadm-config', 'flannel-render', 'preflight', 'init', 'helm', 'inventory', 'carry-back', 'pack-delta', 'carry-delta', 'unpack-delta', 'push-delta', 'leak']) {
+      expect(shared, id).toContain(id);
+    }
+    // What only the netns world does is done by its driver, and the scenario says why.
+    for (const step of here.filter((s) => !ids(there).map(kind).includes(kind(s.id)))) expect(step.local, step.id).toEqual(expect.any(String));
+    // What only the VMs do needs a kubelet (or a node of its own, to bootstrap and carry to).
+    const vmOnly = ids(there).filter((id) => !shared.includes(kind(id)));
+    expect(vmOnly).toEqual(['flannel-apply', 'join-files', 'carry-join', 'worker:no-node', 'worker:bootstrap', 'worker:unpack', 'check:podinfo', 'check:flannel', 'check:dns', 'upgrade']);
+  });
+
+  it('gives both worlds the same tool commands, differing only in the flags world.ts names', () => {
+    const here = tripSteps(netns(), 'debian-12');
+    const there = tripSteps(vagrant(), 'fedora-37');
+    // Program and subcommand, not a flag's value (--kubectl kubeadm-double/kubectl).
+    const verbs = (command: string): string[] => [...command.matchAll(/(?<![-/])\b(ag-[a-z]+ [a-z]+|helm [a-z]+|kubectl [a-z]+)/g)].map((m) => m[1]!);
+    for (const step of here.filter((s) => s.commands.length > 0)) {
+      const other = there.find((s) => s.id === step.id);
+      if (other === undefined) continue;
+      expect(other.commands.flatMap(verbs), step.id).toEqual(step.commands.flatMap(verbs));
+    }
+    expect(commandsOf(there, 'prepare')[0]).toBe('ag-nodeprep apply --resolved disable --nameserver 192.168.56.11 < doc/unpacked.json > doc/node.json');
+    expect(commandsOf(here, 'prepare')[0]).toBe('ag-nodeprep apply --root root --cgroup-driver cgroupfs --skip packages < doc/unpacked.json > doc/node.json');
+  });
+
+  it('writes a valid site file for either OS', () => {
+    for (const [world, os] of [[netns(), 'debian-12'], [vagrant(), 'fedora-37']] as const) {
+      const heredoc = commandsOf(tripSteps(world, os), 'site')[0]!;
+      const yaml = heredoc.split('\n').slice(1, -1).join('\n');
+      const site = parse(yaml) as unknown;
+      expect([...Value.Errors(SiteFileSchema, site)]).toEqual([]);
+      expect(site).toMatchObject({ spec: { os: { name: os }, kubernetes: { version: 'v1.27.3' } } });
+    }
+  });
+});
+
+describe('the Vagrant defects, caught by the scenario', () => {
+  it("renders flannel with an interface choice that holds on every VM, not an address only one of them has", () => {
+    for (const [ha, workers] of [[false, 1], [true, 2]] as const) {
+      const world = vagrant(ha, workers);
+      const render = commandsOf(tripSteps(world, 'fedora-37'), 'flannel-render')[0]!;
+      expect(render).not.toMatch(/--iface\s/);
+      const regex = render.match(/--iface-regex (\S+)/)![1]!;
+      expect(regex).toBe(labNetRegex('192.168.56'));
+      // Go's RE2 and JavaScript agree on this one (anchors, escaped dots): it matches each far node's lab address.
+      for (const node of [...world.topology.controlPlanes, ...world.topology.workers]) expect(node.address).toMatch(new RegExp(regex));
+      // And not the provider's management network (10.0.2.15 on VirtualBox, 192.168.121.x on libvirt).
+      for (const address of ['10.0.2.15', '192.168.121.34']) expect(address).not.toMatch(new RegExp(regex));
+    }
+  });
+
+  it('checks on the VMs that flannel runs on every node and that a worker pod reaches a control-plane pod', () => {
+    const world = vagrant(true, 2);
+    const check = commandsOf(tripSteps(world, 'fedora-37'), 'check:flannel');
+    expect(check[0]).toBe('sh steps/check-flannel.sh cp1 cp2 cp3 worker1 worker2');
+    expect(check[1]).toMatch(/^sh steps\/check-pod-network\.sh worker1 cp1 /);
+  });
+
+  it('keeps DNS inside the site: systemd-resolved disabled, the site resolver only, and a check from a pod', () => {
+    const steps = tripSteps(vagrant(), 'fedora-37');
+    for (const step of steps.filter((s) => s.id.endsWith('prepare'))) expect(step.commands.join('\n')).toMatch(/ag-nodeprep apply --resolved disable --nameserver 192\.168\.56\.11 /);
+    expect(commandsOf(steps, 'check:dns')).toEqual(['sh steps/check-dns.sh 192.168.56.11']);
+  });
+
+  it('bootstraps every VM with far-bootstrap.sh, which names a missing tar, xz or openssl', () => {
+    const steps = tripSteps(vagrant(), 'fedora-37');
+    for (const node of ['airgap', 'worker']) expect(commandsOf(steps, `${node}:bootstrap`)[0]).toMatch(/sh steps\/far-bootstrap\.sh /);
+  });
+
+  it("upgrades in upstream's order: nothing installs the new kubelet before ag-kubeadm upgrade apply (kubeadm first, then drain, kubelet, kubectl, restart, uncordon)", () => {
+    const steps = tripSteps(vagrant(), 'fedora-37');
+    const after = steps.slice(ids(steps).indexOf('unpack-delta'));
+    const commands = after.flatMap((s) => s.commands);
+    const upgrade = commands.findIndex((c) => c.startsWith('ag-kubeadm upgrade apply'));
+    expect(upgrade).toBeGreaterThan(0);
+    // ag-nodeprep apply would install the new bundle's kubelet and kubectl first, and kubeadm upgrade apply after them.
+    for (const command of commands.slice(0, upgrade)) expect(command).not.toMatch(/ag-nodeprep apply|systemctl restart kubelet|kubeadm upgrade apply|install .*kubelet/);
+  });
+
+  it('lays the HA topology out as the Vagrantfile does: three control planes behind lb, the endpoint in kubeadm config, control-plane joins with the certificate key', () => {
+    const world = vagrant(true, 2);
+    expect(vagrantMachines('192.168.56', world.topology).map((m) => `${m.name}=${m.address}`)).toEqual([
+      'connected=192.168.56.10', 'lb=192.168.56.20', 'cp1=192.168.56.11', 'cp2=192.168.56.12', 'cp3=192.168.56.13', 'worker1=192.168.56.21', 'worker2=192.168.56.22',
+    ]);
+    const steps = tripSteps(world, 'fedora-37');
+    expect(commandsOf(steps, 'kubeadm-config')[0]).toMatch(/--control-plane-endpoint 192\.168\.56\.20:6443/);
+    expect(commandsOf(steps, 'cp2:join')[0]).toMatch(/ag-kubeadm join --token-file carry\/join\/join-token --control-plane --certificate-key-file carry\/join\/certificate-key --skip-preflight --node-name cp2/);
+    expect(commandsOf(steps, 'worker1:join')[0]).not.toMatch(/--control-plane/);
+  });
+});
