@@ -116,8 +116,11 @@ export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Pro
     return ExitCode.ok;
   }
   const level: LogLevel = args.quiet ? 'error' : args.verbose ? 'debug' : 'info';
-  const log = createLogger(io, { tool: tool.name, level, format: args['log-format'] });
   const command = String(args._[0] ?? '$default');
+  const progress = createProgress(io, !args.quiet && args['log-format'] === 'text', { label: `${tool.name} ${command}`, verbose: args.verbose });
+  // Log lines written while a progress line is drawn go above it, not onto its end.
+  const logStderr = { write: (text: string) => progress.interrupt(() => io.stderr.write(text)) } as unknown as Io['stderr'];
+  const log = createLogger({ stderr: logStderr }, { tool: tool.name, level, format: args['log-format'] });
   const handler = tool.handlers[command];
   if (handler === undefined) {
     const help = await parser.getHelp();
@@ -125,7 +128,6 @@ export async function runTool(tool: ToolDefinition, argv: string[], io: Io): Pro
     log.error(command === '$default' ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
     return ExitCode.usage;
   }
-  const progress = createProgress(io, !args.quiet && args['log-format'] === 'text');
   try {
     const summary = tool.summaries?.[command] ?? summarise(`${tool.name} ${command}: done`);
     const emit = (document: AgDocument): void => {
