@@ -241,7 +241,7 @@ async function verify(context: Context): Promise<void> {
   const input = await openBundleInput(bundleArgs(args), io);
   const report = await verifyBundle(input, { ...(key === undefined ? {} : { key }), log, progress });
   assertNoProblems(report.archive, report.problems, log, 'verifying');
-  log.info(`${report.archive}: ${report.files} file(s), ${report.bytes} bytes, all match SHA256SUMS${report.reused > 0 ? `; ${report.reused} more for the far side to supply (delta)` : ''}`);
+  log.info(`${report.archive}: ${report.payloadFiles} file(s) and bundle.json, ${report.bytes} bytes, all match SHA256SUMS${report.reused > 0 ? `; ${report.reused} of them for the far side to supply (delta)` : ''}`);
   context.emit(report.document!);
 }
 

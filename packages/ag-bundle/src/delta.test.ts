@@ -133,7 +133,7 @@ describe('delta: carry only what is missing', () => {
   it('verifies the delta, saying what the far side must supply', async () => {
     const result = await run(['verify', path('v1.27.4-delta.tar'), '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/\d+ more for the far side to supply \(delta\)/);
+    expect(result.stderr).toMatch(/\d+ file\(s\) and bundle\.json, \d+ bytes, all match SHA256SUMS; \d+ of them for the far side to supply \(delta\)/);
   });
 
   it('refuses, naming the blob and changing nothing, when the far side lacks what the delta needs', async () => {

@@ -15,7 +15,7 @@ import { seekableChunks, type BundleInput } from './input.js';
 import { blobHexOf } from './known-hashes.js';
 import { layoutDirs } from './layouts.js';
 import { SBOM_FILE } from './sbom.js';
-import { DOCUMENT_FILE, MAX_SUMS_BYTES } from './sums.js';
+import { DOCUMENT_FILE, MAX_SUMS_BYTES, payloadCount } from './sums.js';
 import { TarReader } from './tar/reader.js';
 
 /** Small blobs are read in passing, to find manifests, indexes and configs among them. */
@@ -40,7 +40,10 @@ export interface InspectedBlob {
 export interface InspectReport {
   archive: string;
   archiveBytes: number;
+  /** Every file entry of the tar (SHA256SUMS, its signature and bundle.json too). */
   entries: number;
+  /** The bundle's files by the one definition (payloadCount): a delta's reused ones counted, the descriptive files not. */
+  files: number;
   categories: Record<string, { files: number; bytes: number }>;
   images: InspectedImage[];
   topBlobs: InspectedBlob[];
@@ -175,6 +178,7 @@ export async function inspectBundle(input: BundleInput, top = 10): Promise<Inspe
     archive: input.label,
     archiveBytes: reader.offset,
     entries,
+    files: payloadCount(sizes.keys()) + reused.size,
     categories,
     images,
     topBlobs,
@@ -189,10 +193,10 @@ export async function inspectBundle(input: BundleInput, top = 10): Promise<Inspe
 export function renderInspectReport(report: InspectReport): string {
   const lines: string[] = [];
   const bundle = report.document?.bundle;
-  lines.push(`${report.archive}: ${report.entries} files, ${formatBytes(report.archiveBytes)}${report.signed ? `, signed${bundle?.keyFingerprint ? ` (key ${bundle.keyFingerprint.slice(0, 16)}…)` : ''}` : ', not signed'}`);
+  lines.push(`${report.archive}: ${report.files} files and bundle.json, ${formatBytes(report.archiveBytes)}${report.signed ? `, signed${bundle?.keyFingerprint ? ` (key ${bundle.keyFingerprint.slice(0, 16)}…)` : ''}` : ', not signed'}`);
   if (bundle?.packedAt !== undefined) lines.push(`packed ${bundle.packedAt}`);
   if (bundle?.delta !== undefined) {
-    lines.push(`delta of inventory ${bundle.delta.inventory}: ${report.reused} file(s), ${formatBytes(bundle.delta.reusedBytes)} left for the far side to supply`);
+    lines.push(`delta of inventory ${bundle.delta.inventory}: ${report.reused} of them, ${formatBytes(bundle.delta.reusedBytes)}, left for the far side to supply`);
   }
   lines.push('', 'by directory:');
   for (const [name, category] of Object.entries(report.categories).sort((a, b) => b[1].bytes - a[1].bytes)) {

@@ -199,7 +199,8 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     ...outputs.map((output) => ({ action: 'write' as const, ...output })),
     ...(options.split === undefined ? [] : [{ action: 'write' as const, path: `${out}${PARTS_SUFFIX}` }]),
   ];
-  const summary = { files: plan.files.length + 1, carriedFiles: carried.length + 1, reusedFiles: plan.reused.length };
+  // Counted as payloadCount counts SHA256SUMS: bundle.json aside (bundle.contents.files says the same).
+  const summary = { files: plan.files.length, carriedFiles: carried.length, reusedFiles: plan.reused.length };
   if (options.dryRun) {
     if (plan.absent.length > 0) {
       const files = plan.absent.filter((a) => a.kind === 'file').length;
@@ -247,8 +248,8 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
 
   await commitOutputs(out, writer, written, options.split, signer);
   log.info(
-    `packed ${summary.carriedFiles} file(s), ${written.size} bytes, into ${options.split === undefined ? basename(out) : `${written.parts!.length} part(s) of ${basename(out)}`}` +
-      (inventory === undefined ? '' : `; ${plan.reused.length} file(s) left for the far side to supply (delta of ${inventory.name})`) +
+    `packed ${summary.files} file(s) and bundle.json, ${written.size} bytes, into ${options.split === undefined ? basename(out) : `${written.parts!.length} part(s) of ${basename(out)}`}` +
+      (inventory === undefined ? '' : `; ${plan.reused.length} of them left for the far side to supply (delta of ${inventory.name})`) +
       (trip === undefined ? '' : `; bundle ${trip.id}${trip.builtOn.length === 0 ? ', complete' : `, builds on ${trip.builtOn.map((ref) => ref.id).join(', ')}`}`) +
       (signer === undefined ? ' (unsigned)' : ` (signed by ${signer.fingerprint.slice(0, 16)}…)`),
   );

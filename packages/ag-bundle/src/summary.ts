@@ -4,7 +4,7 @@ function bundleLine(document: AgDocument): string[] {
   const b = document.bundle;
   if (b === undefined) return [];
   return [
-    `${b.file}: ${formatBytes(b.size)}${b.parts !== undefined ? ` in ${b.parts.length} part(s)` : ''}; ${b.contents?.files ?? '?'} file(s) listed in SHA256SUMS`,
+    `${b.file}: ${formatBytes(b.size)}${b.parts !== undefined ? ` in ${b.parts.length} part(s)` : ''}; ${b.contents?.files ?? '?'} file(s) and bundle.json, as SHA256SUMS lists them`,
     b.signed ? `signed (${b.signatureAlgorithm ?? '?'}), key ${b.keyFingerprint?.slice(0, 16) ?? '?'}…` : 'unsigned: its checksums prove it intact, not who made it',
     ...(b.delta !== undefined ? [`delta: ${b.delta.reused.length} file(s) (${formatBytes(b.delta.reusedBytes)}) left for the far side to supply`] : []),
   ];

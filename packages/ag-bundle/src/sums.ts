@@ -7,6 +7,19 @@ export const DOCUMENT_FILE = 'bundle.json';
 /** These three are never taken from the packed directory: pack writes them anew. */
 export const GENERATED_FILES: readonly string[] = [SUMS_FILE, SIGNATURE_FILE, DOCUMENT_FILE];
 
+/**
+ * How many files a bundle holds, by the one definition pack, verify, inspect
+ * and the document (bundle.contents.files) share: the paths SHA256SUMS lists
+ * other than bundle.json. The payload, that is: the document and the two
+ * files that describe the rest are not counted; a delta's files the far side
+ * supplies are (SHA256SUMS lists them).
+ */
+export function payloadCount(listed: Iterable<string>): number {
+  let count = 0;
+  for (const path of listed) if (!GENERATED_FILES.includes(path)) count += 1;
+  return count;
+}
+
 /** The most SHA256SUMS may weigh before verify refuses to hold it (about 700 000 lines). */
 export const MAX_SUMS_BYTES = 64 * 1024 * 1024;
 

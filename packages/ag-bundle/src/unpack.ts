@@ -24,7 +24,7 @@ import { layoutDirs, readBundleLayout } from './layouts.js';
 import { scanBundle, signatureProblem, type Problem } from './scan.js';
 import type { PublicKey } from './signing.js';
 import { decideSite, presentBundles } from './site-chain.js';
-import { DOCUMENT_FILE, SUMS_FILE } from './sums.js';
+import { DOCUMENT_FILE, payloadCount, SUMS_FILE } from './sums.js';
 import { checkUnpackedTree } from './unpacked-check.js';
 import { sweepStale, tempOwner } from './temp.js';
 import { assertNoProblems, inputSize, reportSignature } from './verify.js';
@@ -315,7 +315,7 @@ export async function unpackBundle(source: BundleInput, options: UnpackOptions):
     // The images must be whole on this side too: every blob their manifests reach is here.
     for (const layout of layoutDirs(result.sums.keys())) await readBundleLayout(temp, layout);
     await swapInto(temp, dir);
-    log.info(`unpacked ${result.files} file(s), ${result.bytes} bytes, into ${dir}`);
+    log.info(`unpacked ${payloadCount(result.sums.keys())} file(s) and bundle.json, ${result.bytes} bytes, into ${dir}`);
     return { document: farSideDocument(document, dir, input), status: 'unpacked', dir, files: result.files, bytes: result.bytes, reused: result.reused.length };
   } catch (error) {
     await rm(temp, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { noProgress, silentLogger, VerificationError, type AgDocument, type Logg
 import type { BundleInput } from './input.js';
 import { scanBundle, type Problem, type ScanResult, type SignatureStatus } from './scan.js';
 import type { PublicKey } from './signing.js';
+import { payloadCount } from './sums.js';
 
 export interface VerifyOptions {
   /** Require a signature by this key. */
@@ -17,6 +18,8 @@ export interface VerifyReport {
   partsSignature?: SignatureStatus;
   /** Files verified, and their bytes. */
   files: number;
+  /** The bundle's files by the one definition (payloadCount): what pack, inspect and bundle.contents.files say too. */
+  payloadFiles: number;
   bytes: number;
   /** Files a delta leaves for the far side to supply. */
   reused: number;
@@ -65,6 +68,7 @@ export async function verifyBundle(input: BundleInput, options: VerifyOptions = 
     signature: result.signature,
     ...(result.partsSignature === undefined ? {} : { partsSignature: result.partsSignature }),
     files: result.files,
+    payloadFiles: payloadCount(result.sums.keys()),
     bytes: result.bytes,
     reused: result.reused.length,
     problems: result.problems,

@@ -156,6 +156,7 @@ export async function downloadFiles(document: AgDocument, options: DownloadFiles
   const mirrors = options.mirrors ?? NO_MIRRORS;
   await ensureRoomForKnownSizes(files, options.root);
   const room = new DiskBudget(options.root);
+  progress.expect(files.length, files.reduce((sum, file) => sum + (file.size ?? 0), 0), 'files');
   const results = await settleWithLimit(files, options.concurrency ?? 4, async (file) => {
     const dest = resolveInRoot(options.root, file.path);
     const task = progress.task(file.path, file.size ?? 0);

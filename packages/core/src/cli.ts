@@ -160,14 +160,16 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
     return ExitCode.ok;
   }
   const level: LogLevel = args.quiet ? 'error' : args.verbose ? 'debug' : 'info';
-  const log = createLogger(io, { tool: tool.name, level, format: args['log-format'] });
   const command = String(args._[0] ?? '$default');
+  const progress = createProgress(io, !args.quiet && args['log-format'] === 'text', { label: `${tool.name} ${command}`, verbose: args.verbose });
+  // Log lines written while a progress line is drawn go above it, not onto its end.
+  const logStderr = { write: (text: string) => progress.interrupt(() => io.stderr.write(text)) } as unknown as Io['stderr'];
+  const log = createLogger({ stderr: logStderr }, { tool: tool.name, level, format: args['log-format'] });
   const handler = tool.handlers[command];
   if (handler === undefined) {
     reportError(log, unknownCommandError(command === '$default' ? undefined : command, toolSpec(tool)), false);
     return ExitCode.usage;
   }
-  const progress = createProgress(io, !args.quiet && args['log-format'] === 'text');
   try {
     const summary = tool.summaries?.[command] ?? summarise(`${tool.name} ${command}: done`);
     const emit = (document: AgDocument): void => {
