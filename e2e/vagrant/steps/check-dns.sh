@@ -5,12 +5,13 @@
 # cluster name resolves from a pod and a public name does not.
 #
 #   check-dns.sh SITE-RESOLVER
+# (AG_CHECK_ROOT prefixes the two files: the checks' own test runs it on a tree.)
 set -eu
-site=$1
+site=$1 root=${AG_CHECK_ROOT:-}
 if systemctl is-active --quiet systemd-resolved 2>/dev/null; then
   echo "check-dns: systemd-resolved is running: lookups leave through its upstream servers" >&2; exit 1
 fi
-for file in /etc/resolv.conf /etc/kubernetes/resolv.conf; do
+for file in "$root/etc/resolv.conf" "$root/etc/kubernetes/resolv.conf"; do
   servers=$(awk '$1 == "nameserver" { print $2 }' "$file" | sort -u | tr '\n' ' ')
   if [ "$servers" != "$site " ]; then
     echo "check-dns: $file names [$servers], not only the site resolver $site" >&2; exit 1
