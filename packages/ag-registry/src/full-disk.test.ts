@@ -23,6 +23,7 @@ let dir: string;
 let registryDir: string;
 let layoutDir: string;
 let document: string;
+let upArgs: string[];
 
 /** Every partial upload directory distribution keeps (repositories/<name>/_uploads/<uuid>). */
 async function uploads(): Promise<string[]> {
@@ -51,7 +52,8 @@ beforeAll(async () => {
     await layout.writeImageSpec({ ref, platforms: [{ platform: LINUX_AMD64, layers: [{ kind: 'random', size: 8 << 20, seed: `full-${i}` }] }] });
   }
   const endpoint = `127.0.0.1:${await freePort()}`;
-  const up = await cli(['up', '--state-dir', registryDir, '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1']);
+  upArgs = ['up', '--state-dir', registryDir, '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'];
+  const up = await cli(upArgs);
   expect(up.code, up.stderr).toBe(0);
   document = up.stdout;
 });
@@ -97,5 +99,17 @@ describe.runIf(isRoot)('ag-registry with its storage on a full disk (a 24 MiB tm
     expect(storage.purgedUploads).toBe(left.length);
     expect(await uploads()).toEqual([]);
     expect(storage.freeBytes).toBeGreaterThan(before);
+  });
+
+  it('up, starting the registry again, removes every partial upload (none can be under way)', async () => {
+    const push = await agImages(['push', ...IMAGES, '--layout', layoutDir, '--retries', '0'], document);
+    expect(push.code, push.stderr).toBe(4);
+    const left = await uploads();
+    expect(left.length).toBeGreaterThan(0);
+    expect((await cli(['down', '--state-dir', registryDir])).code).toBe(0);
+    const up = await cli(upArgs);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain(`removed ${left.length} stale partial upload(s) from ${registryPaths(registryDir).storage}`);
+    expect(await uploads()).toEqual([]);
   });
 });

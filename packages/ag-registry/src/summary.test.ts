@@ -16,8 +16,8 @@ describe('ag-registry status for a person at a terminal', () => {
     const terminal = createTestIo({ stdoutIsTTY: true });
     const piped = createTestIo();
     const state = join(dir, 'never-started');
-    expect(await main(['status', '--dir', state], terminal)).toBe(4);
-    expect(await main(['status', '--dir', state], piped)).toBe(4);
+    expect(await main(['status', '--state-dir', state], terminal)).toBe(4);
+    expect(await main(['status', '--state-dir', state], piped)).toBe(4);
     expect(terminal.stdoutText()).toMatch(new RegExp(`^ag-registry status: down\\n\\nThe document:\\n  registry  registry ${state}\\n  registry  down: no registry was started from ${state}`));
     expect(JSON.parse(piped.stdoutText())).toMatchObject({ registry: { status: { answering: false } } });
   });

@@ -46,7 +46,7 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
   const paths = registryPaths(registryDir);
   const port = await freePort();
   const bin = join(import.meta.dirname, '..', 'bin.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', bin, 'serve-embedded', '--dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', bin, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
