@@ -18,7 +18,7 @@ describe('ag-bundle command line', () => {
   it('prints help with examples on stdout', async () => {
     const result = await run(['--help']);
     expect(result.code).toBe(0);
-    for (const verb of ['pack', 'verify', 'unpack', 'inspect', 'keygen', 'inventory']) expect(result.stdout).toContain(verb);
+    for (const verb of ['pack', 'scan', 'verify', 'unpack', 'inspect', 'report', 'keygen', 'inventory']) expect(result.stdout).toContain(verb);
     expect(result.stdout).toContain('ag-bundle keygen --out key.pem');
     expect(result.stdout).toContain('Examples:');
   });
@@ -31,6 +31,12 @@ describe('ag-bundle command line', () => {
       ['pack', '--dir', root, '--out', join(root, 'in.tar'), '--unsigned'],
       ['pack', '--dir', root, '--out', 'x.tar', '--split', '4 lorries', '--unsigned'],
       ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--sign-key', 'k.pem'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--full'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--site', '../etc'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--site', 'a', '--full', '--have', 'inv.json'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--require-scan', '--accept', 'CVE-1'],
+      ['pack', '--dir', root, '--out', 'x.tar', '--unsigned', '--accept', 'CVE-1', '--reason', 'r'],
+      ['scan', '--dir', root],
     ]) {
       const result = await run(args, { cwd: work.path });
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);

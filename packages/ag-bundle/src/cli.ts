@@ -154,7 +154,7 @@ function configure(parser: Argv): Argv {
     .example('ag-bundle pack --dir ./v1.27.4 --out delta.tar --have inventory.json --sign-key key.pem', 'on the connected side: carry only what is missing')
     .example('ag-bundle pack --dir ./v1.27.4 --out trip3.tar --site plant-a --sign-key key.pem', 'over a data diode: carry what plant-a was not sent yet (its ledger says), naming the bundles it builds on')
     .example('cat /media/dvd*/bundle.tar.* | ag-bundle unpack - --dir /srv/ag --key key.pub.pem > doc.json', 'the joined parts (or one tar) on stdin')
-    .epilog('Exit codes: 0 done, 2 usage (pack without --sign-key or --unsigned, too), 3 verification failed (every bad file is named on stderr; a signature by another key, too), 5 missing (pack: anything the document plans that the root lacks), 6 no room. Without Node on the far side: see tools/README.txt inside the bundle.');
+    .epilog('Exit codes: 0 done, 2 usage (pack without --sign-key or --unsigned, too), 3 verification failed (every bad file is named on stderr; a signature by another key, and a site ledger edited or cut, too), 5 missing (pack: anything the document plans that the root lacks, and with --require-scan an item not scanned or a finding not accepted; unpack: the bundles a site delta builds on), 6 no room. Without Node on the far side: see tools/README.txt inside the bundle.');
 }
 
 async function pack(context: Context): Promise<void> {

@@ -154,6 +154,9 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   // The gate, before anything is written: every file and image scanned as it is now, every finding accepted.
   const gated = options.requireScan ? await scanTargets(root, new Map(plan.files.filter((file) => file.sha256 !== undefined).map((file) => [file.path, file.sha256!]))) : undefined;
   const accepted = gated === undefined ? undefined : checkScanGate(gated, options.document.scan, options.accept ?? []);
+  for (const entry of options.accept ?? []) {
+    if (!accepted?.some((found) => found.id === entry.id)) log.warn(`--accept ${entry.id}: no item has that finding; nothing recorded for it`);
+  }
   plan.files = withSbom(
     plan.files,
     await buildSbom({

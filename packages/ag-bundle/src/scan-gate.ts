@@ -234,7 +234,7 @@ export function checkScanGate(targets: Omit<ScanTarget, 'source'>[], scan: ScanS
   }
   if (problems.length > 0) {
     throw new MissingError(`--require-scan: ${problems.length} item(s) may not cross: ${problems.join('; ')}`, {
-      hint: 'scan them with ag-bundle scan --with CMD (and pipe its document into pack), or accept a finding explicitly with --accept ID --reason TEXT; nothing was written',
+      hint: 'scan them with ag-bundle scan --with CMD and pipe its document into pack (a scanner that failed: make it run, e.g. give it its database, then scan again), or let a finding cross with --accept ID --reason TEXT; nothing was written',
       details: { problems },
     });
   }

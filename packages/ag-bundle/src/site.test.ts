@@ -115,6 +115,14 @@ describe('pack --site', () => {
     expect(b2.bundle.site).toMatchObject({ id: 'plant-b#2', builtOn: [] });
     expect(b2.bundle.delta).toBeUndefined();
   });
+
+  it('appends to the ledger only once the bundle is written: a pack that fails leaves it as it was', async () => {
+    const before = await readFile(ledgerOf('plant-b'), 'utf8');
+    await writeFile(path('not-a-dir'), 'a file\n');
+    const failed = await packFor('plant-b', 'v1.27.4', join('not-a-dir', 'b3.tar'));
+    expect(failed.code).not.toBe(0);
+    expect(await readFile(ledgerOf('plant-b'), 'utf8')).toBe(before);
+  });
 });
 
 describe('unpack of a site bundle', () => {

@@ -131,7 +131,8 @@ export function renderHtml(f: ReportFigures): string {
         : `<table><thead><tr>${section.table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${section.table.rows
             .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
             .join('')}</tbody></table>`;
-    const note = section.note === undefined ? '' : `<p>${escapeHtml(section.note)}</p>`;
+    const noteText = section.note ?? (facts === '' && table === '' ? 'None.' : undefined);
+    const note = noteText === undefined ? '' : `<p>${escapeHtml(noteText)}</p>`;
     return `<section><h2>${escapeHtml(section.title)}</h2>${facts}${table}${note}</section>`;
   });
   const title = `ag bundle ${f.id ?? f.bundle}: for approval`;
@@ -155,6 +156,7 @@ export function renderMarkdown(f: ReportFigures): string {
       lines.push('');
     }
     if (section.note !== undefined) lines.push(section.note, '');
+    else if ((section.facts ?? []).length === 0 && (section.table?.rows.length ?? 0) === 0) lines.push('None.', '');
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
