@@ -10,7 +10,7 @@
 // executables (tools/build/src/executables.ts).
 import { build } from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coreImportsPlugin } from './core-imports.mjs';
@@ -51,13 +51,20 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
         outExtension: { '.js': '.mjs' },
-        // @ag/core's names imported from the modules that define them: a start then reaches only those (core-imports.mjs).
-        plugins: [coreImportsPlugin(root)],
       }
     : { entryPoints: [entry], outfile };
-  if (splitting) await rm(dirname(outfile), { recursive: true, force: true });
+  // The split build goes to a new directory that then takes the old one's place: its chunks' names
+  // change with their content, and a tool running meanwhile should find a whole build, old or new.
+  const finalDir = dirname(outfile);
+  if (splitting) {
+    out.outdir = `${finalDir}.new`;
+    await rm(out.outdir, { recursive: true, force: true });
+  }
   await build({
     ...out,
+    // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
+    // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
+    plugins: [coreImportsPlugin(root)],
     bundle: true,
     platform: 'node',
     format,
@@ -85,6 +92,12 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
           banner: { js: "var __agImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
         }),
   });
+  if (splitting) {
+    await rm(`${finalDir}.old`, { recursive: true, force: true });
+    await rename(finalDir, `${finalDir}.old`).catch(() => undefined);
+    await rename(out.outdir, finalDir);
+    await rm(`${finalDir}.old`, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

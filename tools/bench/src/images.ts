@@ -240,7 +240,10 @@ async function main(): Promise<number> {
     const result: ImagesBenchResult = { scenarios: [] };
     for (const name of chosen) {
       const scenarioDir = join(dir, name);
-      result.scenarios.push(await runScenario(all[name]!, { dir: scenarioDir, ca, log }));
+      const scenario = await runScenario(all[name]!, { dir: scenarioDir, ca, log });
+      result.scenarios.push(scenario);
+      // Each table as soon as it is known: the whole run takes a while.
+      log(formatImagesBench({ scenarios: [scenario] }));
       // Each scenario's layouts go before the next: a 1 GiB image three times over is enough disk.
       if (!values.keep) await rm(scenarioDir, { recursive: true, force: true });
     }
