@@ -62,7 +62,7 @@ describe('runTool', () => {
   it('says which command was meant, and which there are', async () => {
     const io = createTestIo();
     expect(await runTool(tool, [], io)).toBe(2);
-    expect(io.stderrText()).toBe('ag-demo: error: no command given: one of echo, fail, boom, count\nag-demo: error: next: see ag-demo --help\n');
+    expect(io.stderrText()).toBe('ag-demo: error: no command given: one of echo, fail, boom, count, completion\nag-demo: error: next: see ag-demo --help\n');
     const typo = createTestIo();
     expect(await runTool(tool, ['ecoh'], typo)).toBe(2);
     expect(typo.stderrText()).toContain('unknown command "ecoh"; did you mean echo?');

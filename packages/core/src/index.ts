@@ -21,3 +21,4 @@ export * from './registry/index.js';
 export * from './cli/vocabulary.js';
 export * from './cli/mirror.js';
 export * from './cli/spec.js';
+export * from './cli/shell-files.js';
