@@ -48,6 +48,8 @@ describe('one vocabulary', () => {
       for (const { where, option } of everyOption(spec)) {
         const shared = (SHARED_FLAGS as Record<string, { meaning: string }>)[option.name];
         if (shared !== undefined && !option.describe.startsWith(shared.meaning)) wrong.push(`${where}: "${option.describe}" does not start with "${shared.meaning}"`);
+        // A value, never a switch: --no-credentials-file (none) is the only negation and needs no type of its own.
+        if (shared !== undefined && option.type !== 'string') wrong.push(`${where}: a ${String(option.type)}, not a string`);
       }
     }
     expect(wrong).toEqual([]);

@@ -51,6 +51,12 @@ describe('ag-<tool> completion', () => {
     // Brackets and quotes in a description cannot end the spec early.
     expect(script).toContain("'--mode[how\\: (fast) or '\\''safe'\\'']:value:(fast safe)'");
     expect(script).toContain("'*--mirror[fetch from a mirror]:value: '");
+    // zsh itself reads it, and compinit takes it as the completion for ag-demo.
+    const dir = mkdtempSync(join(tmpdir(), 'ag-zsh-'));
+    writeFileSync(join(dir, '_ag-demo'), script);
+    execFileSync('zsh', ['-n', join(dir, '_ag-demo')]);
+    const loaded = execFileSync('zsh', ['-f', '-c', `fpath=(${dir} $fpath); autoload -Uz compinit && compinit -u -d ${dir}/.zcompdump; print -r -- $_comps[ag-demo]`], { encoding: 'utf8' });
+    expect(loaded.trim()).toBe('_ag-demo');
     const bad = createTestIo();
     expect(await runTool(tool, ['completion', 'fish'], bad)).toBe(2);
   });
