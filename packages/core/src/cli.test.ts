@@ -114,7 +114,8 @@ describe('runTool', () => {
           throw withContext('downloading kubelet', enospc);
         },
         refused: async () => {
-          throw registryStatusError('pushing registry.k8s.io/pause:3.9', 401, {}, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', 'registry.internal:5000', { username: 'ag', source: '--credentials-file /etc/ag/creds' });
+          const refused = registryStatusError('starting the upload', 401, {}, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', 'registry.internal:5000', { username: 'ag', source: '--credentials-file /etc/ag/creds' });
+          throw withContext('pushing registry.k8s.io/pause:3.9', refused, { reference: 'registry.k8s.io/pause:3.9' });
         },
       },
       configure: (parser) => tool.configure(parser).command('full', 'disk full').command('refused', 'credentials refused'),
@@ -134,7 +135,7 @@ describe('runTool', () => {
     });
     const refused = createTestIo();
     expect(await runTool(full, ['refused', '--log-format', 'json'], refused)).toBe(8);
-    expect(JSON.parse(refused.stderrText().trim())).toMatchObject({ exitCode: 8, code: 'UNAUTHORIZED', kind: 'AG_CREDENTIALS', registry: 'registry.internal:5000', source: '--credentials-file /etc/ag/creds' });
+    expect(JSON.parse(refused.stderrText().trim())).toMatchObject({ exitCode: 8, code: 'UNAUTHORIZED', kind: 'AG_CREDENTIALS', reference: 'registry.k8s.io/pause:3.9', registry: 'registry.internal:5000', source: '--credentials-file /etc/ag/creds' });
     // Text stays two lines: the error, then what to do.
     const text = createTestIo();
     expect(await runTool(full, ['full'], text)).toBe(6);
