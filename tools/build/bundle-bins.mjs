@@ -9,6 +9,8 @@
 // The same esbuild settings, as CommonJS, make the code inside the single
 // executables (tools/build/src/executables.ts).
 import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -100,10 +102,22 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
   }
 }
 
+/** Runs the bundled tool's hidden --write-shell-files (core/src/cli/shell-files.ts) into its dist/. */
+export async function writeShellFiles({ name, outfile }) {
+  try {
+    await promisify(execFile)(process.execPath, [outfile, '--write-shell-files', dirname(outfile)]);
+  } catch (error) {
+    throw new Error(`writing the man page and completion of ${name}: ${error.stderr || error.message}`);
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const only = process.argv.slice(2);
   const tools = toolEntries().filter((t) => only.length === 0 || only.includes(t.name));
   const started = Date.now();
   await Promise.all(tools.flatMap((tool) => [bundleTool(tool), bundleTool(splitEntry(tool))]));
-  process.stderr.write(`bundled ${tools.length} tool(s) in ${Date.now() - started} ms: ${tools.map((t) => t.name).join(', ') || 'none'}\n`);
+  // Man pages and bash/zsh completion from each tool's own command definitions, beside it in dist/share/
+  // (ag-bundle pack carries them in tools/share/, ag-nodeprep installs them).
+  await Promise.all(tools.map((tool) => writeShellFiles(tool)));
+  process.stderr.write(`bundled ${tools.length} tool(s) with their man pages and completion in ${Date.now() - started} ms: ${tools.map((t) => t.name).join(', ') || 'none'}\n`);
 }

@@ -214,7 +214,7 @@ export function renderInspectReport(report: InspectReport): string {
       lines.push(`  ${formatBytes(blob.size).padStart(10)}  ${blob.path.split('/').pop()!.slice(0, 12)}  ${blob.images.join(', ') || '(no image in this bundle)'}`);
     }
   }
-  if (bundle?.tools !== undefined && bundle.tools.length > 0) lines.push('', `tools: ${bundle.tools.map((tool) => tool.name).join(', ')}`);
+  if (bundle?.tools !== undefined && bundle.tools.length > 0) lines.push('', `tools: ${bundle.tools.filter((tool) => !tool.path.startsWith('tools/share/')).map((tool) => tool.name).join(', ')}`);
   lines.push('', 'not verified: run ag-bundle verify for that');
   return `${lines.join('\n')}\n`;
 }

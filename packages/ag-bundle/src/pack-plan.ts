@@ -110,7 +110,7 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
         throw withContext(`reading the tool ${tool.source}`, error);
       });
       replaced.add(path);
-      files.push({ path, source: tool.source, size, executable: true, mtime: now, sha256, hashSource: 'computed', carried: true });
+      files.push({ path, source: tool.source, size, executable: tool.shellFile !== true, mtime: now, sha256, hashSource: 'computed', carried: true });
       tools.push({ name: tool.name, path, sha256, size, ...(tool.arch === undefined ? {} : { arch: tool.arch }), ...(tool.node === undefined ? {} : { node: tool.node }) });
     }
     const readme = Buffer.from(toolsReadme(options.tools));

@@ -16,6 +16,8 @@ describe('discoverTools', () => {
       'ag-fetch.mjs': 'fetch',
       'notes.txt': 'not a tool',
       's390x/ag': 'no executable is built for s390x',
+      'share/man/man1/ag-fetch.1': '.TH AG\\-FETCH 1',
+      'share/bash-completion/completions/ag-fetch': 'complete -F _ag_fetch ag-fetch',
     });
     await writeTree(join(work.path, 'empty'), { 'README.txt': 'nothing here' });
   });
@@ -29,6 +31,9 @@ describe('discoverTools', () => {
       { name: 'ag', source: join(dir, 'arm64', 'ag'), bundlePath: 'tools/arm64/ag', arch: 'arm64' },
       { name: 'ag-bundle', source: join(dir, 'ag-bundle.mjs'), bundlePath: 'tools/ag-bundle.mjs' },
       { name: 'ag-fetch', source: join(dir, 'ag-fetch.mjs'), bundlePath: 'tools/ag-fetch.mjs' },
+      // The build's man pages and completion scripts, for ag-nodeprep to install.
+      { name: 'bash-completion/completions/ag-fetch', source: join(dir, 'share/bash-completion/completions/ag-fetch'), bundlePath: 'tools/share/bash-completion/completions/ag-fetch', shellFile: true },
+      { name: 'man/man1/ag-fetch.1', source: join(dir, 'share/man/man1/ag-fetch.1'), bundlePath: 'tools/share/man/man1/ag-fetch.1', shellFile: true },
     ]);
   });
 
@@ -42,6 +47,8 @@ describe('discoverTools', () => {
     expect(readme).toContain('tools/amd64/ag bundle verify bundle.tar --key PUB.pem');
     expect(readme).toContain("grep ' tools/amd64/ag$' SHA256SUMS | sha256sum --strict -c");
     expect(readme).toContain('node tools/ag-fetch.mjs --help');
+    expect(readme).not.toContain('node tools/share');
+    expect(readme).toContain('ag-nodeprep apply installs them');
     expect(toolsReadme([{ name: 'ag-x', source: '/x', bundlePath: 'tools/ag-x.mjs' }])).not.toContain('tools/<arch>/ag');
   });
 });

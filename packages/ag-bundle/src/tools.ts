@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MissingError, runningAsExecutable } from '@ag/core';
 
@@ -19,6 +19,28 @@ export interface ToolFile {
   arch?: string;
   /** The Node.js built into the executable (`v24.22.3`), when known. */
   node?: string;
+  /** A man page or completion script (tools/share/…), not a program: ag-nodeprep installs it. */
+  shellFile?: true;
+}
+
+/** Where the man pages and completion scripts are under tools/ (core's shellFilePaths). */
+export const SHARE_DIR = 'share';
+
+/** Every file under `dir`/share, as tools/share/… (the build writes them beside each tool's .mjs). */
+async function shellFilesIn(dir: string): Promise<ToolFile[]> {
+  const found: ToolFile[] = [];
+  let entries: Array<{ name: string; parentPath: string; isFile(): boolean }>;
+  try {
+    entries = await readdir(join(dir, SHARE_DIR), { recursive: true, withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const entry of entries.filter((e) => e.isFile())) {
+    const source = join(entry.parentPath, entry.name);
+    const relativePath = relative(dir, source).split(sep).join('/');
+    found.push({ name: relativePath.slice(SHARE_DIR.length + 1), source, bundlePath: `tools/${relativePath}`, shellFile: true });
+  }
+  return found.sort((a, b) => (a.bundlePath < b.bundlePath ? -1 : a.bundlePath > b.bundlePath ? 1 : 0));
 }
 
 /** The architectures ag's executables are built for, as `tools/<arch>/ag`. */
@@ -61,6 +83,7 @@ async function toolsIn(dir: string): Promise<ToolFile[]> {
     const source = join(dir, name);
     if (await isFile(source)) found.push({ name: name.slice(0, -4), source, bundlePath: `tools/${name}` });
   }
+  found.push(...(await shellFilesIn(dir)));
   return found;
 }
 
@@ -122,7 +145,8 @@ export async function discoverTools(dir?: string): Promise<ToolFile[]> {
 /** The README carried as `tools/README.txt`: how to run the tools on the far side. */
 export function toolsReadme(tools: ToolFile[]): string {
   const executables = tools.filter((tool) => tool.arch !== undefined);
-  const scripts = tools.filter((tool) => tool.arch === undefined);
+  const scripts = tools.filter((tool) => tool.arch === undefined && tool.shellFile !== true);
+  const shellFiles = tools.filter((tool) => tool.shellFile === true);
   const arch = executables[0]?.arch ?? 'amd64';
   const lines = [
     'The ag tools.',
@@ -154,6 +178,13 @@ export function toolsReadme(tools: ToolFile[]): string {
       'On a host the executables do not run on (another architecture, a musl libc), each tool is also',
       'one JavaScript file for a Node.js 20 or later:',
       ...scripts.map((tool) => `  node ${tool.bundlePath} --help`),
+      '',
+    );
+  }
+  if (shellFiles.length > 0) {
+    lines.push(
+      'tools/share/ holds a man page and bash and zsh completion for each tool (ag-<tool> completion prints the latter too);',
+      'ag-nodeprep apply installs them: /usr/share/man/man1/, /etc/bash_completion.d/, /usr/local/share/zsh/site-functions/.',
       '',
     );
   }

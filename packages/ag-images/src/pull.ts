@@ -164,7 +164,7 @@ export async function pullImages(options: PullOptions): Promise<PullResult> {
         } catch (error) {
           // Keep what arrived (unless it was wrong): the next run resumes from it.
           await writer.abort(!(error instanceof AgError && error.kind === 'verification'));
-          throw withContext(`pulling ${image.name}`, error);
+          throw withContext(`pulling ${image.name}`, error, { reference: image.name });
         }
       });
     })();
@@ -343,7 +343,7 @@ async function resolveImage(
     }
     return { ref, name, source, top: stored, upstreamDigest: top.digest, partial, upstreamCount: parsedTop.index.manifests.length, lacking, manifests };
   } catch (error) {
-    throw withContext(`pulling ${name}${source.registry !== ref.registry ? ` (from ${source.registry}/${source.repository})` : ''}`, error);
+    throw withContext(`pulling ${name}${source.registry !== ref.registry ? ` (from ${source.registry}/${source.repository})` : ''}`, error, { reference: name });
   }
 }
 

@@ -101,7 +101,7 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
     const upstream = parseReference(entry.ref);
     const internal = internalReference(upstream, target);
     const graph = await walkImages(layout, [entry.descriptor]).catch((error: unknown) => {
-      throw withContext(`pushing ${entry.ref}`, error);
+      throw withContext(`pushing ${entry.ref}`, error, { reference: entry.ref });
     });
     jobs.push({ ref: entry.ref, repository: internal.repository, tag: upstream.tag, top: entry.descriptor, graph });
   }
@@ -218,7 +218,7 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
       log.info(`${job.ref} -> ${internal}${options.dryRun ? ' (dry run)' : ''}`);
       return { ref: job.ref, internalRef: internal, digest: job.top.digest };
     } catch (error) {
-      throw withContext(`pushing ${job.ref} to ${options.registry}`, error);
+      throw withContext(`pushing ${job.ref} to ${options.registry}`, error, { reference: job.ref });
     }
   };
 

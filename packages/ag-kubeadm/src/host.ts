@@ -65,7 +65,7 @@ export function defaultNodeName(name: string = hostname()): string {
 /** containerd's socket as kubeadm names it (constants.DefaultCRISocket on Linux). */
 export const DEFAULT_CRI_SOCKET = 'unix:///var/run/containerd/containerd.sock';
 
-/** A host path under `--host-root` (`/` on a real node; a temporary directory in tests). */
+/** A host path under `--root` (`/` on a real node; a temporary directory in tests). */
 export function hostPath(hostRoot: string, path: string): string {
   return hostRoot === '/' ? path : join(hostRoot, path);
 }

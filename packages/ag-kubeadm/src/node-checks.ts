@@ -53,7 +53,7 @@ export function versionSkew(document: AgDocument, controlPlane: KubernetesVersio
 /**
  * The node's containerd against containerd's support table
  * (containerd-support.ts). The version is what ag-nodeprep recorded, else
- * `containerd --version` on this host; with --host-root and nothing
+ * `containerd --version` on this host; with --root and nothing
  * recorded the check is skipped.
  */
 export async function containerdRelease(document: AgDocument, controlPlane: KubernetesVersion, runner: Runner): Promise<KubeadmPreflightCheck> {

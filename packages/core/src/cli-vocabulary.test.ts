@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI_SPEC_FLAG } from './cli.js';
 import type { OptionSpec, ToolSpec } from './cli/spec.js';
+import { manPage } from './cli/shell-files.js';
 import { RETIRED_FLAGS, retiredFlagsOf, rewriteRetiredFlags, SHARED_FLAGS } from './cli/vocabulary.js';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -47,6 +48,8 @@ describe('one vocabulary', () => {
       for (const { where, option } of everyOption(spec)) {
         const shared = (SHARED_FLAGS as Record<string, { meaning: string }>)[option.name];
         if (shared !== undefined && !option.describe.startsWith(shared.meaning)) wrong.push(`${where}: "${option.describe}" does not start with "${shared.meaning}"`);
+        // A value, never a switch: --no-credentials-file (none) is the only negation and needs no type of its own.
+        if (shared !== undefined && option.type !== 'string') wrong.push(`${where}: a ${String(option.type)}, not a string`);
       }
     }
     expect(wrong).toEqual([]);
@@ -70,6 +73,16 @@ describe('one vocabulary', () => {
     const dirs = all.flatMap((spec) => everyOption(spec).filter(({ option }) => option.name === 'dir'));
     expect(dirs.map((d) => d.where)).toEqual(expect.arrayContaining(['ag-fetch plan --dir', 'ag-bundle pack --dir', 'ag-nodeprep --dir', 'ag-flannel apply --dir']));
     expect(dirs.filter((d) => d.where.startsWith('ag-registry'))).toEqual([]);
+  });
+
+  it('makes a man page of each tool that has every visible command and option', () => {
+    for (const spec of all) {
+      const page = manPage(spec);
+      for (const command of spec.commands.filter((c) => !c.hidden)) expect(page, `${spec.name} ${command.name}`).toContain(`\\fB${spec.name.replace(/-/g, '\\-')} ${command.name}`);
+      for (const { where, option } of everyOption(spec).filter(({ option }) => !option.hidden)) {
+        expect(page, where).toContain(option.positional ? `\\fI${option.name}\\fR` : `\\fB--${option.name}\\fR`.replace(/-/g, '\\-'));
+      }
+    }
   });
 
   it('lists every shared flag in the README table, with its meaning', () => {

@@ -62,7 +62,7 @@ describe('runTool', () => {
   it('says which command was meant, and which there are', async () => {
     const io = createTestIo();
     expect(await runTool(tool, [], io)).toBe(2);
-    expect(io.stderrText()).toBe('ag-demo: error: no command given: one of echo, fail, boom, count\nag-demo: error: next: see ag-demo --help\n');
+    expect(io.stderrText()).toBe('ag-demo: error: no command given: one of echo, fail, boom, count, completion\nag-demo: error: next: see ag-demo --help\n');
     const typo = createTestIo();
     expect(await runTool(tool, ['ecoh'], typo)).toBe(2);
     expect(typo.stderrText()).toContain('unknown command "ecoh"; did you mean echo?');
@@ -114,7 +114,8 @@ describe('runTool', () => {
           throw withContext('downloading kubelet', enospc);
         },
         refused: async () => {
-          throw registryStatusError('pushing registry.k8s.io/pause:3.9', 401, {}, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', 'registry.internal:5000', { username: 'ag', source: '--credentials-file /etc/ag/creds' });
+          const refused = registryStatusError('starting the upload', 401, {}, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', 'registry.internal:5000', { username: 'ag', source: '--credentials-file /etc/ag/creds' });
+          throw withContext('pushing registry.k8s.io/pause:3.9', refused, { reference: 'registry.k8s.io/pause:3.9' });
         },
       },
       configure: (parser) => tool.configure(parser).command('full', 'disk full').command('refused', 'credentials refused'),
@@ -134,7 +135,7 @@ describe('runTool', () => {
     });
     const refused = createTestIo();
     expect(await runTool(full, ['refused', '--log-format', 'json'], refused)).toBe(8);
-    expect(JSON.parse(refused.stderrText().trim())).toMatchObject({ exitCode: 8, code: 'UNAUTHORIZED', kind: 'AG_CREDENTIALS', registry: 'registry.internal:5000', source: '--credentials-file /etc/ag/creds' });
+    expect(JSON.parse(refused.stderrText().trim())).toMatchObject({ exitCode: 8, code: 'UNAUTHORIZED', kind: 'AG_CREDENTIALS', reference: 'registry.k8s.io/pause:3.9', registry: 'registry.internal:5000', source: '--credentials-file /etc/ag/creds' });
     // Text stays two lines: the error, then what to do.
     const text = createTestIo();
     expect(await runTool(full, ['full'], text)).toBe(6);

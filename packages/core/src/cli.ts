@@ -8,6 +8,8 @@ import { OUTPUT_MODES } from './output/mode.js';
 import { summarise, type DocumentSummary } from './output/summary.js';
 import { createProgress, type Progress } from './progress.js';
 import { runtimeDescription } from './runtime.js';
+import { resolve } from 'node:path';
+import { COMPLETION_SHELLS, completionScript, writeShellFiles, type CompletionShell } from './cli/shell-files.js';
 import { recordExamples, specOf, type ToolSpec } from './cli/spec.js';
 import { notANumberError, unknownCommandError, usageErrorFromParser } from './cli/usage-errors.js';
 import { rewriteRetiredFlags } from './cli/vocabulary.js';
@@ -72,6 +74,9 @@ function buildParser(tool: ToolDefinition, columns: number | undefined, prepare:
   return (
     tool
       .configure(addCommonOptions(parser))
+      .command('completion [shell]', 'print a completion script: eval "$(ag-… completion bash)", or ag-nodeprep installs them from the bundle', (y) =>
+        y.positional('shell', { choices: COMPLETION_SHELLS, default: 'bash', describe: 'bash or zsh' }),
+      )
       // The Node.js version too: the single executables carry their own (the bundle's document names it as well).
       .version(`${tool.version} (${runtimeDescription()})`)
       .help()
@@ -87,6 +92,9 @@ function buildParser(tool: ToolDefinition, columns: number | undefined, prepare:
  * JSON (cli/spec.ts): the build makes man pages and completion from it.
  */
 export const CLI_SPEC_FLAG = '--cli-spec';
+
+/** `ag-<tool> --write-shell-files DIR` (hidden; the build runs it): DIR/share/… gets the man page and completion scripts. */
+export const SHELL_FILES_FLAG = '--write-shell-files';
 
 /** The tool's command line as data, read from the parser it runs with. */
 export function toolSpec(tool: ToolDefinition): ToolSpec {
@@ -144,6 +152,10 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
     io.stdout.write(`${JSON.stringify(toolSpec(tool))}\n`);
     return ExitCode.ok;
   }
+  if (givenArgv.length === 2 && givenArgv[0] === SHELL_FILES_FLAG) {
+    await writeShellFiles(toolSpec(tool), resolve(io.cwd, givenArgv[1]!));
+    return ExitCode.ok;
+  }
   const earlyLog = createLogger(io, { tool: tool.name, format: logFormatIn(givenArgv) });
   // Names from before the vocabulary (cli/vocabulary.ts) keep working, with a notice.
   const { argv, notices } = rewriteRetiredFlags(tool.name, givenArgv);
@@ -165,6 +177,10 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
   // Log lines written while a progress line is drawn go above it, not onto its end.
   const logStderr = { write: (text: string) => progress.interrupt(() => io.stderr.write(text)) } as unknown as Io['stderr'];
   const log = createLogger({ stderr: logStderr }, { tool: tool.name, level, format: args['log-format'] });
+  if (command === 'completion' && tool.handlers['completion'] === undefined) {
+    io.stdout.write(completionScript(toolSpec(tool), args['shell'] as CompletionShell));
+    return ExitCode.ok;
+  }
   const handler = tool.handlers[command];
   if (handler === undefined) {
     reportError(log, unknownCommandError(command === '$default' ? undefined : command, toolSpec(tool)), false);

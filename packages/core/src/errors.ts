@@ -118,19 +118,21 @@ export class CredentialsError extends AgError {
 /**
  * Adds what was being done to an error's message (`pulling registry.k8s.io/pause:3.9: …`),
  * keeping its kind; turns Node's system errors into the right kind on the way.
+ * `details` (`{ reference }`) go to `--log-format json` with the error's own.
  */
-export function withContext(doing: string, error: unknown): AgError {
+export function withContext(doing: string, error: unknown, details?: Record<string, unknown>): AgError {
   if (error instanceof AgError) {
     const wrapped = new AgError(error.kind, `${doing}: ${error.message}`, {
       hint: error.hint,
       cause: error,
-      details: error.details,
+      // What the caller knows (the image reference, say) beside what the error said.
+      details: details === undefined ? error.details : { ...details, ...error.details },
     });
     return wrapped;
   }
   const systemKind = classifySystemError(error);
   const message = error instanceof Error ? error.message : String(error);
-  return new AgError(systemKind.kind, `${doing}: ${message}`, { hint: systemKind.hint, cause: error });
+  return new AgError(systemKind.kind, `${doing}: ${message}`, { hint: systemKind.hint, cause: error, ...(details === undefined ? {} : { details }) });
 }
 
 /** Maps a Node error code (ENOSPC, ECONNREFUSED…) to an ag error kind and a hint. */

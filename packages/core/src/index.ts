@@ -24,3 +24,4 @@ export * from './cli/vocabulary.js';
 export * from './cli/mirror.js';
 export * from './cli/spec.js';
 export * from './output/index.js';
+export * from './cli/shell-files.js';

@@ -9,6 +9,7 @@ import { modulesStep } from './modules.js';
 import { packagesStep } from '../os-packages/packages-step.js';
 import { preloadStep } from './preload.js';
 import { selinuxStep } from './selinux.js';
+import { shellStep } from './shell.js';
 import { swapStep } from './swap.js';
 import { sysctlStep } from './sysctl.js';
 
@@ -32,6 +33,7 @@ export const STEPS: readonly Step[] = [
   kubeletStep,
   containerdStep,
   preloadStep,
+  shellStep,
 ];
 
 export const STEP_NAMES: readonly string[] = STEPS.map((step) => step.name);

@@ -12,10 +12,11 @@ export type BundlePart = Static<typeof BundlePart>;
 /**
  * An ag tool file carried in the bundle's `tools/`: the single executable
  * `tools/<arch>/ag` (every tool, Node.js built in), or a tool's
- * `tools/ag-<tool>.mjs` for a host with its own Node.js.
+ * `tools/ag-<tool>.mjs` for a host with its own Node.js, or a man page or
+ * completion script under `tools/share/` (ag-nodeprep installs those).
  */
 export const BundleTool = Type.Object({
-  name: Type.String({ description: 'ag (the executable with every tool) or e.g. ag-bundle (a .mjs file)' }),
+  name: Type.String({ description: 'ag (the executable with every tool), e.g. ag-bundle (a .mjs file), or e.g. man/man1/ag-bundle.1 (under tools/share/)' }),
   path: RelativePath,
   sha256: Sha256Hex,
   size: Type.Integer({ minimum: 0 }),
