@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-// Bundles every tool's src/bin.ts into one self-contained ESM file,
-// packages/<tool>/dist/<tool>.mjs, so that `ag-<tool> --help` starts fast
-// and a host with Node.js alone can run a tool from a single file. The same
-// esbuild settings, as CommonJS, make the code inside the single executables
-// (tools/build/src/executables.ts).
+// Bundles every tool's src/bin.ts twice:
+//   packages/<tool>/dist/<tool>.mjs          one self-contained ESM file, which the
+//                                           bundle's tools/ carries for a host with Node.js alone;
+//   packages/<tool>/dist/split/<tool>.mjs    the same code split at each import(), which
+//                                           bin/<tool>.mjs runs: a start reads and compiles the
+//                                           command line's code only (~290 KB of ag-kubeadm's
+//                                           1.2 MB), a subcommand's code when it runs.
+// The same esbuild settings, as CommonJS, make the code inside the single
+// executables (tools/build/src/executables.ts).
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coreImportsPlugin } from './core-imports.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
@@ -25,6 +31,11 @@ export function toolEntries() {
     }));
 }
 
+/** Where the split build of a tool goes: `dist/split/<tool>.mjs` and its `chunks/`. */
+export function splitEntry(tool) {
+  return { ...tool, outfile: join(dirname(tool.outfile), 'split', `${tool.name}.mjs`), splitting: true };
+}
+
 /**
  * Bundles one tool. `format: 'cjs'` is for a single executable, whose Node
  * runs CommonJS: `import.meta.url` there is the executable itself (the
@@ -32,11 +43,23 @@ export function toolEntries() {
  * one statement a line and a source map, for `npm run bench:startup -- --profile`
  * to say which package each sample of a start was in.
  */
-export async function bundleTool({ entry, outfile, format = 'esm', target = 'node20', profiling = false }) {
+export async function bundleTool({ entry, outfile, format = 'esm', target = 'node20', profiling = false, splitting = false }) {
   const esm = format === 'esm';
+  const out = splitting
+    ? {
+        // Code splitting (ESM only): each import() target and what only it needs becomes a chunk loaded on demand.
+        entryPoints: { [basename(outfile, '.mjs')]: entry },
+        outdir: dirname(outfile),
+        splitting: true,
+        chunkNames: 'chunks/[name]-[hash]',
+        outExtension: { '.js': '.mjs' },
+        // @ag/core's names imported from the modules that define them: a start then reaches only those (core-imports.mjs).
+        plugins: [coreImportsPlugin(root)],
+      }
+    : { entryPoints: [entry], outfile };
+  if (splitting) await rm(dirname(outfile), { recursive: true, force: true });
   await build({
-    entryPoints: [entry],
-    outfile,
+    ...out,
     bundle: true,
     platform: 'node',
     format,
@@ -48,6 +71,8 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     sourcemap: profiling ? 'external' : false,
     keepNames: true,
     alias: { 'string-width': fastStringWidth },
+    // The CycloneDX library's optional XML plug-ins: it requires them inside try/catch only when asked for XML, which ag never is.
+    external: ['xmlbuilder2', 'libxmljs2'],
     legalComments: 'none',
     logLevel: 'warning',
     ...(esm
@@ -77,7 +102,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const only = process.argv.slice(2);
   const tools = toolEntries().filter((t) => only.length === 0 || only.includes(t.name));
   const started = Date.now();
-  await Promise.all(tools.map((tool) => bundleTool(tool)));
+  await Promise.all(tools.flatMap((tool) => [bundleTool(tool), bundleTool(splitEntry(tool))]));
   // Man pages and bash/zsh completion from each tool's own command definitions, beside it in dist/share/
   // (ag-bundle pack carries them in tools/share/, ag-nodeprep installs them).
   await Promise.all(tools.map((tool) => writeShellFiles(tool)));

@@ -3,19 +3,13 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedLayout, LINUX_AMD64, seededBytes, writeKubeadmLikeSet } from '@ag/fixtures';
+import { generatedLayout, LINUX_AMD64, seededBuffer as bytesOf, writeKubeadmLikeSet } from '@ag/fixtures';
 import { listTree, run, tempDir, writeTree } from './test-helpers.js';
 
 let work: { path: string; cleanup: () => Promise<void> };
 let pub: string;
 let key: string;
 const path = (...parts: string[]): string => join(work.path, ...parts);
-
-async function bytesOf(seed: string, size: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of seededBytes(seed, size)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
 
 /** A bundle root as ag-fetch and ag-images would leave it for one Kubernetes version. */
 async function versionRoot(version: string): Promise<string> {
@@ -164,7 +158,7 @@ describe('delta: carry only what is missing', () => {
     const result = await run(['unpack', path('v1.27.4-delta.tar'), '--dir', far, '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.json).toMatchObject({ root: far, bundle: { delta: { inventory: 'inventory.json' } } });
-    expect(await listTree(far)).toEqual([...(await listTree(v4))!, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json'].sort());
+    expect(await listTree(far)).toEqual([...(await listTree(v4))!, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'sbom.cdx.json'].sort());
     await execa('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: far });
     expect(await readFile(join(far, 'files/kubeadm'))).toEqual(await readFile(join(v4, 'files/kubeadm')));
     const index = JSON.parse(await readFile(join(far, 'images/index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };

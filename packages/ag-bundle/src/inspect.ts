@@ -14,6 +14,7 @@ import { normaliseEntryPath } from './entry-path.js';
 import { seekableChunks, type BundleInput } from './input.js';
 import { blobHexOf } from './known-hashes.js';
 import { layoutDirs } from './layouts.js';
+import { SBOM_FILE } from './sbom.js';
 import { DOCUMENT_FILE, MAX_SUMS_BYTES } from './sums.js';
 import { TarReader } from './tar/reader.js';
 
@@ -47,6 +48,8 @@ export interface InspectReport {
   signed: boolean;
   /** Files a delta leaves for the far side to supply. */
   reused: number;
+  /** The CycloneDX SBOM the bundle carries (sbom.cdx.json), as text. */
+  sbom: string | undefined;
 }
 
 function platformOf(descriptor: Descriptor, config: unknown): string | undefined {
@@ -68,6 +71,7 @@ export async function inspectBundle(input: BundleInput, top = 10): Promise<Inspe
   const json = new Map<string, Buffer>();
   const categories: InspectReport['categories'] = {};
   let document: AgDocument | undefined;
+  let sbom: string | undefined;
   let signed = false;
   let entries = 0;
   try {
@@ -81,7 +85,7 @@ export async function inspectBundle(input: BundleInput, top = 10): Promise<Inspe
       const category = (categories[slash < 0 ? '.' : path.slice(0, slash)] ??= { files: 0, bytes: 0 });
       category.files += 1;
       category.bytes += entry.size;
-      const wanted = path === DOCUMENT_FILE ? MAX_SUMS_BYTES : path.endsWith('index.json') || blobHexOf(path) !== undefined ? MAX_JSON_BLOB : 0;
+      const wanted = path === DOCUMENT_FILE || path === SBOM_FILE ? MAX_SUMS_BYTES : path.endsWith('index.json') || blobHexOf(path) !== undefined ? MAX_JSON_BLOB : 0;
       if (entry.size > 0 && entry.size <= wanted) {
         const chunks: Buffer[] = [];
         await reader.body((chunk) => {
@@ -94,7 +98,8 @@ export async function inspectBundle(input: BundleInput, top = 10): Promise<Inspe
           } catch {
             document = undefined;
           }
-        } else if (bytes[0] === 0x7b /* { */) json.set(path, bytes);
+        } else if (path === SBOM_FILE) sbom = bytes.toString('utf8');
+        else if (bytes[0] === 0x7b /* { */) json.set(path, bytes);
       }
     }
   } finally {
@@ -176,6 +181,7 @@ export async function inspectBundle(input: BundleInput, top = 10): Promise<Inspe
     document,
     signed,
     reused: reused.size,
+    sbom,
   };
 }
 

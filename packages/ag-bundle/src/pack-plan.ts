@@ -17,8 +17,9 @@ import type { Inventory } from './inventory.js';
 import { blobHexOf, documentHashes, type HashSource } from './known-hashes.js';
 import { layoutDirs, readBundleLayout } from './layouts.js';
 import { DOCUMENT_FILE, GENERATED_FILES, renderSums, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { SBOM_FILE } from './sbom.js';
 import { entryBytes } from './tar/header.js';
-import { absentError, absentPlanned } from './planned.js';
+import { absentError, absentPlanned, type AbsentItem } from './planned.js';
 import { TOOLS_README, toolsReadme, type ToolFile } from './tools.js';
 import { walkRoot } from './walk.js';
 
@@ -50,6 +51,12 @@ export interface PlanOptions {
   inventory?: { inventory: Inventory; sha256: string; name: string };
   /** Compute every hash pack does not know yet (false for a dry run without an inventory). */
   hashAll: boolean;
+  /**
+   * A dry run: what the document plans but the root lacks (a dry-run pipeline
+   * downloaded and pulled nothing) is listed in `absent`, not refused; a
+   * root that does not exist yet is an empty one.
+   */
+  dryRun?: boolean;
   log?: Logger;
   hashProgress?: ProgressTask;
 }
@@ -61,6 +68,8 @@ export interface PackPlan {
   reused: BundleReused[];
   tools: BundleTool[];
   skipped: string[];
+  /** What the document plans that the root lacks (a dry run only: a real pack refuses). */
+  absent: AbsentItem[];
 }
 
 async function statOf(path: string): Promise<{ size: number; mtimeMs: number }> {
@@ -80,7 +89,8 @@ async function statOf(path: string): Promise<{ size: number; mtimeMs: number }> 
  */
 export async function planPack(options: PlanOptions): Promise<PackPlan> {
   const log = options.log ?? silentLogger;
-  const { files: found, skipped } = await walkRoot(options.root, GENERATED_FILES);
+  const rootExists = await stat(options.root).then(() => true, () => false);
+  const { files: found, skipped } = options.dryRun === true && !rootExists ? { files: [], skipped: [] } : await walkRoot(options.root, [...GENERATED_FILES, SBOM_FILE]);
   for (const path of skipped) log.warn(`left out ${path}: a temporary or ingest leftover, not part of a bundle`);
   const files: PlannedFile[] = found.map((file) => ({
     ...file,
@@ -127,7 +137,7 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
   const byPath = new Map(files.map((file) => [file.path, file]));
   const layouts = layoutDirs(files.map((file) => file.path));
   const absent = await absentPlanned(options.document, options.root, new Set(byPath.keys()), layouts);
-  if (absent.length > 0) throw absentError(absent, options.root);
+  if (absent.length > 0 && options.dryRun !== true) throw absentError(absent, options.root);
 
   // What the document says each file is (ag-fetch verified it when it downloaded it).
   for (const [path, known] of documentHashes(options.document)) {
@@ -180,7 +190,7 @@ export async function planPack(options: PlanOptions): Promise<PackPlan> {
     const reusedPaths = new Set(reused.map((entry) => entry.path));
     for (const file of files) if (reusedPaths.has(file.path)) file.carried = false;
   }
-  return { root: options.root, files, layouts, reused, tools, skipped };
+  return { root: options.root, files, layouts, reused, tools, skipped, absent };
 }
 
 /** Files and bytes per top-level directory (`.` for files at the root). */
@@ -205,6 +215,8 @@ export interface ArchiveLayout {
   size: number;
   /** The document as carried in bundle.json. */
   carried: AgDocument;
+  /** Every file SHA256SUMS lists, with its size (what a site's ledger records). */
+  members: { path: string; sha256: string; size: number }[];
 }
 
 /** A signature is at most 512 bytes, so its entry is always two blocks. */
@@ -237,7 +249,10 @@ export function layoutArchive(plan: PackPlan, document: AgDocument, section: Omi
       ]),
     );
     const total = fixed + entryBytes({ path: SUMS_FILE, size: sumsText.length }) + entryBytes({ path: DOCUMENT_FILE, size: documentText.length });
-    if (total === size) return { sumsText, documentText, size, carried: withSize };
+    if (total === size) {
+      const members = [...plan.files.map((file) => ({ path: file.path, sha256: file.sha256 ?? '0'.repeat(64), size: file.size })), { path: DOCUMENT_FILE, sha256: documentSha, size: documentText.length }];
+      return { sumsText, documentText, size, carried: withSize, members };
+    }
     size = total;
   }
   throw new Error('the archive size did not settle');

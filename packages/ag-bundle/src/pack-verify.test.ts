@@ -101,7 +101,11 @@ describe('pack', () => {
     const out = join(work.path, 'dry.tar');
     const result = await run(['pack', '--dir', root, '--out', out, '--dry-run', '--no-tools', '--unsigned']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ dryRun: true, actions: expect.arrayContaining([expect.objectContaining({ action: 'write', path: out })]) });
+    // The dry-run convention: the planned writes on stderr, the document passed on (here a new one: none was piped in).
+    const planned = JSON.parse(result.stderr.split('\n').find((line) => line.startsWith('{"dryRun"'))!) as Record<string, unknown>;
+    expect(planned).toMatchObject({ dryRun: true, absent: [], actions: expect.arrayContaining([expect.objectContaining({ action: 'write', path: out })]) });
+    expect(result.json).toMatchObject({ apiVersion: 'ag/v1alpha1', kind: 'Cluster' });
+    expect(result.json).not.toHaveProperty('bundle');
     await expect(stat(out)).rejects.toThrow();
   });
 
@@ -265,7 +269,7 @@ describe('tampering: verify and unpack refuse, name the item, and write nothing'
         await execa('mkdir', ['-p', dir]);
         await execa('tar', ['-xf', copy, '-C', dir]);
         await execa('openssl', ['dgst', '-sha256', '-sign', other, '-out', 'SHA256SUMS.sig', 'SHA256SUMS'], { cwd: dir });
-        await execa('tar', ['-cf', copy, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'files', 'images', 'packages', 'tools'], { cwd: dir });
+        await execa('tar', ['-cf', copy, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'files', 'images', 'packages', 'sbom.cdx.json', 'tools'], { cwd: dir });
       },
       'another key signed it',
     );
@@ -276,7 +280,7 @@ describe('tampering: verify and unpack refuse, name the item, and write nothing'
     await execa('mkdir', ['-p', dir]);
     await execa('tar', ['-xf', bundle, '-C', dir]);
     const copy = join(work.path, 'rebuilt.tar');
-    await execa('tar', ['--format=gnu', '-cf', copy, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'files', 'images', 'packages', 'tools'], { cwd: dir });
+    await execa('tar', ['--format=gnu', '-cf', copy, 'SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'files', 'images', 'packages', 'sbom.cdx.json', 'tools'], { cwd: dir });
     const result = await run(['verify', copy, '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
   });
@@ -302,8 +306,8 @@ describe('unpack', () => {
     expect((await stat(join(dir, 'files/kubeadm'))).mode & 0o111).not.toBe(0);
     const { stdout } = await execa('node', [join(dir, 'tools/ag-hello.mjs')]);
     expect(stdout).toBe('hello from the far side');
-    // The unpacked tree is the packed root, file for file, plus what pack made: the checksums, the document, the tools.
-    const made = ['SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'tools/README.txt', 'tools/ag-hello.mjs'];
+    // The unpacked tree is the packed root, file for file, plus what pack made: the checksums, the document, the SBOM, the tools.
+    const made = ['SHA256SUMS', 'SHA256SUMS.sig', 'bundle.json', 'sbom.cdx.json', 'tools/README.txt', 'tools/ag-hello.mjs'];
     expect(await listTree(dir)).toEqual([...(await listTree(root))!, ...made].sort());
   });
 
@@ -322,14 +326,17 @@ describe('unpack', () => {
     expect(await readFile(join(dir, 'files/kubeadm'))).toEqual(kubeadm);
     const replaced = await run(['unpack', other, '--dir', dir, '--replace']);
     expect(replaced.code, replaced.stderr).toBe(0);
-    expect(await listTree(dir)).toEqual(['SHA256SUMS', 'bundle.json', 'files/other']);
+    expect(await listTree(dir)).toEqual(['SHA256SUMS', 'bundle.json', 'files/other', 'sbom.cdx.json']);
   });
 
   it('verifies and writes nothing with --dry-run', async () => {
     const dir = far('dry');
     const result = await run(['unpack', bundle, '--dir', dir, '--dry-run', '--key', pub]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ dryRun: true });
+    expect(result.stderr).toMatch(/^\{"dryRun":true,"actions":\[\{"action":"unpack"/m);
+    // The carried document comes out, as verify passes it on: nothing was unpacked.
+    expect(result.json).toMatchObject({ bundle: { signed: true } });
+    expect(result.json!['bundle']).not.toHaveProperty('unpackedAt');
     expect(await listTree(dir)).toBeUndefined();
   });
 

@@ -17,12 +17,17 @@ import {
   type Progress,
 } from '@ag/core';
 import { readInventory } from './inventory.js';
+import { appendLedger, baseInventory, nextTrip, readLedger, type LedgerEntry } from './ledger.js';
 import { BundleWriter, type WrittenBundle } from './output.js';
 import { contentsOf, layoutArchive, planPack, type PlannedFile } from './pack-plan.js';
+import type { AbsentItem } from './planned.js';
 import { partCount, partName, PARTS_SIGNATURE_SUFFIX, PARTS_SUFFIX, renderPartsList, type PartsList } from './parts.js';
 import { loadSigningKey, signBytes, type SigningKey } from './signing.js';
 import { DOCUMENT_FILE, SIGNATURE_FILE, SUMS_FILE } from './sums.js';
+import { buildSbom, SBOM_FILE } from './sbom.js';
+import { checkScanGate, scanTargets } from './scan-gate.js';
 import { encodeHeader, padding } from './tar/header.js';
+import { VERSION } from './version.js';
 import { sweepStale } from './temp.js';
 import { discoverTools, type ToolFile } from './tools.js';
 
@@ -41,6 +46,16 @@ export interface PackOptions {
   unsigned?: boolean;
   /** An inventory of the far side: carry only what it lacks. */
   have?: string;
+  /**
+   * Pack for a site with no way back (a data diode): carry only what the
+   * site's ledger says it has not been sent (unless `full`), name the
+   * bundles this one builds on, and record it in the ledger once written.
+   */
+  site?: { name: string; ledger: string; full?: boolean };
+  /** Refuse unless every file and image was scanned clean (the document's `scan`), or its findings are in `accept`. */
+  requireScan?: boolean;
+  /** Findings to let cross, each with the reason (recorded in the bundle). */
+  accept?: { id: string; reason: string }[];
   /** Where the ag tools to carry are; false to carry none; default: found from this build. */
   tools?: string | false;
   /** Decide and report, write nothing. */
@@ -65,6 +80,10 @@ export interface PackResult {
   carriedFiles: number;
   reusedFiles: number;
   written: WrittenBundle | undefined;
+  /** A dry run: what the document plans that the root lacks yet (a real pack refuses it, exit 5). */
+  absent?: AbsentItem[];
+  /** The ledger line recorded for `site` (not on a dry run). */
+  ledgerEntry?: LedgerEntry;
 }
 
 const EMPTY_BLOCKS = Buffer.alloc(1024);
@@ -100,9 +119,11 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   const root = resolve(options.dir);
   const out = resolve(options.out);
   const rootInfo = await stat(root).catch((error: unknown) => {
+    // A dry-run pipeline downloaded nothing: the root it names may not exist yet.
+    if (options.dryRun && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw withContext(`packing ${root}`, error);
   });
-  if (!rootInfo.isDirectory()) throw new UsageError(`${root} is not a directory`, { hint: 'pass the bundle root with --dir' });
+  if (rootInfo !== undefined && !rootInfo.isDirectory()) throw new UsageError(`${root} is not a directory`, { hint: 'pass the bundle root with --dir' });
   const rel = relative(root, out);
   if (!rel.startsWith('..') && !rel.startsWith('/')) {
     throw new UsageError(`the output ${out} is inside the directory being packed`, { hint: 'write the bundle outside --dir' });
@@ -110,7 +131,9 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   if (options.split !== undefined && options.split < 512) throw new UsageError('--split must be at least 512 bytes');
 
   const signer = await signerFor(options);
-  const inventory = options.have === undefined ? undefined : await readInventory(options.have);
+  const ledger = options.site === undefined ? undefined : await readLedger(options.site.ledger, options.site.name);
+  const trip = ledger === undefined ? undefined : nextTrip(ledger, options.site?.full === true || options.have !== undefined);
+  const inventory = options.have !== undefined ? await readInventory(options.have) : trip?.base === undefined ? undefined : baseInventory(trip.base);
   const tools: ToolFile[] = options.tools === false ? [] : await discoverTools(options.tools);
   if (options.tools !== false && tools.length === 0) {
     log.warn('no ag tools found to carry in tools/: the far side will need its own (run npm run build, or pass --tools DIR)');
@@ -123,10 +146,25 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     tools,
     ...(inventory === undefined ? {} : { inventory }),
     hashAll: !options.dryRun,
+    ...(options.dryRun ? { dryRun: true } : {}),
     log,
     hashProgress: hashing,
   });
   hashing.done();
+  // The gate, before anything is written: every file and image scanned as it is now, every finding accepted.
+  const gated = options.requireScan ? await scanTargets(root, new Map(plan.files.filter((file) => file.sha256 !== undefined).map((file) => [file.path, file.sha256!]))) : undefined;
+  const accepted = gated === undefined ? undefined : checkScanGate(gated, options.document.scan, options.accept ?? []);
+  plan.files = withSbom(
+    plan.files,
+    await buildSbom({
+      document: options.document,
+      root,
+      bundle: basename(out),
+      ...(trip === undefined ? {} : { bundleId: trip.id }),
+      toolVersion: VERSION,
+      timestamp: new Date(),
+    }),
+  );
 
   const section: Omit<BundleSection, 'size'> = {
     file: basename(out),
@@ -139,13 +177,15 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
       ? {}
       : {
           delta: {
-            inventory: inventory.name,
-            inventorySha256: inventory.sha256,
-            inventoryCreatedAt: inventory.inventory.createdAt,
+            ...(trip?.base === undefined
+              ? { inventory: inventory.name, inventorySha256: inventory.sha256, inventoryCreatedAt: inventory.inventory.createdAt }
+              : { base: trip.base.id }),
             reused: plan.reused,
             reusedBytes: plan.files.filter((file) => !file.carried).reduce((sum, file) => sum + file.size, 0),
           },
         }),
+    ...(trip === undefined ? {} : { site: { name: trip.site, id: trip.id, sequence: trip.sequence, builtOn: trip.builtOn } }),
+    ...(accepted === undefined ? {} : { scanGate: { required: true as const, items: gated!.length, accepted } }),
     packedAt: new Date().toISOString(),
   };
   const archive = layoutArchive(plan, options.document, section, signer !== undefined);
@@ -161,7 +201,14 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   ];
   const summary = { files: plan.files.length + 1, carriedFiles: carried.length + 1, reusedFiles: plan.reused.length };
   if (options.dryRun) {
-    return { document: { ...options.document, root, bundle: archive.carried.bundle! }, actions, ...summary, written: undefined };
+    if (plan.absent.length > 0) {
+      const files = plan.absent.filter((a) => a.kind === 'file').length;
+      log.warn(
+        `${root} lacks ${files} file(s) and ${plan.absent.length - files} image(s) the document plans (a dry run before them?): ` +
+          'the sizes above leave them out, and a real pack refuses (exit 5) until ag-fetch download and ag-images pull bring them',
+      );
+    }
+    return { document: { ...options.document, root, bundle: archive.carried.bundle! }, actions, ...summary, written: undefined, absent: plan.absent };
   }
 
   // A killed pack's leftovers go first: the room they held counts as free.
@@ -202,6 +249,7 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
   log.info(
     `packed ${summary.carriedFiles} file(s), ${written.size} bytes, into ${options.split === undefined ? basename(out) : `${written.parts!.length} part(s) of ${basename(out)}`}` +
       (inventory === undefined ? '' : `; ${plan.reused.length} file(s) left for the far side to supply (delta of ${inventory.name})`) +
+      (trip === undefined ? '' : `; bundle ${trip.id}${trip.builtOn.length === 0 ? ', complete' : `, builds on ${trip.builtOn.map((ref) => ref.id).join(', ')}`}`) +
       (signer === undefined ? ' (unsigned)' : ` (signed by ${signer.fingerprint.slice(0, 16)}…)`),
   );
   const bundle: BundleSection = {
@@ -209,7 +257,36 @@ export async function packBundle(options: PackOptions): Promise<PackResult> {
     sha256: written.sha256,
     ...(written.parts === undefined ? {} : { parts: written.parts.map(({ file, size, sha256 }) => ({ file, size, sha256 })) }),
   };
-  return { document: { ...options.document, root, bundle }, actions, ...summary, written };
+  // Recorded only now that the bundle is in place under its final name: the ledger never names a bundle that was not written.
+  const ledgerEntry =
+    ledger === undefined || trip === undefined
+      ? undefined
+      : await appendLedger(ledger, {
+          sequence: trip.sequence,
+          id: trip.id,
+          bundle: basename(out),
+          sumsSha256: createHash('sha256').update(archive.sumsText).digest('hex'),
+          members: archive.members,
+          builtOn: trip.builtOn,
+          recordedAt: new Date().toISOString(),
+        });
+  return { document: { ...options.document, root, bundle }, actions, ...summary, written, ...(ledgerEntry === undefined ? {} : { ledgerEntry }) };
+}
+
+/** The SBOM as one more member, written by pack (like bundle.json) and so listed in SHA256SUMS and signed with it. */
+function withSbom(files: PlannedFile[], sbom: Buffer): PlannedFile[] {
+  const member: PlannedFile = {
+    path: SBOM_FILE,
+    source: undefined,
+    data: sbom,
+    size: sbom.length,
+    executable: false,
+    mtime: Math.floor(Date.now() / 1000),
+    sha256: createHash('sha256').update(sbom).digest('hex'),
+    hashSource: 'computed',
+    carried: true,
+  };
+  return [...files.filter((file) => file.path !== SBOM_FILE), member].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**

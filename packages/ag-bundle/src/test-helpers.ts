@@ -3,7 +3,9 @@
  * running the command line in-process, finding and damaging archive entries.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { API_VERSION, type AgDocument, type FileArtifact, type StoredImage } from '@ag/core';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,4 +125,64 @@ export async function treeHash(dir: string): Promise<string> {
   ].join('; ');
   const { stdout } = await execa('sh', ['-c', `(${script}) | sha256sum`], { cwd: dir });
   return stdout.split(' ')[0]!;
+}
+
+export interface Descriptor {
+  digest: string;
+  mediaType: string;
+  size: number;
+  platform?: { os: string; architecture: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+/** The images section ag-images pull would write for the layout (every image is an index here). */
+export async function imagesSectionOf(layout: string): Promise<StoredImage[]> {
+  const blob = async (digest: string): Promise<{ manifests?: Descriptor[]; layers?: Descriptor[] }> =>
+    JSON.parse(await readFile(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as { manifests?: Descriptor[] };
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+  const images: StoredImage[] = [];
+  for (const entry of index.manifests) {
+    const ref = entry.annotations?.['io.containerd.image.name'] ?? entry.annotations?.['org.opencontainers.image.ref.name'];
+    if (ref === undefined) continue;
+    const manifests = ((await blob(entry.digest)).manifests ?? []).map((m) => ({
+      platform: [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'),
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.size,
+    }));
+    images.push({ ref, digest: entry.digest, mediaType: entry.mediaType, upstreamDigest: entry.digest, partial: false, manifests });
+  }
+  return images;
+}
+
+export const KUBEADM_URL = 'https://dl.k8s.io/release/v1.27.3/bin/linux/amd64/kubeadm';
+
+/** A document as ag-fetch download and ag-images pull leave it: kubeadm (its bytes given) under files/, `extra` other files, and the images of the root's layout. */
+export async function fetchedDocument(root: string, kubeadm: Buffer, extra: FileArtifact[] = []): Promise<AgDocument> {
+  const images = await imagesSectionOf(join(root, 'images'));
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Cluster',
+    root,
+    fetch: {
+      components: { kubernetes: 'v1.27.3' },
+      imageList: { source: 'table', detail: 'test' },
+      files: [
+        {
+          name: 'kubeadm',
+          kind: 'binary',
+          arch: 'amd64',
+          version: 'v1.27.3',
+          source: { url: KUBEADM_URL },
+          sha256: createHash('sha256').update(kubeadm).digest('hex'),
+          sha256From: 'upstream',
+          size: kubeadm.length,
+          path: 'files/kubeadm',
+        },
+        ...extra,
+      ],
+      images: [],
+    },
+    images: { layout: 'images', platforms: [...new Set(images.flatMap((image) => image.manifests.map((manifest) => manifest.platform)))].sort(), images },
+  };
 }

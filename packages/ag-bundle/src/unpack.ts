@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
@@ -8,6 +9,7 @@ import {
   silentLogger,
   tempPathFor,
   UsageError,
+  validateDocument,
   VerificationError,
   withContext,
   type AgDocument,
@@ -21,6 +23,7 @@ import type { BundleInput } from './input.js';
 import { layoutDirs, readBundleLayout } from './layouts.js';
 import { scanBundle, signatureProblem, type Problem } from './scan.js';
 import type { PublicKey } from './signing.js';
+import { decideSite, presentBundles } from './site-chain.js';
 import { DOCUMENT_FILE, SUMS_FILE } from './sums.js';
 import { checkUnpackedTree } from './unpacked-check.js';
 import { sweepStale, tempOwner } from './temp.js';
@@ -193,6 +196,21 @@ async function recheck(input: BundleInput, dir: string, damaged: Problem[], opti
 }
 
 /**
+ * `dir` holds a later bundle of the same site, which includes `id`: checks
+ * the bundle (signature, every member) so a damaged one is still named,
+ * and changes nothing. The document is the tree's own.
+ */
+async function alreadyIncluded(input: BundleInput, dir: string, id: string, by: string, options: UnpackOptions, log: Logger, progress: Progress): Promise<UnpackResult> {
+  const task = progress.task(`verifying ${input.label}`, inputSize(input) ?? 0);
+  const result = await scanBundle(input, { ...(options.key === undefined ? {} : { key: options.key }), onBytes: (n) => task.advance(n) }).finally(() => task.done());
+  reportSignature(log, result, options.key !== undefined);
+  assertNoProblems(input.label, result.problems, log, 'checking');
+  const own = validateDocument(JSON.parse(await readFile(join(dir, DOCUMENT_FILE), 'utf8')), join(dir, DOCUMENT_FILE));
+  log.info(`${dir} holds bundle ${by}, which builds on ${id} (${input.label}): nothing to do`);
+  return { document: { ...own, root: dir }, status: 'already-unpacked', dir, files: 0, bytes: 0, reused: 0 };
+}
+
+/**
  * Unpacks a bundle into `dir`, verifying while extracting: everything goes
  * into a temporary directory next to `dir` (same file system), and only when
  * every check passed — signature, every file's sha256, nothing missing or
@@ -240,9 +258,17 @@ export async function unpackBundle(source: BundleInput, options: UnpackOptions):
     if (damaged.length === 0 || !options.replace) return recheck(input, dir, damaged, options, log, progress);
     log.warn(`${dir} holds this bundle, but ${damaged.length} item(s) in it are damaged (${damaged.map((problem) => problem.item).join(', ')}): unpacking it again (--replace)`);
   }
+  // A bundle packed for a site: its bases must be here, and one the tree already includes changes nothing.
+  const site = head.document?.bundle?.site;
+  let siteReplaces = false;
+  if (site !== undefined && head.sumsText !== undefined) {
+    const decision = decideSite(input.label, dir, site, createHash('sha256').update(head.sumsText).digest('hex'), await presentBundles(dir));
+    if (decision.action === 'included') return alreadyIncluded(input, dir, site.id, decision.by, options, log, progress);
+    siteReplaces = decision.replaces;
+  }
   const reused = head.document?.bundle?.delta?.reused ?? [];
   const isDelta = head.document?.bundle?.delta !== undefined;
-  if (occupied && !isDelta && !sameBundle) {
+  if (occupied && !isDelta && !sameBundle && !siteReplaces) {
     if (!(await exists(join(dir, SUMS_FILE)))) {
       throw new UsageError(`${dir} is not empty and holds no unpacked bundle (no ${SUMS_FILE}); refusing to replace it`, {
         hint: 'unpack into an empty or new directory',
@@ -257,7 +283,7 @@ export async function unpackBundle(source: BundleInput, options: UnpackOptions):
     for (const entry of reused) if (!occupied || !(await exists(join(dir, entry.from ?? entry.path)))) absent.push(entry.from ?? entry.path);
     if (absent.length > 0) {
       throw new MissingError(
-        `${input.label} is a delta of ${head.document?.bundle?.delta?.inventory}: it needs ${absent.length} file(s) that ${dir} lacks: ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`,
+        `${input.label} is a delta of ${head.document?.bundle?.delta?.base ?? head.document?.bundle?.delta?.inventory}: it needs ${absent.length} file(s) that ${dir} lacks: ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`,
         { hint: `unpack it onto the bundle that inventory was taken from, or carry a full bundle (pack without --have); nothing was written`, details: { missing: absent } },
       );
     }

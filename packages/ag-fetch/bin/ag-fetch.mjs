@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The bundled tool (npm ci builds it: tools/build/bundle-bins.mjs).
-import '../dist/ag-fetch.mjs';
+// The bundled tool, split at each import() so that a start loads only the command line's code
+// (npm ci builds it: tools/build/bundle-bins.mjs; dist/ag-fetch.mjs is the same in one file).
+import '../dist/split/ag-fetch.mjs';

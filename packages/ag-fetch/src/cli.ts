@@ -1,8 +1,9 @@
-import { bundleRoot, createHttpDispatcher, MIRROR_SYNTAX, processIo, readDocument, runTool, sharedOption, UsageError, validateClusterNetworks, writeDocument, type CommandContext, type Io } from '@ag/core';
+import { bundleRoot, createHttpDispatcher, MIRROR_SYNTAX, parseDuration, processIo, readDocument, runTool, sharedOption, UsageError, validateClusterNetworks, type CommandContext, type Io } from '@ag/core';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
 import { downloadDocumentOsPackages, joinNoPackageValues } from './os-packages/cli-support.js';
+import { summaries } from './summary.js';
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
 
@@ -23,7 +24,7 @@ function tablesChecked(fetch: NonNullable<import('@ag/core').AgDocument['fetch']
   return dates.size === 0 ? '(none used)' : [...dates].join(', ');
 }
 
-async function plan({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+async function plan({ io, log, progress, args, emit }: CommandContext<Record<string, unknown>>): Promise<number> {
   // Loaded here, not at the top, so that --help never pays for them.
   const [{ planFetch }, { planInputs, withSite }, { readSiteFile }, { parseMirrors }, { defaultListingCache }] = await Promise.all([
     import('./plan.js'),
@@ -56,7 +57,7 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
       progress,
     });
     progress.stop();
-    writeDocument(io, withSite(document, inputs, site?.record), args.pretty);
+    emit(withSite(document, inputs, site?.record));
     const fetch = document.fetch!;
     const pinned = fetch.files.filter((f) => f.sha256 !== undefined).length;
     log.info(
@@ -71,7 +72,7 @@ async function plan({ io, log, progress, args }: CommandContext<Record<string, u
   }
 }
 
-async function download({ io, log, progress, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+async function download({ io, log, progress, args, emit }: CommandContext<Record<string, unknown>>): Promise<number> {
   const [{ downloadFiles }, { parseMirrors }] = await Promise.all([import('./download.js'), import('./mirrors.js')]);
   const document = (await readDocument(io, { required: true, inPath: args.in }))!;
   const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
@@ -79,7 +80,7 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
   if (args['dry-run'] === true) {
     const { downloadDryRun } = await import('./dry-run.js');
     const cacheDir = typeof args['packages-cache'] === 'string' ? resolve(io.cwd, args['packages-cache']) : undefined;
-    writeDocument(io, downloadDryRun(document, { root, mirrors, osPackages: args['os-packages'] !== false, cacheDir, env: io.env, log }), args.pretty);
+    emit(downloadDryRun(document, { root, mirrors, osPackages: args['os-packages'] !== false, cacheDir, env: io.env, log }));
     return 0;
   }
   const dispatcher = await createHttpDispatcher({ env: io.env });
@@ -89,6 +90,7 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
       mirrors,
       concurrency: Number(args['concurrency']),
       retries: Number(args['retries']),
+      retryPolicy: { refusedWindowMs: parseDuration(String(args['retry-window'] ?? '30s')) },
       headers: parseHeaders(strings(args['header'])),
       dispatcher,
       log,
@@ -96,14 +98,14 @@ async function download({ io, log, progress, args }: CommandContext<Record<strin
     });
     progress.stop();
     const updated = args['os-packages'] === false ? fetched : await downloadDocumentOsPackages(fetched, root, { io, log, args });
-    writeDocument(io, updated, args.pretty);
+    emit(updated);
     return 0;
   } finally {
     await dispatcher.close();
   }
 }
 
-async function check({ io, log, args }: CommandContext<Record<string, unknown>>): Promise<number> {
+async function check({ io, log, args, emit }: CommandContext<Record<string, unknown>>): Promise<number> {
   const [{ checkConnectedSide }, { parseMirrors }, { MissingError, parseDuration }] = await Promise.all([import('./check.js'), import('./mirrors.js'), import('@ag/core')]);
   const document = (await readDocument(io, { required: true, inPath: args.in }))!;
   const root = bundleRoot(document, args['dir'] === undefined ? undefined : String(args['dir']), io.cwd);
@@ -129,7 +131,7 @@ async function check({ io, log, args }: CommandContext<Record<string, unknown>>)
       });
     }
     log.info(`ready to download: ${lines.length} check(s) passed`);
-    writeDocument(io, document, args.pretty);
+    emit(document);
     return 0;
   } finally {
     // destroy, not close: a HEAD given up on may still hang in undici (check.ts, head).
@@ -186,6 +188,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('dir', sharedOption('dir', "(default: the document's root)"))
                 .option('concurrency', { type: 'number', default: 4, describe: 'files fetched at once' })
                 .option('retries', { type: 'number', default: 4, describe: 'further attempts per file after a reset, 429 or 5xx' })
+                .option('retry-window', { type: 'string', default: '30s', requiresArg: true, describe: 'how long a refused connection is retried (a server restarting) before giving up' })
                 .option('header', { type: 'string', array: true, requiresArg: true, describe: '"Name: value" sent to each file\'s host, never to a host it redirects to (repeatable)' })
                 .option('dry-run', { type: 'boolean', default: false, describe: 'pass the document through with what download would do in fetch.dryRun (and on stderr); fetch nothing, write nothing, ask no server' })
                 .option('inventory', { type: 'string', requiresArg: true, describe: "the far side's `ag-nodeprep inventory`: OS packages it has are not carried" })
@@ -215,6 +218,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example('$0 plan … --mirror URL', 'use a mirror that holds URL/HOST/PATH')
           .example('$0 download --in plan.json --dry-run', 'show what would be fetched'),
       handlers: { plan, check, download },
+      summaries,
     },
     joinNoPackageValues(argv),
     io,

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
-import { parseDuration, processIo, readDocument, runTool, sharedOption, writeDocument, type AgDocument, type CommandContext, type Io } from '@ag/core';
-import { applyFlannel } from './apply.js';
-import { renderFlannel } from './render.js';
+import { parseDuration, processIo, readDocument, runTool, sharedOption, type AgDocument, type CommandContext, type Io, reportPlannedActions } from '@ag/core';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -22,11 +21,12 @@ async function requireDocument(context: Context): Promise<AgDocument> {
 }
 
 function reportActions(context: Context, actions: Array<{ action: string; target: string }>): void {
-  context.io.stderr.write(`${JSON.stringify({ dryRun: true, actions })}\n`);
+  reportPlannedActions(context.io, 'ag-flannel', actions, {}, context.args['log-format']);
 }
 
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async render(context) {
+    const { renderFlannel } = await import('./render.js');
     const document = await requireDocument(context);
     const dryRun = context.args['dry-run'] === true;
     const result = await renderFlannel(document, {
@@ -45,10 +45,11 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     if (dryRun) reportActions(context, result.changed ? [{ action: 'write-file', target: result.path }] : []);
     else context.log.info(result.changed ? `wrote ${result.path}` : `${result.path} is already up to date`);
     context.log.info(`pod network ${result.section.podSubnet}, backend ${result.section.backend}, ${result.section.images.length} image(s) pinned by digest`);
-    writeDocument(context.io, { ...document, flannel: result.section }, context.args.pretty);
+    context.emit({ ...document, flannel: result.section });
   },
 
   async apply(context) {
+    const { applyFlannel } = await import('./apply.js');
     const document = await requireDocument(context);
     const timeout = str(context, 'timeout');
     const result = await applyFlannel(document, {
@@ -64,7 +65,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       dryRun: context.args['dry-run'] === true,
     });
     if (context.args['dry-run'] === true) reportActions(context, result.actions);
-    writeDocument(context.io, { ...document, flannel: result.section }, context.args.pretty);
+    context.emit({ ...document, flannel: result.section });
   },
 };
 
@@ -102,5 +103,5 @@ function configure(parser: Argv): Argv {
 
 /** Runs ag-flannel with `argv`; returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-flannel', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-flannel', version: VERSION, configure, handlers, summaries }, argv, io);
 }

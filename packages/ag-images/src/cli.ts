@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import {
   argString as str, argStrings as strings,
   OciLayout,
+  parseDuration,
   UsageError,
   bundleRoot,
   findCredentials,
@@ -16,23 +17,21 @@ import {
   parseReference,
   processIo,
   readDocument,
+  reportPlannedActions,
   resolveInRoot,
   runTool,
   sharedOption,
   MIRROR_SYNTAX,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
 } from '@ag/core';
 import { Connections, readPasswordFromStdin, type ConnectionOptions } from './connection.js';
+import { explainOwnRegistryFailure } from './own-registry-failure.js';
 import { layoutDirFor, layoutInDocument, platformStrings, platformsFor, withImages } from './document.js';
 import { DEFAULT_CONTAINERD_ADDRESS, importImages } from './import.js';
-import { listImages } from './list.js';
-import { pullImages } from './pull.js';
-import { pushImages } from './push.js';
 import { parseMirror, sourceFor } from './sources.js';
-import { verifyImages } from './verify.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -64,8 +63,9 @@ function connectionOptions(y: Argv): Argv {
     .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from stdin (then pass the document with --in FILE)' })
     .option('credentials-file', sharedOption('credentials-file', '(as ag-registry writes it)'))
     .option('retries', { type: 'number', default: 4, describe: 'further attempts after a network failure, 429 or 5xx', requiresArg: true })
+    .option('retry-window', { type: 'string', default: '30s', describe: 'how long a refused connection is retried (a registry restarting) before giving up', requiresArg: true })
     .option('concurrency', { type: 'number', default: 4, describe: 'blobs transferred at once', requiresArg: true })
-    .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'concurrency'], 'Connection:');
+    .group(['ca-file', 'certs-dir', 'insecure-skip-tls-verify', 'plain-http', 'username', 'password-stdin', 'credentials-file', 'retries', 'retry-window', 'concurrency'], 'Connection:');
 }
 
 function configure(parser: Argv): Argv {
@@ -97,7 +97,7 @@ function configure(parser: Argv): Argv {
         .option('dry-run', { type: 'boolean', default: false, describe: 'ask the registry what it has and print what would be sent (JSON on stderr); send nothing' }),
     )
     .command('list', 'list the images in the layout', (y) =>
-      layoutOption(y).option('output', { choices: ['table', 'json'] as const, default: 'table' as const, describe: 'a table, or JSON (one array) on stdout' }),
+      layoutOption(y),
     )
     .command('verify', 're-hash every blob and check every manifest\'s references (exit 3 naming the digest when anything is wrong)', (y) =>
       layoutOption(y)
@@ -198,6 +198,7 @@ async function connectionsFor(
     insecureSkipTlsVerify: args['insecure-skip-tls-verify'] === true,
     plainHttp: args['plain-http'] === true,
     retries: retries(args),
+    retryWindowMs: parseDuration(String(args['retry-window'] ?? '30s')),
     ...(certsDirs.length > 0 ? { certsDirs } : {}),
     ...(credentials !== undefined && credentialsFor !== undefined ? { credentials, credentialsFor } : {}),
   };
@@ -221,12 +222,13 @@ function noRootNote(log: Context['log'], layout: string): void {
   log.info(`the document names no bundle root, and none is guessed: images.layout is ${JSON.stringify(layout)}, to be found under the root a later stage is given (--dir)`);
 }
 
-function printDryRun(io: Io, actions: unknown[], extra: Record<string, unknown> = {}): void {
-  io.stderr.write(`${JSON.stringify({ dryRun: true, ...extra, actions })}\n`);
+function printDryRun(context: Context, actions: ReadonlyArray<{ action: string }>, extra: Record<string, unknown> = {}): void {
+  reportPlannedActions(context.io, 'ag-images', actions, extra, context.args['log-format']);
 }
 
 const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async pull(context) {
+    const { pullImages } = await import('./pull.js');
     const { args, io, log, progress } = context;
     const inputs = await readInputs(context);
     const { document } = inputs;
@@ -259,8 +261,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
-        printDryRun(io, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
-        if (document !== undefined) writeDocument(io, document, args.pretty);
+        printDryRun(context, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
+        if (document !== undefined) context.emit(document);
         return;
       }
       log.info(
@@ -270,13 +272,14 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       );
       const stored = allPlatforms ? [...new Set(result.images.flatMap((i) => i.manifests.map((m) => m.platform)))] : platformStrings(platforms);
       if (document?.root === undefined) noRootNote(log, layoutName);
-      writeDocument(io, withImages(document, layoutDir, stored, result.images), args.pretty);
+      context.emit(withImages(document, layoutDir, stored, result.images));
     } finally {
       await connections.close();
     }
   },
 
   async push(context) {
+    const [{ pushImages }, { listImages }] = await Promise.all([import('./push.js'), import('./list.js')]);
     const { args, io, log, progress } = context;
     const inputs = await readInputs(context);
     const { document } = inputs;
@@ -309,10 +312,12 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         dryRun: args['dry-run'] === true,
         log,
         progress,
+      }).catch((error: unknown) => {
+        throw fromDocument ? explainOwnRegistryFailure(error, document?.registry) : error;
       });
       if (args['dry-run'] === true) {
-        printDryRun(io, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
-        if (document !== undefined) writeDocument(io, document, args.pretty);
+        printDryRun(context, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
+        if (document !== undefined) context.emit(document);
         return;
       }
       log.info(
@@ -344,17 +349,20 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
           push: { registry, pushedAt: new Date().toISOString() },
         },
       };
-      writeDocument(io, updated, args.pretty);
+      context.emit(updated);
     } finally {
       await connections.close();
     }
   },
 
   async list(context) {
+    const { listImages } = await import('./list.js');
     const { args, io } = context;
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     const images = await listImages(layoutDir);
+    // A table unless --output says otherwise, in a pipe too (grep and awk read it); --output json gives one array.
+    if (args['output'] === 'none') return;
     if (args['output'] === 'json') {
       io.stdout.write(`${JSON.stringify(images, null, args.pretty ? 2 : undefined)}\n`);
       return;
@@ -366,6 +374,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   },
 
   async verify(context) {
+    const { verifyImages } = await import('./verify.js');
     const { args, io, log, progress } = context;
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
@@ -382,7 +391,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       `${layoutDir}: ${result.images} image(s), ${result.blobs} blob(s) re-hashed (${formatBytes(result.bytes)}), all match` +
         (result.foreign > 0 ? `; ${result.foreign} foreign layer(s) referenced, not stored` : ''),
     );
-    if (document !== undefined) writeDocument(io, document, args.pretty);
+    if (document !== undefined) context.emit(document);
   },
 
   async gc(context) {
@@ -390,9 +399,9 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     const result = await gcLayout(await OciLayout.open(layoutDir), { dryRun: args['dry-run'] === true });
-    if (args['dry-run'] === true) printDryRun(io, result.removed, { freedBytes: result.freedBytes, partials: result.partials });
+    if (args['dry-run'] === true) printDryRun(context, result.removed.map((blob) => ({ action: 'delete', ...blob })), { freedBytes: result.freedBytes, partials: result.partials });
     else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept`);
-    if (document !== undefined) writeDocument(io, document, args.pretty);
+    if (document !== undefined) context.emit(document);
   },
 
   async import(context) {
@@ -416,13 +425,13 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       stderr: io.stderr,
       log,
     });
-    if (args['dry-run'] === true) printDryRun(io, result.images, { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
+    if (args['dry-run'] === true) printDryRun(context, result.images.map((image) => ({ action: 'import', ...image })), { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
     else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})${result.skipped.length > 0 ? `; skipped ${result.skipped.length} with nothing for this platform` : ''}`);
-    if (document !== undefined) writeDocument(io, document, args.pretty);
+    if (document !== undefined) context.emit(document);
   },
 };
 
 /** Runs ag-images in-process: `main(argv, io)` is what bin.ts and the tests call. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-images', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-images', version: VERSION, configure, handlers, summaries }, argv, io);
 }

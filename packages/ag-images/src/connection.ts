@@ -13,6 +13,8 @@ export interface ConnectionOptions {
   /** The registry the explicit credentials are for; they are never sent elsewhere. */
   credentialsFor?: string;
   retries?: number;
+  /** How long refused connections are retried (a registry restarting); default 30 s. */
+  retryWindowMs?: number;
   env: Io['env'];
   log?: Logger;
   signal?: AbortSignal;
@@ -31,7 +33,10 @@ export class Connections {
     let client = this.clients.get(registry);
     if (client === undefined) {
       const o = this.options;
-      const retry: Partial<RetryPolicy> = o.retries === undefined ? {} : { retries: o.retries };
+      const retry: Partial<RetryPolicy> = {
+        ...(o.retries === undefined ? {} : { retries: o.retries }),
+        ...(o.retryWindowMs === undefined ? {} : { refusedWindowMs: o.retryWindowMs }),
+      };
       const options: RegistryClientOptions = {
         registry,
         env: o.env,

@@ -5,23 +5,18 @@ import {
   parseDuration,
   processIo,
   readDocument,
+  reportPlannedActions,
   runTool,
   sharedOption,
   UsageError,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
   type KubeadmSection,
 } from '@ag/core';
-import { configureKubeadm, type ConfigOptions } from './config.js';
+import type { ConfigOptions } from './config.js';
 import type { RunContext, Runner } from './context.js';
-import { createRunner } from './context.js';
-import { initCluster } from './init.js';
-import { joinNode } from './join.js';
-import { preflight } from './preflight.js';
-import { resetNode } from './reset.js';
-import { applyUpgrade, planUpgrade, upgradeNode } from './upgrade.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -101,14 +96,14 @@ function runContext(context: CommandContext<Record<string, unknown>>): RunContex
 }
 
 function reportActions(context: CommandContext<Record<string, unknown>>, actions: Runner['actions']): void {
-  if (context.args['dry-run'] === true) context.io.stderr.write(`${JSON.stringify({ dryRun: true, actions })}\n`);
+  if (context.args['dry-run'] === true) reportPlannedActions(context.io, 'ag-kubeadm', actions, {}, context.args['log-format']);
 }
 
 function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: KubeadmSection | undefined): void {
   const out = { ...document };
   if (section === undefined) delete out.kubeadm;
   else out.kubeadm = section;
-  writeDocument(context.io, out, context.args.pretty);
+  context.emit(out);
 }
 
 async function requireDocument(context: CommandContext<Record<string, unknown>>): Promise<AgDocument> {
@@ -117,6 +112,7 @@ async function requireDocument(context: CommandContext<Record<string, unknown>>)
 
 export const handlers: Record<string, (context: CommandContext<Record<string, unknown>>) => Promise<number | void>> = {
   async config(context) {
+    const { configureKubeadm } = await import('./config.js');
     const document = await requireDocument(context);
     const hostRoot = str(context.args, 'root') ?? '/';
     const result = await configureKubeadm(document, { ...configFromArgs(context.args), hostRoot, dryRun: context.args['dry-run'] === true, log: context.log });
@@ -127,6 +123,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async preflight(context) {
+    const [{ createRunner }, { preflight }] = await Promise.all([import('./context.js'), import('./preflight.js')]);
     const document = await requireDocument(context);
     if (document.kubeadm === undefined) throw new UsageError('the document has no kubeadm section', { hint: 'run ag-kubeadm config first' });
     const runner = createRunner(document, runContext(context));
@@ -136,6 +133,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async init(context) {
+    const { initCluster } = await import('./init.js');
     const document = await requireDocument(context);
     const { args } = context;
     const result = await initCluster(document, {
@@ -149,6 +147,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async join(context) {
+    const { joinNode } = await import('./join.js');
     const document = await requireDocument(context);
     const { args } = context;
     const result = await joinNode(document, {
@@ -169,6 +168,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async upgrade(context) {
+    const { applyUpgrade, planUpgrade, upgradeNode } = await import('./upgrade.js');
     const document = await requireDocument(context);
     const { args } = context;
     const options = { ...runContext(context), nodeName: str(args, 'node-name'), adminKubeconfig: str(args, 'admin-kubeconfig') };
@@ -182,6 +182,7 @@ export const handlers: Record<string, (context: CommandContext<Record<string, un
   },
 
   async reset(context) {
+    const { resetNode } = await import('./reset.js');
     const document = (await readDocument(context.io, { required: false, inPath: context.args.in })) ?? newDocument();
     const result = await resetNode(document, { ...runContext(context), keepIptables: context.args['keep-iptables'] === true });
     reportActions(context, result.actions);
@@ -231,5 +232,5 @@ function configure(parser: Argv): Argv {
 
 /** Runs ag-kubeadm with `argv`; returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-kubeadm', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-kubeadm', version: VERSION, configure, handlers, summaries }, argv, io);
 }

@@ -7,7 +7,6 @@ import {
   readDocument,
   runTool,
   sharedOption,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Handler,
@@ -15,12 +14,8 @@ import {
   type NodeprepSection,
 } from '@ag/core';
 import type { Argv } from 'yargs';
-import { applyNode } from './apply.js';
-import { checkNode } from './check.js';
 import type { NodeprepOptions } from './context.js';
-import { planNode, sectionOf } from './plan.js';
-import { blockedError, previewPlan } from './preview.js';
-import { summarisePlan } from './summary.js';
+import { summaries } from './summary.js';
 import { STEPS } from './steps/index.js';
 
 const VERSION = '0.1.0';
@@ -83,10 +78,11 @@ async function input(context: CommandContext<Record<string, unknown>>): Promise<
 }
 
 function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: NodeprepSection): void {
-  writeDocument(context.io, { ...document, nodeprep: section }, context.args.pretty);
+  context.emit({ ...document, nodeprep: section });
 }
 
 const plan: Handler = async (context) => {
+  const [{ planNode, sectionOf }, { blockedError, previewPlan }] = await Promise.all([import('./plan.js'), import('./preview.js')]);
   const { document, options } = await input(context);
   const planned = await planNode({ document, options, io: context.io, log: context.log });
   const blockers = await previewPlan(planned);
@@ -98,12 +94,12 @@ const plan: Handler = async (context) => {
     throw blockedError(blockers);
   }
   context.log.info(`${count} change(s) planned, ${done} already as wanted, for ${section.os.name ?? section.os.id} at ${section.root}; nothing changed`);
-  // A person at a terminal gets the plan to read (terraform plan's way); a pipe gets the document.
-  if ((context.io.stdout as { isTTY?: boolean }).isTTY === true) context.io.stdout.write(summarisePlan({ ...document, nodeprep: section }));
-  else emit(context, document, section);
+  // A person at a terminal gets the plan to read (terraform plan's way; summaries below); a pipe gets the document.
+  emit(context, document, section);
 };
 
 const apply: Handler = async (context) => {
+  const { applyNode } = await import('./apply.js');
   if (context.args['dry-run'] === true) return plan(context);
   const { document, options } = await input(context);
   const section = await applyNode({ document, options, io: context.io, log: context.log });
@@ -115,6 +111,7 @@ const apply: Handler = async (context) => {
 };
 
 const check: Handler = async (context) => {
+  const { checkNode } = await import('./check.js');
   const { document, options } = await input(context);
   const result = await checkNode({ document, options, io: context.io, log: context.log });
   if (!result.ready) {
@@ -137,5 +134,5 @@ const inventory: Handler = async (context) => {
 
 /** `ag-nodeprep` in-process: returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-nodeprep', version: VERSION, configure, handlers: { plan, apply, check, inventory } }, argv, io);
+  return runTool({ name: 'ag-nodeprep', version: VERSION, configure, handlers: { plan, apply, check, inventory }, summaries }, argv, io);
 }

@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgDocument } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
@@ -11,19 +9,10 @@ import { main } from './cli.js';
 import { summarisePlan } from './summary.js';
 import { FEDORA_37, writeBundle, writeTree } from './testing/node-roots.js';
 import { run } from './testing/run.js';
-import { treeHash } from '@ag/fixtures';
+import { hasTmux, runInTerminal, treeHash } from '@ag/fixtures';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(REPO, 'packages/ag-nodeprep/src/bin.ts');
-
-const hasTmux = ((): boolean => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('ag-nodeprep plan for a person', () => {
   let dir: string;
@@ -111,33 +100,21 @@ describe('ag-nodeprep plan for a person', () => {
   });
 
   it.skipIf(!hasTmux)('in a real terminal (tmux), plan shows the plan and a pipe still gets the document', async () => {
-    const session = `ag-nodeprep-plan-${process.pid}`;
     const input = join(dir, 'document.json');
     const piped = join(dir, 'piped.json');
     await writeFile(input, JSON.stringify(document));
     const command = `node --import tsx ${BIN} plan --root ${root} --nameserver 10.0.0.53 < ${input}; echo "exit=$?"; node --import tsx ${BIN} plan --root ${root} --nameserver 10.0.0.53 < ${input} > ${piped}; echo "piped=$?"`;
-    await execa('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', '-c', REPO], { env: { ...process.env, TMUX: '' } });
-    try {
-      await execa('tmux', ['set-option', '-t', session, 'history-limit', '20000']);
-      await execa('tmux', ['send-keys', '-t', session, command, 'Enter']);
-      let screen = '';
-      for (let i = 0; i < 600 && !/piped=\d+/.test(screen); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        screen = (await execa('tmux', ['capture-pane', '-p', '-J', '-S', '-', '-t', session])).stdout;
-      }
-      expect(screen).toMatch(/exit=0/);
-      expect(screen).toMatch(/piped=0/);
-      expect(screen).toContain(`ag-nodeprep plan: Fedora Linux 37 (Server Edition) at ${root}`);
-      expect(screen).toContain('    + create /etc/modules-load.d/k8s.conf');
-      expect(screen).toContain('        +# ag-nodeprep (swap off): UUID=3333-cccc none  swap defaults 0 0');
-      expect(screen).toContain('    - disable systemd-resolved.service');
-      expect(screen).toMatch(/Planned: \d+ to change, \d+ already as wanted/);
-      expect(screen).not.toContain('"apiVersion"');
-      const document_ = JSON.parse(await readFile(piped, 'utf8')) as AgDocument;
-      expect(document_.nodeprep!.mode).toBe('plan');
-      expect(summarisePlan(document_)).toBe(summarisePlan(planned));
-    } finally {
-      await execa('tmux', ['kill-session', '-t', session], { reject: false });
-    }
+    const { screen } = await runInTerminal(command, { cwd: REPO, until: /piped=\d+/, intervalMs: 100 });
+    expect(screen).toMatch(/exit=0/);
+    expect(screen).toMatch(/piped=0/);
+    expect(screen).toContain(`ag-nodeprep plan: Fedora Linux 37 (Server Edition) at ${root}`);
+    expect(screen).toContain('    + create /etc/modules-load.d/k8s.conf');
+    expect(screen).toContain('        +# ag-nodeprep (swap off): UUID=3333-cccc none  swap defaults 0 0');
+    expect(screen).toContain('    - disable systemd-resolved.service');
+    expect(screen).toMatch(/Planned: \d+ to change, \d+ already as wanted/);
+    expect(screen).not.toContain('"apiVersion"');
+    const document_ = JSON.parse(await readFile(piped, 'utf8')) as AgDocument;
+    expect(document_.nodeprep!.mode).toBe('plan');
+    expect(summarisePlan(document_)).toBe(summarisePlan(planned));
   });
 });

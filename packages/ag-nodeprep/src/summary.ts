@@ -1,4 +1,4 @@
-import type { AgDocument, NodeAction } from '@ag/core';
+import { summarise, type AgDocument, type DocumentSummary, type NodeAction } from '@ag/core';
 
 /**
  * The mark before each change, by its verb, as terraform plan marks them:
@@ -85,3 +85,10 @@ export function summarisePlan(document: AgDocument): string {
   if (section.mode === 'apply' && section.backupDir !== undefined) lines.push(`Previous versions are in ${section.backupDir}.`);
   return `${lines.join('\n')}\n`;
 }
+
+/** What ag-nodeprep prints on a terminal instead of the document: the plan, or what apply did. */
+export const summaries: Record<string, DocumentSummary> = {
+  plan: summarisePlan,
+  apply: summarisePlan,
+  check: summarise('ag-nodeprep check: ready for kubeadm', { sections: ['nodeprep'] }),
+};

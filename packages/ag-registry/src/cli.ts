@@ -8,12 +8,13 @@ import {
   ExitCode,
   newDocument,
   parseDuration,
+  parseSize,
   processIo,
   readDocument,
+  reportPlannedActions,
   resolveInRoot,
   runTool,
   sharedOption,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Io,
@@ -21,19 +22,12 @@ import {
   type RegistrySection,
 } from '@ag/core';
 import { resolve } from 'node:path';
-import { ensureCertificates } from './certs.js';
-import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_NAMESPACE } from './container-runtime.js';
-import { down } from './down.js';
+import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_LISTEN, DEFAULT_NAMESPACE } from './defaults.js';
 import { normalizeSubjectNames } from './host-names.js';
 import { DEFAULT_UPSTREAMS } from './hosts-toml.js';
 import { DEFAULT_REGISTRY_DIR, registryPaths } from './paths.js';
 import { certificatesPart } from './section.js';
-import { serveEmbedded } from './serve-embedded.js';
-import { status } from './status.js';
-import { runSupervisor } from './supervisor.js';
-import { caFileFor, documentAndPassword, externalStatusCommand, recordTarget, targetFrom, trustCredentials } from './external-registry.js';
-import { documentUpstreams, trust } from './trust.js';
-import { DEFAULT_LISTEN, up } from './up.js';
+import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -64,15 +58,16 @@ function layoutPath(context: Context, document: AgDocument | undefined): string 
 function emit(context: Context, document: AgDocument, registry: RegistrySection | undefined): void {
   const out: AgDocument = { ...document };
   if (registry !== undefined) out.registry = registry;
-  writeDocument(context.io, out, context.args.pretty);
+  context.emit(out);
 }
 
-function reportDryRun(context: Context, value: unknown): void {
-  context.io.stderr.write(`${JSON.stringify({ dryRun: true, ...(value as object) })}\n`);
+function reportDryRun<A extends { action: string }>(context: Context, actions: readonly A[], extra: Record<string, unknown> = {}): void {
+  reportPlannedActions(context.io, 'ag-registry', actions, extra, context.args['log-format']);
 }
 
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async certs(context) {
+    const { ensureCertificates } = await import('./certs.js');
     const { args, log } = context;
     const document = (await optionalDocument(context)) ?? newDocument();
     const dir = registryDir(context, document);
@@ -80,7 +75,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const ips = strings(args, 'ip');
     const names = hosts.length + ips.length > 0 ? normalizeSubjectNames(hosts, ips) : undefined;
     if (args['dry-run'] === true) {
-      reportDryRun(context, { actions: [{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }] });
+      reportDryRun(context, [{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }]);
       emit(context, document, undefined);
       return;
     }
@@ -90,6 +85,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async up(context) {
+    const { up } = await import('./up.js');
     const { args, io, log } = context;
     const document = (await optionalDocument(context)) ?? newDocument();
     const timeout = str(args, 'timeout');
@@ -111,18 +107,21 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       io,
       log,
     });
-    if (result.plan) reportDryRun(context, result.plan);
+    // `steps` stays the name scripts read; `actions` is what every stage's dry run says.
+    if (result.plan) reportDryRun(context, result.plan.steps, result.plan);
     emit(context, document, result.section);
   },
 
   async down(context) {
+    const { down } = await import('./down.js');
     const document = await optionalDocument(context);
     const result = await down({ dir: registryDir(context, document), dryRun: context.args['dry-run'] === true, io: context.io, log: context.log });
-    if (result.action === 'planned') reportDryRun(context, { actions: [{ action: 'stop', runner: result.runner ?? 'none running' }] });
+    if (result.action === 'planned') reportDryRun(context, [{ action: 'stop', runner: result.runner ?? 'none running' }]);
     if (document !== undefined) emit(context, document, undefined);
   },
 
   async status(context) {
+    const [{ status }, { documentAndPassword, externalStatusCommand }] = await Promise.all([import('./status.js'), import('./external-registry.js')]);
     // A registry the site runs: --registry names it, or the document's section says ag did not start it.
     if (str(context.args, 'registry') !== undefined || context.args['password-stdin'] === true) {
       const { document, password } = await documentAndPassword(context);
@@ -131,7 +130,16 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const document = (await optionalDocument(context)) ?? newDocument();
     if (document.registry?.external === true && str(context.args, 'state-dir') === undefined) return externalStatusCommand(context, document, undefined);
     const dir = registryDir(context, document);
-    const { status: found, state, tlsFailed, credentialsRefused } = await status({ dir, io: context.io, log: context.log });
+    const minFree = str(context.args, 'min-free');
+    const { status: found, state, tlsFailed, credentialsRefused } = await status({
+      dir,
+      ...(minFree !== undefined ? { minFreeBytes: parseSize(minFree, '--min-free') } : {}),
+      gc: context.args['gc'] === true,
+      io: context.io,
+      log: context.log,
+    });
+    if (found.storage?.purgedUploads !== undefined) context.log.info(`removed ${found.storage.purgedUploads} stale partial upload(s) from ${found.storage.path}`);
+    if (found.storage?.warning !== undefined) context.log.warn(found.storage.warning);
     const paths = registryPaths(dir);
     const base: RegistrySection = document.registry ?? {
       dir: paths.dir,
@@ -141,6 +149,13 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     };
     emit(context, document, { ...base, status: found });
     const what = state ? `${state.mode} registry at ${state.endpoint}` : `registry of ${paths.dir}`;
+    if (found.supervised === false && found.running) {
+      context.log.error(
+        `the ${what} ${found.answering ? 'answers' : 'runs'}, but unsupervised: its supervisor died (killed?) and nothing restarts it; see ${paths.logFile}`,
+      );
+      context.log.error(`next: ag-registry up --dir ${paths.dir} replaces it with a supervised one; ag-registry down --dir ${paths.dir} stops it`);
+      return ExitCode.system;
+    }
     if (found.answering && found.tls.valid) {
       context.log.info(`the ${what} is up: TLS valid, ${found.repositories ?? '?'} repositories, ${found.blobs ?? '?'} blobs`);
       return ExitCode.ok;
@@ -159,6 +174,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
   },
 
   async trust(context) {
+    const [{ documentUpstreams, trust }, { caFileFor, documentAndPassword, recordTarget, targetFrom, trustCredentials }] = await Promise.all([import('./trust.js'), import('./external-registry.js')]);
     const { args, log } = context;
     const { document, password } = await documentAndPassword(context);
     const { target, fromFlag } = targetFrom(context, document, 'trust');
@@ -181,18 +197,20 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       dryRun: args['dry-run'] === true,
       log,
     });
-    if (args['dry-run'] === true) reportDryRun(context, { actions: result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })) });
+    if (args['dry-run'] === true) reportDryRun(context, result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })));
     for (const file of result.files) log.debug(`${file.action}: ${file.path} (${file.mode})`);
     // The registry's place is recorded so that push, kubeadm's internal repository and flannel's pins agree.
     if (document !== undefined) emit(context, document, fromFlag ? recordTarget(document, target, { ...(caFile ? { caFile } : {}), ...(credentialsFile ? { credentialsFile } : {}) }) : undefined);
   },
 
   async 'serve-embedded'(context) {
+    const { serveEmbedded } = await import('./serve-embedded.js');
     const { args, log } = context;
     await serveEmbedded({ dir: str(args, 'state-dir') ?? DEFAULT_REGISTRY_DIR, layout: str(args, 'layout')!, listen: str(args, 'listen') ?? DEFAULT_LISTEN, log });
   },
 
   async supervise(context) {
+    const { runSupervisor } = await import('./supervisor.js');
     await runSupervisor(registryPaths(str(context.args, 'state-dir') ?? DEFAULT_REGISTRY_DIR));
   },
 };
@@ -204,7 +222,7 @@ const credentialOptions = {
   'password-stdin': { type: 'boolean', default: false, describe: 'read the password for --username from stdin' },
 } as const;
 
-const stateDirOption = sharedOption('state-dir', `(default: the document's, else ${DEFAULT_REGISTRY_DIR})`);
+const stateDirOption = sharedOption('state-dir', `the registry's certificates, credentials, config and storage (default: the document's, else ${DEFAULT_REGISTRY_DIR})`);
 const dryRunOption = { type: 'boolean', default: false, describe: 'print the actions as JSON on stderr and change nothing' } as const;
 
 function configure(parser: Argv): Argv {
@@ -242,9 +260,11 @@ function configure(parser: Argv): Argv {
         .option('dry-run', dryRunOption),
     )
     .command('down', 'stop the registry (storage, certificates and credentials stay)', (y) => y.option('state-dir', stateDirOption).option('dry-run', dryRunOption))
-    .command('status', 'is it up, is its TLS valid, how many repositories and blobs (exit 0 up, 3 TLS invalid, 4 down, 8 credentials refused); with --registry, a registry the site runs', (y) =>
+    .command('status', 'is it up, is its TLS valid, how many repositories and blobs, how much free space (exit 0 up, 3 TLS invalid, 4 down, 6 running unsupervised, 8 credentials refused); with --registry, a registry the site runs', (y) =>
       y
         .option('state-dir', stateDirOption)
+        .option('min-free', { type: 'string', describe: 'warn when the storage has less free space than this (default 1G)', requiresArg: true })
+        .option('gc', { type: 'boolean', default: false, describe: 'remove partial uploads a failed push left (not written to for 10 min; all when the registry is down)' })
         .option('registry', sharedOption('registry', "one ag did not start: is it reachable, its TLS valid (until when), the credentials accepted, which of the bundle's images are there (exit 5 when some are not)"))
         .option('ca-file', sharedOption('ca-file', '(with --registry; default: the system trust store)'))
         .options(credentialOptions),
@@ -280,5 +300,5 @@ function configure(parser: Argv): Argv {
 
 /** The ag-registry command line, in-process: returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers }, argv, io);
+  return runTool({ name: 'ag-registry', version: VERSION, configure, handlers, summaries }, argv, io);
 }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { create as createTar } from 'tar';
 import { ExternalError, formatCommand, MissingError, runProgram, type Descriptor, type Io, type OciLayout } from '@ag/core';
 import { platformManifest } from './layout-reader.js';
+import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_NAMESPACE } from './defaults.js';
 import { SERVICE_NAME } from './paths.js';
 import type { RegistryImage } from './registry-image.js';
 
@@ -22,8 +23,7 @@ export interface RuntimeTarget {
   program?: string;
 }
 
-export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
-export const DEFAULT_NAMESPACE = 'ag';
+export { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_NAMESPACE } from './defaults.js';
 
 /** What a container mode runs: the registry image with the host's registry directory mounted at the same path. */
 export interface ContainerSpec {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,9 @@ import { parse as parseToml } from 'smol-toml';
 import { DOCKER_REGISTRY_BIN, echoImage, freePort, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, startContainerd, type PrivateContainerd } from '@ag/fixtures';
 import { ensureCertificates } from './certs.js';
 import { main } from './cli.js';
-import { cli, skopeo, run } from './testing/run.js';
+import { agImages, cli, skopeo, run } from './testing/run.js';
 import { registryPaths } from './paths.js';
+import { liveChild, recordChild } from './child-record.js';
 
 
 let dir: string;
@@ -23,6 +24,7 @@ let upArgs: string[];
 let upDocument: string;
 let containerd: PrivateContainerd | undefined;
 const PORTED = ['registry.corp:5000/team/app:1', 'localhost:5000/x:1'];
+const RESTART_IMAGES = Array.from({ length: 6 }, (_, i) => `example.org/restart/app${i}:1`);
 
 
 /** curl's body, status (000 when no HTTP answer) and error text. */
@@ -35,18 +37,13 @@ async function curl(args: string[]): Promise<{ status: string; body: string; err
 }
 
 
-/** Runs ag-images as its own process (a CLI never imports another), with `stdin` as its document. */
-async function agImages(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = join(import.meta.dirname, '..', '..', 'ag-images', 'src', 'bin.ts');
-  const child = execFile(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  child.stdin?.end(stdin);
-  return new Promise((resolveExit) => {
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (chunk: string) => (out += chunk));
-    child.stderr?.on('data', (chunk: string) => (err += chunk));
-    child.on('close', (code) => resolveExit({ code, stdout: out, stderr: err }));
-  });
+function alive(processId: number): boolean {
+  try {
+    process.kill(processId, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function pid(file: string): Promise<number> {
@@ -63,6 +60,10 @@ beforeAll(async () => {
   await layout.writeImageSpec({ ref: 'quay.io/team/app:1', mediaTypes: 'oci', platforms: [echoImage('app', LINUX_AMD64), echoImage('app', LINUX_ARM64)] });
   // Upstream registries with a port: a colon can be no part of a repository name in the internal registry.
   for (const ref of PORTED) await layout.writeImageSpec({ ref, mediaTypes: 'oci', platforms: [echoImage(`hello from ${ref}`, LINUX_AMD64), echoImage(ref, LINUX_ARM64)] });
+  // Images for the restart-mid-push test: 8 MiB each, so a push takes long enough to be interrupted.
+  for (const i of RESTART_IMAGES.keys()) {
+    await layout.writeImageSpec({ ref: RESTART_IMAGES[i]!, platforms: [{ platform: LINUX_AMD64, layers: [{ kind: 'random', size: 8 << 20, seed: `restart-${i}` }] }] });
+  }
   port = await freePort();
   endpoint = `127.0.0.1:${port}`;
   upArgs = ['up', '--state-dir', join(dir, 'registry'), '--listen', endpoint, '--registry-binary', DOCKER_REGISTRY_BIN, '--init', 'process', '--host', 'localhost', '--ip', '127.0.0.1'];
@@ -244,6 +245,32 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     expect(log).toMatch(/registry killed by SIGKILL; restarting in 1 s/);
   });
 
+  it('a push rides out a registry restart: the registry is killed mid-push, the supervisor restarts it, the push completes', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    const logStart = (await stat(paths.logFile)).size;
+    const push = agImages(['push', ...RESTART_IMAGES, '--layout', layoutDir, '--concurrency', '2'], upDocument);
+    // Kill the registry once the push is sending blobs (distribution logs each request).
+    let killed: number | undefined;
+    for (let i = 0; i < 300 && killed === undefined; i++) {
+      await sleep(20);
+      const log = (await readFile(paths.logFile, 'utf8')).slice(logStart);
+      if (/example\.org\/restart\/app\d\/blobs\/uploads/.test(log)) {
+        killed = (await liveChild(paths))!.pid;
+        process.kill(killed, 'SIGKILL');
+      }
+    }
+    expect(killed, 'the push never reached the registry').toBeDefined();
+    const { code, stderr } = await push;
+    expect(code, stderr).toBe(0);
+    // It was refused while the supervisor waited 1 s to restart the registry, and waited.
+    expect(stderr).toMatch(/ECONNREFUSED[^\n]*; retrying in/);
+    expect((await liveChild(paths))!.pid).not.toBe(killed);
+    for (const ref of RESTART_IMAGES) {
+      const inspect = await skopeo(['inspect', '--raw', '--cert-dir', certDir, '--creds', credentials, `docker://${endpoint}/${ref}`]);
+      expect(inspect.ok, `${ref}: ${inspect.output}`).toBe(true);
+    }
+  });
+
   it('restarts with the new configuration when it changes, keeping the CA and the pushed images', async () => {
     const paths = registryPaths(join(dir, 'registry'));
     const ca = await readFile(paths.caCert, 'utf8');
@@ -295,6 +322,60 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     expect(plan).toMatchObject({ dryRun: true, mode: 'distribution', runner: 'process', endpoint: '127.0.0.1:1' });
     expect(plan.steps.map((s: { action: string }) => s.action)).toContain('start');
     await expect(stat(fresh)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('the registry dies with its supervisor (kill -9): status says down, up starts a supervised one', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    const supervisor = await pid(paths.pidFile);
+    const child = await liveChild(paths);
+    expect(child?.argv[0]).toBe(DOCKER_REGISTRY_BIN);
+    process.kill(supervisor, 'SIGKILL');
+    // The kernel sends the registry its parent-death signal (setpriv --pdeathsig TERM).
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      await sleep(50);
+      gone = !alive(child!.pid);
+    }
+    expect(gone).toBe(true);
+    const down = await cli(['status', '--dir', paths.dir]);
+    expect(down.code, down.stderr).toBe(4);
+    const again = await cli(upArgs);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await liveChild(paths))?.pid).not.toBe(child!.pid);
+    expect((await cli(['status', '--dir', paths.dir])).code).toBe(0);
+  });
+
+  it('finds a registry left without its supervisor: status exits 6 "unsupervised", up replaces it, down stops it', async () => {
+    const paths = registryPaths(join(dir, 'registry'));
+    // An orphan the parent-death signal did not reach (no setpriv): the registry itself, started outside the supervisor.
+    const orphan = async () => {
+      process.kill(await pid(paths.pidFile), 'SIGKILL');
+      for (let i = 0; i < 100 && (await liveChild(paths)) !== undefined; i++) await sleep(50);
+      const started = spawn(DOCKER_REGISTRY_BIN, ['serve', paths.config], { detached: true, stdio: 'ignore' });
+      started.unref();
+      await recordChild(paths, started.pid!, [DOCKER_REGISTRY_BIN, 'serve', paths.config]);
+      for (let i = 0; i < 100 && (await curl(['--cacert', join(certDir, 'ca.crt'), '-u', credentials, `https://${endpoint}/v2/`])).status !== '200'; i++) await sleep(100);
+      return started.pid!;
+    };
+    const first = await orphan();
+    const found = await cli(['status', '--dir', paths.dir]);
+    expect(found.code, found.stderr).toBe(6);
+    expect(found.stderr).toContain('answers, but unsupervised');
+    expect(JSON.parse(found.stdout).registry.status).toMatchObject({ running: true, answering: true, supervised: false });
+
+    const replaced = await cli(upArgs);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stderr).toContain(`the registry process ${first} runs without its supervisor`);
+    expect(alive(first)).toBe(false);
+    expect(JSON.parse((await cli(['status', '--dir', paths.dir])).stdout).registry.status).toMatchObject({ supervised: true, answering: true });
+
+    const second = await orphan();
+    const stopped = await cli(['down', '--dir', paths.dir]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stderr).toContain('stopped the registry');
+    expect(alive(second)).toBe(false);
+    // up again for the tests after this one.
+    expect((await cli(upArgs)).code).toBe(0);
   });
 
   it('stops with down, and down again finds nothing to do', async () => {

@@ -11,7 +11,6 @@ import {
   readPasswordFromStdin,
   registryTargetOf,
   UsageError,
-  writeDocument,
   type AgDocument,
   type CommandContext,
   type Credentials,
@@ -125,7 +124,7 @@ export async function trustCredentials(
  * unreachable, 3 TLS not valid, 8 credentials refused, 5 images missing.
  */
 export async function externalStatusCommand(context: Context, document: AgDocument | undefined, password: string | undefined): Promise<number> {
-  const { args, io, log } = context;
+  const { io, log } = context;
   const { target } = targetFrom(context, document, 'status');
   const where = formatRegistryTarget(target);
   const caFile = caFileFor(context, document, target);
@@ -133,7 +132,7 @@ export async function externalStatusCommand(context: Context, document: AgDocume
   const refs = (document?.images?.images ?? []).map((image) => image.ref);
   const { status, failure } = await externalStatus({ target, caFiles: caFile !== undefined ? [caFile] : [], ...(credentials ? { credentials } : {}), refs, env: io.env, log });
   const section = recordTarget(document, target, { ...(caFile !== undefined ? { caFile } : {}) });
-  writeDocument(io, { ...(document ?? newDocument()), registry: { ...section, status } }, args.pretty);
+  context.emit({ ...(document ?? newDocument()), registry: { ...section, status } });
   const who = credentials === undefined ? 'anonymously' : `as ${JSON.stringify(credentials.username)} (${credentials.source})`;
   const tls = status.tls.notAfter !== undefined ? `TLS valid until ${status.tls.notAfter}` : 'TLS valid';
   switch (failure) {

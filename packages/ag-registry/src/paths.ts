@@ -44,12 +44,16 @@ export interface RegistryPaths {
   runDir: string;
   /** The supervisor's pid, when it runs as a background process. */
   pidFile: string;
+  /** The registry process the supervisor runs: pid and start time, so an orphan can be found and stopped. */
+  childFile: string;
   /** What the supervisor runs (written by `up`, read by the supervisor). */
   superviseFile: string;
   /** What is running and with which configuration: `up` compares it to stay idempotent. */
   stateFile: string;
   /** stdout and stderr of the registry and of its supervisor. */
   logFile: string;
+  /** Embedded mode: one line per request, rotated at 16 MiB (access.log.1 kept). */
+  accessLog: string;
 }
 
 export function registryPaths(dir: string): RegistryPaths {
@@ -75,9 +79,11 @@ export function registryPaths(dir: string): RegistryPaths {
     binDir: join(root, 'bin'),
     runDir,
     pidFile: join(runDir, 'ag-registry.pid'),
+    childFile: join(runDir, 'registry.json'),
     superviseFile: join(runDir, 'supervise.json'),
     stateFile: join(runDir, 'state.json'),
     logFile: join(root, 'registry.log'),
+    accessLog: join(root, 'access.log'),
   };
 }
 

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { Io } from '@ag/core';
+import { stopOrphan } from './child-record.js';
 import { containerRunning, removeContainer } from './container-runtime.js';
 import type { RegistryPaths } from './paths.js';
 import type { RegistryState } from './state.js';
@@ -23,6 +24,8 @@ export async function isRunning(paths: RegistryPaths, state: RegistryState | und
 export async function stopRunning(paths: RegistryPaths, state: RegistryState | undefined, io: Pick<Io, 'env' | 'stderr'>): Promise<boolean> {
   // A supervisor can be there without a state file (a crash between start and state write): always check it.
   let stopped = await stopSupervised(paths);
+  // The registry a killed supervisor left behind (when the parent-death signal could not be set).
+  stopped = (await stopOrphan(paths)) || stopped;
   if (state?.runner === 'systemd') stopped = (await stopAndRemove({ io, ...(state.unitDir ? { unitDir: state.unitDir } : {}) })) || stopped;
   if (state?.container) stopped = (await removeContainer(state.container, io)) || stopped;
   return stopped;

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runningAsExecutable } from '@ag/core';
 
@@ -18,6 +18,7 @@ export function selfCommand(): string[] {
     const tsx = createRequire(import.meta.url).resolve('tsx');
     return [process.execPath, '--import', pathToFileURL(tsx).href, join(dirname(here), 'bin.ts')];
   }
-  // Bundled: import.meta.url is the single dist file itself.
-  return [process.execPath, here];
+  // Bundled: import.meta.url is the single dist file itself, or a chunk of the split build
+  // (dist/split/chunks/*.mjs, tools/build/bundle-bins.mjs), whose entry is dist/split/ag-registry.mjs.
+  return [process.execPath, basename(dirname(here)) === 'chunks' ? join(dirname(here), '..', 'ag-registry.mjs') : here];
 }

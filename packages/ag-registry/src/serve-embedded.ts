@@ -38,7 +38,15 @@ export async function serveEmbedded(options: ServeEmbeddedOptions): Promise<Embe
   const [cert, key, htpasswd] = await Promise.all([read(paths.serverCert), read(paths.serverKey), read(paths.htpasswd)]);
   const users = parseHtpasswd(htpasswd);
   if (users.size === 0) throw new MissingError(`${paths.htpasswd} holds no bcrypt user`, { hint: 'run ag-registry up to generate credentials' });
-  const server = await startEmbeddedServer({ layout: options.layout, listen: parseHostPort(options.listen, '--listen'), cert, key, users, log: options.log });
+  const server = await startEmbeddedServer({
+    layout: options.layout,
+    listen: parseHostPort(options.listen, '--listen'),
+    cert,
+    key,
+    users,
+    log: options.log,
+    accessLogFile: paths.accessLog,
+  });
   options.log.info(`embedded registry listening on ${server.address.host}:${server.address.port}, serving ${options.layout} read-only`);
   const why = await (options.until ?? signalled());
   options.log.info(`${String(why)}: stopping`);

@@ -2,15 +2,24 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Io, Logger, RegistryStatus } from '@ag/core';
 import { readCertificateFacts } from './certs.js';
+import { liveChild } from './child-record.js';
 import { readCredentials } from './credentials.js';
 import { localConnectHost, parseHostPort } from './endpoint.js';
 import { registryPaths } from './paths.js';
 import { probeRegistry, registryRequest, type RegistryTarget } from './probe.js';
 import { isRunning } from './runner.js';
 import { readState, type RegistryState } from './state.js';
+import { purgeStaleUploads, storageFacts } from './storage.js';
+
+/** status --gc while the registry runs leaves uploads written to in this time alone: they may be under way. */
+const GC_RUNNING_AGE_MS = 10 * 60_000;
 
 export interface StatusOptions {
   dir: string;
+  /** Warn below this much free space in the storage (default 1 GiB). */
+  minFreeBytes?: number;
+  /** Remove distribution's stale partial uploads. */
+  gc?: boolean;
   io: Pick<Io, 'env' | 'stderr'>;
   log: Logger;
 }
@@ -80,6 +89,15 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
     answering: probe.authenticated,
     tls: { valid: probe.answered && !probe.tlsError },
   };
+  if (state.runner === 'process') {
+    // running is the supervisor; a registry process without it is an orphan that nothing restarts.
+    const orphan = running ? undefined : await liveChild(paths);
+    result.supervised = running;
+    if (orphan !== undefined) {
+      result.running = true;
+      options.log.debug(`registry process ${orphan.pid} runs without its supervisor`);
+    }
+  }
   const server = await readCertificateFacts(paths.serverCert).catch(() => undefined);
   let tlsFailed = probe.tlsError === true;
   if (probe.tlsError) result.tls.error = probe.error ?? 'TLS failed';
@@ -93,6 +111,15 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
       result.repositories = await countRepositories(target);
     } catch (error) {
       options.log.warn(`could not list repositories: ${(error as Error).message}`);
+    }
+  }
+  if (state.mode !== 'embedded') {
+    try {
+      const purged = options.gc ? await purgeStaleUploads(paths.storage, result.running ? GC_RUNNING_AGE_MS : 0) : undefined;
+      result.storage = await storageFacts(paths.storage, options.minFreeBytes);
+      if (purged !== undefined) result.storage.purgedUploads = purged;
+    } catch (error) {
+      options.log.warn(`could not measure the storage ${paths.storage}: ${(error as Error).message}`);
     }
   }
   try {

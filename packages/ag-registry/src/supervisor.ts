@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive as alive, UsageError, withContext, writeFileAtomic } from '@ag/core';
+import { forgetChild, recordChild, stopOrphan } from './child-record.js';
 import { readOptional } from './files.js';
 import type { RegistryPaths } from './paths.js';
 import { selfCommand } from './self-command.js';
@@ -80,6 +81,23 @@ export async function stopSupervised(paths: RegistryPaths): Promise<boolean> {
   return true;
 }
 
+/**
+ * setpriv(1) (util-linux) sets the registry's parent-death signal before it
+ * execs it (prctl PR_SET_PDEATHSIG, kept across execve): when the supervisor
+ * dies, even by SIGKILL, the kernel sends the registry SIGTERM. Node cannot
+ * call prctl itself, and the distribution binary cannot watch a pipe.
+ */
+const SETPRIV = '/usr/bin/setpriv';
+
+function withParentDeathSignal(argv: string[]): string[] {
+  try {
+    accessSync(SETPRIV, constants.X_OK);
+    return [SETPRIV, '--pdeathsig', 'TERM', '--', ...argv];
+  } catch {
+    return argv; // run/registry.json still lets down and up find an orphan
+  }
+}
+
 function stamp(message: string): void {
   process.stderr.write(`${new Date().toISOString()} ag-registry supervisor: ${message}\n`);
 }
@@ -95,6 +113,8 @@ export async function runSupervisor(paths: RegistryPaths): Promise<void> {
   if (text === undefined) throw new UsageError(`nothing to supervise: ${paths.superviseFile} is missing`, { hint: 'run ag-registry up' });
   const spec = JSON.parse(text) as SuperviseSpec;
   await writeFileAtomic(paths.pidFile, `${process.pid}\n`, { mode: 0o644 });
+  // A registry left by a supervisor killed before it could stop it holds the port: stop it first.
+  if (await stopOrphan(paths)) stamp('stopped the registry a previous supervisor left running');
   let stopping = false;
   let child: ChildProcess | undefined;
   let wake: (() => void) | undefined;
@@ -115,12 +135,16 @@ export async function runSupervisor(paths: RegistryPaths): Promise<void> {
   while (!stopping) {
     const started = Date.now();
     stamp(`starting ${spec.argv.join(' ')}`);
-    const running = spawn(spec.argv[0]!, spec.argv.slice(1), { cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...spec.env } });
+    const [program, ...args] = withParentDeathSignal(spec.argv);
+    const running = spawn(program!, args, { cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...spec.env } });
     child = running;
-    const outcome = await new Promise<string>((resolveExit) => {
+    const exited = new Promise<string>((resolveExit) => {
       running.once('error', (error) => resolveExit(`could not start: ${error.message}`));
       running.once('exit', (code, signal) => resolveExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
     });
+    if (running.pid !== undefined) await recordChild(paths, running.pid, spec.argv).catch((error: Error) => stamp(`could not record the registry's pid: ${error.message}`));
+    const outcome = await exited;
+    if (running.pid !== undefined) await forgetChild(paths, running.pid);
     if (stopping) {
       stamp(`registry ${outcome}; stopped`);
       break;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { liveChild } from './child-record.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
@@ -18,6 +19,7 @@ import {
   type RegistrySection,
 } from '@ag/core';
 import { ensureCertificates } from './certs.js';
+import { DEFAULT_LISTEN } from './defaults.js';
 import { loadImage, startContainer, type ContainerSpec, type RuntimeTarget } from './container-runtime.js';
 import { ensureCredentials, ensureHttpSecret, readCredentials } from './credentials.js';
 import { renderDistributionConfig } from './distribution-config.js';
@@ -31,10 +33,11 @@ import { isRunning, logTail, stopRunning } from './runner.js';
 import { registrySection } from './section.js';
 import { selfCommand } from './self-command.js';
 import { readState, writeState, type RegistryState } from './state.js';
+import { purgeStaleUploads } from './storage.js';
 import { startSupervised, supervisorPid } from './supervisor.js';
 import { installAndStart, renderUnit, systemdIsRunning } from './systemd.js';
 
-export const DEFAULT_LISTEN = '0.0.0.0:5000';
+export { DEFAULT_LISTEN } from './defaults.js';
 
 export interface UpOptions {
   /** The registry directory (created if needed). */
@@ -217,6 +220,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
     action = 'restarted';
   } else if (running || (await supervisorPid(paths)) !== undefined) {
     await stopRunning(paths, previous, io);
+  } else {
+    const orphan = await liveChild(paths);
+    if (orphan !== undefined) {
+      log.info(`the registry process ${orphan.pid} runs without its supervisor (it was killed); replacing it`);
+      await stopRunning(paths, previous, io);
+      action = 'restarted';
+    }
   }
   if (await portTaken(localConnectHost(listen), listen.port)) {
     throw new SystemError(`${formatHostPort(listen)} is already in use by another program`, {
@@ -234,6 +244,11 @@ export async function up(options: UpOptions): Promise<UpResult> {
     ...(prepared.layout ? { layout: prepared.layout } : {}),
     ...(prepared.server ? { server: prepared.server } : {}),
   };
+  if (prepared.mode !== 'embedded') {
+    // Nothing serves the storage now: every partial upload is stale (a push that failed, a full disk).
+    const purged = await purgeStaleUploads(paths.storage, 0);
+    if (purged > 0) log.info(`removed ${purged} stale partial upload(s) from ${paths.storage}`);
+  }
   await start(options, paths, prepared, state);
   // The state is written before waiting: if the wait fails, down still finds what was started.
   await writeState(paths, state);

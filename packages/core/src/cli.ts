@@ -2,6 +2,10 @@ import yargs, { type Argv } from 'yargs';
 import { AgError, errorFields, ExitCode, toAgError } from './errors.js';
 import type { Io } from './io.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
+import type { AgDocument } from './document/schema.js';
+import { emitDocument } from './output/emit.js';
+import { OUTPUT_MODES } from './output/mode.js';
+import { summarise, type DocumentSummary } from './output/summary.js';
 import { createProgress, type Progress } from './progress.js';
 import { runtimeDescription } from './runtime.js';
 import { resolve } from 'node:path';
@@ -29,6 +33,8 @@ export interface CommandContext<A = CommonArgs> {
   log: Logger;
   progress: Progress;
   args: A & CommonArgs;
+  /** Writes the stage's result: the document, its summary on a terminal, or nothing (`--output`). */
+  emit(document: AgDocument): void;
 }
 
 export type Handler = (context: CommandContext<Record<string, unknown>>) => Promise<number | void>;
@@ -41,6 +47,8 @@ export interface ToolDefinition {
   configure(parser: Argv): Argv;
   /** One async function per command name (`plan`, `download`…); `$default` runs when no command is given. */
   handlers: Record<string, Handler>;
+  /** What a terminal gets instead of the document, by command (default: a line per section). */
+  summaries?: Record<string, DocumentSummary>;
 }
 
 function addCommonOptions(parser: Argv): Argv {
@@ -51,7 +59,13 @@ function addCommonOptions(parser: Argv): Argv {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log debugging detail' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'how log lines on stderr look' })
     .option('debug', { type: 'boolean', default: false, describe: 'add stack traces to errors' })
-    .group(['in', 'pretty', 'quiet', 'verbose', 'log-format', 'debug', 'help', 'version'], 'Common options:');
+    .option('output', {
+      alias: 'o',
+      choices: OUTPUT_MODES,
+      defaultDescription: 'table on a terminal, else json',
+      describe: 'what goes to stdout: json (the document, for the next stage), table (a summary to read) or none',
+    })
+    .group(['in', 'output', 'pretty', 'quiet', 'verbose', 'log-format', 'debug', 'help', 'version'], 'Common options:');
 }
 
 function buildParser(tool: ToolDefinition, columns: number | undefined, prepare: (parser: Argv) => void = () => undefined): Argv {
@@ -171,7 +185,13 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
   }
   const progress = createProgress(io, !args.quiet && args['log-format'] === 'text');
   try {
-    const code = await handler({ io, log, progress, args: args as CommandContext<Record<string, unknown>>['args'] });
+    const summary = tool.summaries?.[command] ?? summarise(`${tool.name} ${command}: done`);
+    const emit = (document: AgDocument): void => {
+      // The summary replaces the bars' last frame, not the other way round.
+      if (io.stdout.isTTY === true) progress.stop();
+      emitDocument(io, args, document, summary);
+    };
+    const code = await handler({ io, log, progress, emit, args: args as CommandContext<Record<string, unknown>>['args'] });
     return code ?? ExitCode.ok;
   } catch (thrown) {
     const agError = toAgError(thrown);

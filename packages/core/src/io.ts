@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 export interface Io {
   stdin: Readable & { isTTY?: boolean };
   /** Carries the document and nothing else. */
-  stdout: Writable;
+  stdout: Writable & { isTTY?: boolean };
   /** Logs and progress. */
   stderr: Writable & { isTTY?: boolean; columns?: number };
   env: Record<string, string | undefined>;

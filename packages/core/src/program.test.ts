@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { findProgram, formatCommand, parseDuration, pollUntil, runProgram } from './program.js';
 
@@ -28,6 +28,26 @@ describe('runProgram', () => {
       message: expect.stringMatching(/^sh -c 'echo "no such thing" >&2; exit 3' failed with exit code 3:\nno such thing/),
     });
     await expect(runProgram('ag-no-such-program', [], { env: { PATH: '/nonexistent' }, stderr })).rejects.toMatchObject({ kind: 'missing' });
+  });
+
+  it('feeds a stream to stdin (ctr images import -), and without a stderr to copy to only captures', async () => {
+    const result = await runProgram('sh', ['-c', 'wc -c; echo said >&2'], { env: { PATH: '/usr/bin:/bin' }, input: Readable.from([Buffer.alloc(70_000, 1), Buffer.alloc(30_000, 2)]) });
+    expect(result).toMatchObject({ exitCode: 0, stderr: 'said\n' });
+    expect(result.stdout.trim()).toBe('100000');
+  });
+
+  it('ends a child that outlives timeoutMs and says so; a missing program gets the caller\'s hint', async () => {
+    const stderr = sink();
+    const started = Date.now();
+    await expect(runProgram('sleep', ['30'], { env: { PATH: '/usr/bin:/bin' }, stderr, timeoutMs: 300 })).rejects.toMatchObject({
+      kind: 'external',
+      message: expect.stringMatching(/^sleep 30 did not finish within 0.3 s/),
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await expect(runProgram('ag-no-such-ctr', [], { env: { PATH: '/nonexistent' }, missingHint: 'install containerd (it ships ctr)' })).rejects.toMatchObject({
+      kind: 'missing',
+      hint: 'install containerd (it ships ctr)',
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { ExternalError, MissingError, UsageError, withContext } from './errors.js';
 import type { AgDocument } from './document/schema.js';
 import type { Io } from './io.js';
@@ -15,8 +16,8 @@ import type { Io } from './io.js';
 export interface RunProgramOptions {
   /** The environment, PATH included (tests put recording stand-ins first). */
   env: Io['env'];
-  /** Where the child's stderr (and, with `streamStdout`, its stdout) is copied. */
-  stderr: Io['stderr'];
+  /** Where the child's stderr (and, with `streamStdout`, its stdout) is copied; without it, both are only captured. */
+  stderr?: Io['stderr'];
   cwd?: string;
   /** Copy the child's stdout to our stderr as it comes (long-running commands such as kubeadm init). */
   streamStdout?: boolean;
@@ -26,8 +27,12 @@ export interface RunProgramOptions {
   allowFailure?: boolean;
   /** What to do next when it fails. */
   hint?: string;
-  /** Written to the child's stdin (closed otherwise). */
-  input?: string;
+  /** Written to the child's stdin (closed otherwise): text, or a stream such as a tar being made. */
+  input?: string | Readable;
+  /** What to do when the program is not there (default: install it, or pass its path). */
+  missingHint?: string;
+  /** End the child (SIGTERM) after this long; a timed-out child is a failure that says so. */
+  timeoutMs?: number;
 }
 
 export interface ProgramResult {
@@ -69,15 +74,17 @@ export async function runProgram(program: string, args: readonly string[], optio
     stripFinalNewline: false,
     reject: false,
     cleanup: true,
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
   });
-  if (options.streamStdout) child.stdout.on('data', (chunk: Buffer) => options.stderr.write(chunk));
-  if (options.streamStderr ?? true) child.stderr.on('data', (chunk: Buffer) => options.stderr.write(chunk));
+  const copyTo = options.stderr;
+  if (copyTo !== undefined && options.streamStdout) child.stdout.on('data', (chunk: Buffer) => copyTo.write(chunk));
+  if (copyTo !== undefined && (options.streamStderr ?? true)) child.stderr.on('data', (chunk: Buffer) => copyTo.write(chunk));
   const done = await child;
   const spawnError = done.cause as NodeJS.ErrnoException | undefined;
   if (done.failed && done.exitCode === undefined && done.signal === undefined && spawnError !== undefined) {
     if (spawnError.code === 'ENOENT') {
       throw new MissingError(`running ${command}: ${program} is not installed or not on PATH`, {
-        hint: `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
+        hint: options.missingHint ?? `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
       });
     }
     // A child that exits without reading its input is reported by its exit code, not by the broken pipe.
@@ -86,7 +93,8 @@ export async function runProgram(program: string, args: readonly string[], optio
   const result: ProgramResult = { exitCode: done.exitCode ?? 128, stdout: String(done.stdout ?? ''), stderr: String(done.stderr ?? '') };
   if (result.exitCode === 0 || options.allowFailure) return result;
   const said = tail(result.stderr || result.stdout);
-  throw new ExternalError(`${command} failed with ${done.signal ? `signal ${done.signal}` : `exit code ${result.exitCode}`}${said ? `:\n${said}` : ''}`, {
+  const how = done.timedOut ? `did not finish within ${(options.timeoutMs ?? 0) / 1000} s` : `failed with ${done.signal ? `signal ${done.signal}` : `exit code ${result.exitCode}`}`;
+  throw new ExternalError(`${command} ${how}${said ? `:\n${said}` : ''}`, {
     hint: options.hint,
     details: { command, exitCode: result.exitCode },
   });

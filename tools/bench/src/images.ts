@@ -1,33 +1,41 @@
 /**
- * ag-images against skopeo on one generated kubeadm-like image set (11
- * images, one platform, shared base layers; about 300 MB by default) served
- * by a local distribution registry over TLS, in one run:
+ * ag-images against skopeo, side by side in one run, against local
+ * distribution registries over TLS that ask for a password (htpasswd), in
+ * three scenarios (issue 16):
+ *
+ *   single   one image of 256 MiB in 16 layers         target: ag/skopeo <= 1.0
+ *   big      one image of 1 GiB in one layer            target: ag/skopeo <= 1.0
+ *   set      11 kubeadm-like images, shared base layers target: ag/skopeo <= 0.6
+ *
+ * and in each, four steps:
  *
  *   pull         ag-images pull (one process, all images)   vs  skopeo copy --all docker:// -> oci: (one per image, into one layout)
- *   pull again   the same, with everything already there    vs  the same
+ *   pull again   the same, with everything already there    (target: ag under 0.5 s)
  *   push         ag-images push to a fresh registry         vs  skopeo copy --all oci: -> docker:// (one per image)
- *   push again   the same, with everything already there    vs  the same
+ *   push again   the same, with everything already there
  *
- * Wall time and peak memory (VmHWM, polled from /proc) of each; ratios are
- * against skopeo measured in the same run. Also the layout's size against the
- * sum of per-image archives (what `docker save` per image carries). Not part
- * of `npm test`.
+ * Wall time and peak memory (VmHWM, polled from /proc; target: ag under
+ * 160 MB) of each; ratios are against skopeo measured in the same run. Also
+ * the layout's size against the sum of per-image archives. Not part of
+ * `npm test`.
  *
- *   npm run bench:images [-- --unique 24M] [-- --shared 48M] [-- --dir /var/tmp] [-- --json] [-- --keep]
+ *   npm run bench:images [-- --only single --only big --only set] [-- --single 256M] [-- --big 1024M]
+ *                        [-- --unique 20M] [-- --shared 48M] [-- --dir /var/tmp] [-- --json] [-- --keep]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OciLayout, walkImages } from '@ag/core';
-import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type RegistryFixture } from '@ag/fixtures';
+import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type GeneratedLayout, type RegistryFixture, type TestCa } from '@ag/fixtures';
 import { measure, parseBenchSize, type Measurement } from './bundle.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
 const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.mjs');
 const MAX_UNIQUE = 512 * 1024 ** 2;
+const MAX_IMAGE = 4 * 1024 ** 3;
 
 export interface ImagesBenchRow {
   step: string;
@@ -35,16 +43,61 @@ export interface ImagesBenchRow {
   skopeo: Measurement;
 }
 
-export interface ImagesBenchResult {
+/** Issue 16's targets: ag's time against skopeo's, ag's peak memory, a pull with nothing to do. */
+export const TARGETS = { ratio: 1.0, setRatio: 0.6, peakMiB: 160, noopPullMs: 500 } as const;
+
+export interface ImagesScenarioResult {
+  name: string;
   images: number;
   /** Unique bytes of the set (each blob once). */
   uniqueBytes: number;
   /** The largest layer. */
   largestLayer: number;
+  /** ag's time / skopeo's that this scenario must stay under. */
+  targetRatio: number;
   rows: ImagesBenchRow[];
   /** Bytes under blobs/ of ag's layout, and the sum over images of what each image alone holds. */
   layoutBytes: number;
   perImageArchiveBytes: number;
+}
+
+export interface ImagesBenchResult {
+  scenarios: ImagesScenarioResult[];
+}
+
+/** What a scenario puts into the source layout: its references. */
+type Generate = (layout: GeneratedLayout) => Promise<string[]>;
+
+export interface ImagesScenario {
+  name: string;
+  targetRatio: number;
+  generate: Generate;
+}
+
+const LINUX_AMD64 = { os: 'linux', architecture: 'amd64' };
+
+/** One image of `total` bytes in `layers` random layers of equal size. */
+function oneImage(ref: string, total: number, layers: number): Generate {
+  return async (layout) => {
+    const size = Math.floor(total / layers);
+    const specs = Array.from({ length: layers }, (_, i) => ({ kind: 'random' as const, size, seed: `${ref}-${i}` }));
+    await layout.writeImageSpec({ ref, platforms: [{ platform: LINUX_AMD64, layers: specs }] });
+    return [ref];
+  };
+}
+
+/** The scenarios of issue 16, sizes scaled by the options (defaults: 256 MiB in 16 layers, 1 GiB in one, the 11-image set). */
+export function scenarios(options: { single: number; big: number; unique: number; shared: number }): Record<string, ImagesScenario> {
+  return {
+    single: { name: `one image, ${mibText(options.single)} in 16 layers`, targetRatio: TARGETS.ratio, generate: oneImage('bench.example/app/sixteen:1', options.single, 16) },
+    big: { name: `one image, ${mibText(options.big)} in one layer`, targetRatio: TARGETS.ratio, generate: oneImage('bench.example/app/big:1', options.big, 1) },
+    set: {
+      name: '11 kubeadm-like images',
+      targetRatio: TARGETS.setRatio,
+      generate: async (layout) =>
+        (await writeKubeadmLikeSet(layout, { uniqueBytes: options.unique, sharedBytes: options.shared, platforms: [LINUX_AMD64] })).map((i) => i.ref),
+    },
+  };
 }
 
 function sum(list: Measurement[]): Measurement {
@@ -64,85 +117,104 @@ async function skopeoEach(refs: string[], args: (ref: string) => string[]): Prom
   return sum(runs);
 }
 
-export async function runImagesBench(options: { unique: number; shared: number; dir: string; log: (line: string) => void }): Promise<ImagesBenchResult> {
-  const { dir, log } = options;
-  const ca = await createTestCa(join(dir, 'ca'));
-  log(`generating the image set (${(options.unique / 1024 ** 2).toFixed(0)} MiB unique per image, ${(options.shared / 1024 ** 2).toFixed(0)} MiB shared base)`);
+/**
+ * One scenario, side by side: every registry speaks TLS and asks for a
+ * password (htpasswd, Basic), as a site's registry does; ag reads it from
+ * --credentials-file, skopeo from --src-creds/--dest-creds.
+ */
+export async function runScenario(scenario: ImagesScenario, options: { dir: string; ca: TestCa; log: (line: string) => void }): Promise<ImagesScenarioResult> {
+  const { dir, ca, log } = options;
+  log(`${scenario.name}: generating`);
   const generated = join(dir, 'generated');
-  const images = await writeKubeadmLikeSet(await generatedLayout(generated), {
-    uniqueBytes: options.unique,
-    sharedBytes: options.shared,
-    platforms: [{ os: 'linux', architecture: 'amd64' }],
-  });
-  const refs = images.map((i) => i.ref);
-  const graph = await walkImages(await OciLayout.open(generated), images.map((i) => i.descriptor));
+  const layout = await generatedLayout(generated);
+  const refs = await scenario.generate(layout);
+  const source = await OciLayout.open(generated);
+  const tops = (await source.readIndex()).manifests.filter((m) => refs.includes(m.annotations?.['org.opencontainers.image.ref.name'] ?? ''));
+  const graph = await walkImages(source, tops);
   const uniqueBytes = [...graph.descriptors.values()].reduce((t, d) => t + d.size, 0);
   const largestLayer = Math.max(...[...graph.descriptors.values()].map((d) => d.size));
   let perImageArchiveBytes = 0;
-  for (const image of images) {
-    const own = await walkImages(await OciLayout.open(generated), [image.descriptor]);
-    perImageArchiveBytes += [...own.descriptors.values()].reduce((t, d) => t + d.size, 0);
-  }
+  for (const top of tops) perImageArchiveBytes += [...(await walkImages(source, [top])).descriptors.values()].reduce((t, d) => t + d.size, 0);
 
+  const users = { ag: 'ag-bench-password' };
+  const creds = `ag:${users.ag}`;
+  const credentialsFile = join(dir, 'credentials');
+  await writeFile(credentialsFile, `${creds}\n`, { mode: 0o600 });
   const registries: RegistryFixture[] = [];
   try {
-    const [upstream, agTarget, skopeoTarget] = await Promise.all([startRegistry({ ca }), startRegistry({ ca }), startRegistry({ ca })]);
-    registries.push(upstream, agTarget, skopeoTarget);
-    log(`seeding ${refs.length} images (${(uniqueBytes / 1024 ** 2).toFixed(0)} MiB) into ${upstream.host} with skopeo`);
-    for (const ref of refs) await upstream.seed(generated, ref);
-    const tls = (side: 'src' | 'dest'): string[] => [`--${side}-cert-dir`, upstream.certDir];
+    const [upstream, agTarget, skopeoTarget] = await Promise.all([0, 1, 2].map(() => startRegistry({ ca, auth: 'htpasswd', users })));
+    registries.push(upstream!, agTarget!, skopeoTarget!);
+    log(`${scenario.name}: seeding ${refs.length} image(s) (${mibText(uniqueBytes)}) into ${upstream!.host} with skopeo`);
+    for (const ref of refs) await upstream!.seed(generated, ref);
+    await rm(generated, { recursive: true, force: true });
     const agLayout = join(dir, 'ag', 'images');
     const skopeoLayout = join(dir, 'skopeo', 'images');
     await mkdir(skopeoLayout, { recursive: true });
     const agPull = (): Promise<Measurement> =>
-      measure(process.execPath, [AG_IMAGES, 'pull', ...refs, '--layout', agLayout, '--mirror', upstream.host, '--ca-file', upstream.caFile, '--platform', 'linux/amd64', '--quiet']);
+      measure(process.execPath, [AG_IMAGES, 'pull', ...refs, '--layout', agLayout, '--mirror', upstream!.host, '--ca-file', upstream!.caFile, '--credentials-file', credentialsFile, '--platform', 'linux/amd64', '--quiet']);
     const skopeoPull = (): Promise<Measurement> =>
-      skopeoEach(refs, (ref) => ['copy', '--all', '--insecure-policy', ...tls('src'), `docker://${upstream.host}/${ref}`, `oci:${skopeoLayout}:${ref}`]);
+      skopeoEach(refs, (ref) => ['copy', '--all', '--insecure-policy', '--src-cert-dir', upstream!.certDir, '--src-creds', creds, `docker://${upstream!.host}/${ref}`, `oci:${skopeoLayout}:${ref}`]);
     const agPush = (): Promise<Measurement> =>
-      measure(process.execPath, [AG_IMAGES, 'push', '--layout', agLayout, '--registry', agTarget.host, '--ca-file', agTarget.caFile, '--quiet']);
+      measure(process.execPath, [AG_IMAGES, 'push', '--layout', agLayout, '--registry', agTarget!.host, '--ca-file', agTarget!.caFile, '--credentials-file', credentialsFile, '--quiet']);
     // skopeo pushes from its own layout: its oci: transport cannot read the Docker-typed entries of ag's.
     const skopeoPush = (): Promise<Measurement> =>
-      skopeoEach(refs, (ref) => ['copy', '--all', '--insecure-policy', ...tls('dest'), `oci:${skopeoLayout}:${ref}`, `docker://${skopeoTarget.host}/${ref}`]);
+      skopeoEach(refs, (ref) => ['copy', '--all', '--insecure-policy', '--dest-cert-dir', skopeoTarget!.certDir, '--dest-creds', creds, `oci:${skopeoLayout}:${ref}`, `docker://${skopeoTarget!.host}/${ref}`]);
 
     const rows: ImagesBenchRow[] = [];
-    log('pull: ag-images, then skopeo');
+    log(`${scenario.name}: pull, ag-images then skopeo`);
     rows.push({ step: 'pull', ag: await agPull(), skopeo: await skopeoPull() });
-    log('pull again (nothing to do)');
+    log(`${scenario.name}: pull again (nothing to do)`);
     rows.push({ step: 'pull again', ag: await agPull(), skopeo: await skopeoPull() });
-    log('push: ag-images, then skopeo');
+    log(`${scenario.name}: push, ag-images then skopeo`);
     rows.push({ step: 'push', ag: await agPush(), skopeo: await skopeoPush() });
-    log('push again (nothing to do)');
+    log(`${scenario.name}: push again (nothing to do)`);
     rows.push({ step: 'push again', ag: await agPush(), skopeo: await skopeoPush() });
     const layoutBytes = await dirBytes(join(agLayout, 'blobs', 'sha256'));
-    return { images: refs.length, uniqueBytes, largestLayer, rows, layoutBytes, perImageArchiveBytes };
+    return { name: scenario.name, images: refs.length, uniqueBytes, largestLayer, targetRatio: scenario.targetRatio, rows, layoutBytes, perImageArchiveBytes };
   } finally {
     await Promise.all(registries.map((r) => r.stop()));
   }
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+function mibText(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(bytes % 1024 ** 3 === 0 ? 0 : 1)} GiB` : `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+}
+
+/** The target a row is held to, and whether ag meets it. */
+export function verdict(row: ImagesBenchRow, targetRatio: number): { target: string; ok: boolean } {
+  const peakOk = row.ag.peakKiB / 1024 < TARGETS.peakMiB;
+  if (row.step === 'pull again') {
+    return { target: `< ${TARGETS.noopPullMs / 1000} s, < ${TARGETS.peakMiB} MB`, ok: row.ag.wallMs < TARGETS.noopPullMs && peakOk };
+  }
+  return { target: `<= ${targetRatio.toFixed(1)}, < ${TARGETS.peakMiB} MB`, ok: row.ag.wallMs / row.skopeo.wallMs <= targetRatio && peakOk };
 }
 
 export function formatImagesBench(result: ImagesBenchResult): string {
-  const lines = [
-    `${result.images} images, ${mib(result.uniqueBytes)} unique, largest layer ${mib(result.largestLayer)}`,
-    '',
-    '| step | ag-images | skopeo | time ag/skopeo | peak memory ag | peak memory skopeo |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...result.rows.map(
-      (r) =>
-        `| ${r.step} | ${(r.ag.wallMs / 1000).toFixed(2)} s | ${(r.skopeo.wallMs / 1000).toFixed(2)} s | ${(r.ag.wallMs / r.skopeo.wallMs).toFixed(2)} | ${(r.ag.peakKiB / 1024).toFixed(0)} MiB | ${(r.skopeo.peakKiB / 1024).toFixed(0)} MiB |`,
-    ),
-    '',
-    `layout ${mib(result.layoutBytes)} vs ${mib(result.perImageArchiveBytes)} in per-image archives (${((result.layoutBytes / result.perImageArchiveBytes) * 100).toFixed(0)}%)`,
-  ];
+  const lines: string[] = [];
+  for (const scenario of result.scenarios) {
+    lines.push(
+      `${scenario.name}: ${scenario.images} image(s), ${mibText(scenario.uniqueBytes)} unique, largest layer ${mibText(scenario.largestLayer)}`,
+      '',
+      '| step | ag-images | skopeo | time ag/skopeo | peak memory ag | peak memory skopeo | target | |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+      ...scenario.rows.map((r) => {
+        const { target, ok } = verdict(r, scenario.targetRatio);
+        return `| ${r.step} | ${(r.ag.wallMs / 1000).toFixed(2)} s | ${(r.skopeo.wallMs / 1000).toFixed(2)} s | ${(r.ag.wallMs / r.skopeo.wallMs).toFixed(2)} | ${(r.ag.peakKiB / 1024).toFixed(0)} MiB | ${(r.skopeo.peakKiB / 1024).toFixed(0)} MiB | ${target} | ${ok ? 'ok' : 'over'} |`;
+      }),
+      '',
+      `layout ${mibText(scenario.layoutBytes)} vs ${mibText(scenario.perImageArchiveBytes)} in per-image archives (${((scenario.layoutBytes / scenario.perImageArchiveBytes) * 100).toFixed(0)}%)`,
+      '',
+    );
+  }
   return lines.join('\n');
 }
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      only: { type: 'string', multiple: true },
+      single: { type: 'string', default: '256M' },
+      big: { type: 'string', default: '1024M' },
       unique: { type: 'string', default: '20M' },
       shared: { type: 'string', default: '48M' },
       dir: { type: 'string' },
@@ -150,17 +222,28 @@ async function main(): Promise<number> {
       keep: { type: 'boolean', default: false },
     },
   });
-  const unique = parseBenchSize(values.unique);
-  const shared = parseBenchSize(values.shared);
-  if (unique > MAX_UNIQUE || shared > MAX_UNIQUE) throw new Error(`--unique and --shared are at most ${MAX_UNIQUE / 1024 ** 2}M`);
+  const sizes = { single: parseBenchSize(values.single), big: parseBenchSize(values.big), unique: parseBenchSize(values.unique), shared: parseBenchSize(values.shared) };
+  if (sizes.unique > MAX_UNIQUE || sizes.shared > MAX_UNIQUE) throw new Error(`--unique and --shared are at most ${MAX_UNIQUE / 1024 ** 2}M`);
+  if (sizes.single > MAX_IMAGE || sizes.big > MAX_IMAGE) throw new Error(`--single and --big are at most ${MAX_IMAGE / 1024 ** 3} GiB`);
+  const all = scenarios(sizes);
+  const chosen = values.only ?? Object.keys(all);
+  for (const name of chosen) if (all[name] === undefined) throw new Error(`--only ${name}: one of ${Object.keys(all).join(', ')}`);
   process.stderr.write('building ag-images\n');
   spawnSync(process.execPath, [join(REPO_ROOT, 'tools', 'build', 'bundle-bins.mjs'), 'ag-images'], { stdio: 'inherit' });
   if (!existsSync(join(REPO_ROOT, 'packages', 'ag-images', 'dist', 'ag-images.mjs'))) throw new Error('ag-images did not build');
   const base = values.dir ?? tmpdir();
   await mkdir(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'ag-bench-images-'));
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
   try {
-    const result = await runImagesBench({ unique, shared, dir, log: (line) => process.stderr.write(`${line}\n`) });
+    const ca = await createTestCa(join(dir, 'ca'));
+    const result: ImagesBenchResult = { scenarios: [] };
+    for (const name of chosen) {
+      const scenarioDir = join(dir, name);
+      result.scenarios.push(await runScenario(all[name]!, { dir: scenarioDir, ca, log }));
+      // Each scenario's layouts go before the next: a 1 GiB image three times over is enough disk.
+      if (!values.keep) await rm(scenarioDir, { recursive: true, force: true });
+    }
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatImagesBench(result)}\n`);
     return 0;
   } finally {

@@ -1,5 +1,4 @@
-import { AgError, downloadFile, ExternalError, progressCallback, sha256File, type FileArtifact, type Logger, type Progress } from '@ag/core';
-import { execFile } from 'node:child_process';
+import { AgError, downloadFile, ExternalError, progressCallback, runProgram, sha256File, type FileArtifact, type Logger, type Progress } from '@ag/core';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,26 +13,21 @@ export function hostArchitecture(): Architecture | undefined {
 }
 
 /** `kubeadm version -o short`, or undefined when it does not run here. */
-export function kubeadmVersion(kubeadm: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(kubeadm, ['version', '-o', 'short'], { timeout: 30_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } }, (error, out) =>
-      resolve(error ? undefined : out.trim()),
-    );
-  });
+export async function kubeadmVersion(kubeadm: string): Promise<string | undefined> {
+  const result = await runProgram(kubeadm, ['version', '-o', 'short'], { env: kubeadmEnv(), timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+  return result === undefined || result.exitCode !== 0 ? undefined : result.stdout.trim();
+}
+
+/** kubeadm runs with PATH alone: it reads no configuration of ours. */
+function kubeadmEnv(): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
 }
 
 /** Runs `kubeadm config images list --kubernetes-version V -o json` and returns the list. */
 export async function runKubeadmImagesList(kubeadm: string, kubernetesVersion: string): Promise<string[]> {
   const args = ['config', 'images', 'list', '--kubernetes-version', kubernetesVersion, '-o', 'json'];
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(kubeadm, args, { timeout: 60_000, maxBuffer: 1 << 20, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } }, (error, out, err) => {
-      if (error) {
-        reject(new ExternalError(`${kubeadm} ${args.join(' ')} failed: ${String(err).trim() || error.message}`, { cause: error }));
-      } else {
-        resolve(out);
-      }
-    });
-  });
+  // Through runProgram (execa): a failure names the command and the tail of what kubeadm said, a missing kubeadm is exit 5.
+  const { stdout } = await runProgram(kubeadm, args, { env: kubeadmEnv(), timeoutMs: 60_000 });
   let parsed: unknown;
   try {
     // kubeadm may print warnings before the JSON object.

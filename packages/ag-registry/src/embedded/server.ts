@@ -1,13 +1,15 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { AgError, isDigest, silentLogger, type Logger, type OciLayout } from '@ag/core';
-import { checkPassword } from '../credentials.js';
 import type { HostPort } from '../endpoint.js';
+import { AccessLog } from './access-log.js';
+import { Authenticator } from './authenticator.js';
 import { LiveCatalog, type Catalog, type Repository } from './catalog.js';
+import { connectionLimit, TIMEOUTS } from './limits.js';
 
 /**
  * The embedded registry: a read-only OCI distribution server (distribution
@@ -29,21 +31,26 @@ export interface EmbeddedServerOptions {
   log?: Logger;
   /** How often index.json is checked for changes (ms). */
   reloadIntervalMs?: number;
+  /** One line per request goes here (rotated); without it, to the logger at debug level. */
+  accessLogFile?: string;
+  /** At most this many connections at once (default: below the open-file limit). */
+  maxConnections?: number;
 }
 
 export interface EmbeddedServer {
   server: Server;
   address: HostPort;
   catalog(): Promise<Catalog>;
+  /** bcrypt checks run so far. */
+  passwordChecks(): number;
   close(): Promise<void>;
 }
 
 const API_VERSION_HEADER = 'registry/2.0';
 const READ_ONLY_MESSAGE =
   'this registry is read-only: ag-registry --mode embedded serves the bundle\'s OCI layout as it is; run ag-registry up --mode distribution to accept pushes';
-/** Successful Basic credentials are remembered this long, so bcrypt runs once per client, not once per request. */
-const AUTH_CACHE_MS = 5 * 60_000;
-const AUTH_CACHE_MAX = 256;
+/** Manifests kept in memory (bytes); they are content-addressed, so a digest's bytes never change. */
+const MANIFEST_CACHE_BYTES = 64 << 20;
 
 interface OciError {
   status: number;
@@ -88,27 +95,6 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-class Authenticator {
-  private readonly cache = new Map<string, number>();
-  constructor(private readonly users: Map<string, string>) {}
-
-  async check(header: string | undefined): Promise<boolean> {
-    if (header === undefined || !header.startsWith('Basic ')) return false;
-    const key = createHash('sha256').update(header).digest('hex');
-    const until = this.cache.get(key);
-    if (until !== undefined && until > Date.now()) return true;
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon <= 0) return false;
-    const ok = await checkPassword(this.users, decoded.slice(0, colon), decoded.slice(colon + 1));
-    if (ok) {
-      if (this.cache.size >= AUTH_CACHE_MAX) this.cache.clear();
-      this.cache.set(key, Date.now() + AUTH_CACHE_MS);
-    }
-    return ok;
-  }
-}
-
 const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 
@@ -121,6 +107,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   await catalog.get();
   const auth = new Authenticator(options.users);
+  const manifests = new ManifestCache(MANIFEST_CACHE_BYTES);
+  const accessLog = options.accessLogFile !== undefined ? new AccessLog(options.accessLogFile) : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('docker-distribution-api-version', API_VERSION_HEADER);
@@ -133,7 +121,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       sendError(res, head, { status: 404, code: 'NOT_FOUND', message: `no such endpoint ${path}: this is an OCI registry, the API is under /v2/` });
       return;
     }
-    if (!(await auth.check(req.headers.authorization))) {
+    if (!(await auth.check(req.headers.authorization, req.socket.remoteAddress))) {
       sendError(res, head, { status: 401, code: 'UNAUTHORIZED', message: 'authentication required' }, { 'www-authenticate': 'Basic realm="ag-registry"' });
       return;
     }
@@ -159,7 +147,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
     if (match) {
       const repository = lookup(res, head, current, match[1]!);
-      if (repository) await serveManifest(res, head, current.layout, repository, match[2]!);
+      if (repository) await serveManifest(res, head, current.layout, repository, match[2]!, manifests);
       return;
     }
     match = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(path);
@@ -171,16 +159,48 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     sendError(res, head, { status: 404, code: 'NOT_FOUND', message: `no such endpoint ${path}` });
   };
 
-  const server = createServer({ cert: options.cert, key: options.key, minVersion: 'TLSv1.2' }, (req, res) => {
+  const server = createServer(
+    {
+      cert: options.cert,
+      key: options.key,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: TIMEOUTS.handshakeMs,
+      headersTimeout: TIMEOUTS.headersMs,
+      requestTimeout: TIMEOUTS.requestMs,
+      keepAliveTimeout: TIMEOUTS.keepAliveMs,
+      connectionsCheckingInterval: TIMEOUTS.checkMs,
+    },
+    (req, res) => {
     const started = Date.now();
     res.on('finish', () => {
-      log.info(`${req.method} ${req.url} ${res.statusCode} ${res.getHeader('content-length') ?? '-'} ${Date.now() - started}ms`);
+      const line = `${req.socket.remoteAddress ?? '-'} ${req.method} ${req.url} ${res.statusCode} ${res.getHeader('content-length') ?? '-'} ${Date.now() - started}ms`;
+      if (accessLog !== undefined) accessLog.write(`${new Date(started).toISOString()} ${line}`);
+      else log.debug(line);
     });
     handle(req, res).catch((error: unknown) => {
       log.error(`${req.method} ${req.url}: ${(error as Error).message}`);
       if (!res.headersSent) sendError(res, req.method === 'HEAD', { status: 500, code: 'UNKNOWN', message: (error as Error).message });
       else res.destroy();
     });
+    },
+  );
+  server.maxConnections = options.maxConnections ?? connectionLimit();
+  // A TLS connection that never sends a request is under neither headersTimeout (Node counts from a request's
+  // first byte) nor keepAliveTimeout (from a response), and a socket timeout set here is cleared when the TLS
+  // layer ends its handshake timer: close it with a timer of its own unless a request comes.
+  const waiting = new WeakMap<object, NodeJS.Timeout>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const timer = setTimeout(() => socket.destroy(), TIMEOUTS.firstRequestMs);
+    timer.unref();
+    waiting.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req: IncomingMessage) => {
+    const timer = waiting.get(req.socket);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      waiting.delete(req.socket);
+    }
   });
   server.on('tlsClientError', (error) => log.debug(`TLS: ${error.message}`));
   await new Promise<void>((resolveListen, reject) => {
@@ -195,11 +215,14 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     server,
     address: { host: bound.address, port: bound.port },
     catalog: () => catalog.get(),
-    close: () =>
-      new Promise<void>((resolveClose) => {
+    passwordChecks: () => auth.checks,
+    close: async () => {
+      await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());
         server.closeAllConnections();
-      }),
+      });
+      await accessLog?.close();
+    },
   };
 }
 
@@ -236,7 +259,32 @@ function serveTags(res: ServerResponse, head: boolean, name: string, repository:
   sendJson(res, head, { name, tags: page }, headers);
 }
 
-async function serveManifest(res: ServerResponse, head: boolean, layout: OciLayout, repository: Repository, reference: string): Promise<void> {
+/**
+ * Manifests from memory: read and verified once per digest, then served
+ * without touching the disk (a digest names its bytes for good; a manifest
+ * that leaves the layout also leaves the catalog, which is checked first).
+ */
+class ManifestCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  async get(layout: OciLayout, digest: string): Promise<Buffer> {
+    const cached = this.entries.get(digest);
+    if (cached !== undefined) return cached;
+    const read = await layout.readBytes({ digest });
+    while (this.bytes + read.length > this.maxBytes && this.entries.size > 0) {
+      const [oldest, buffer] = this.entries.entries().next().value!;
+      this.entries.delete(oldest);
+      this.bytes -= buffer.length;
+    }
+    this.entries.set(digest, read);
+    this.bytes += read.length;
+    return read;
+  }
+}
+
+async function serveManifest(res: ServerResponse, head: boolean, layout: OciLayout, repository: Repository, reference: string, manifests: ManifestCache): Promise<void> {
   let digest: string;
   let mediaType: string | undefined;
   const codeIfInvalid = reference.includes(':') ? 'DIGEST_INVALID' : 'TAG_INVALID';
@@ -257,8 +305,8 @@ async function serveManifest(res: ServerResponse, head: boolean, layout: OciLayo
   }
   let bytes: Buffer;
   try {
-    // Verified on every read: manifests are small, and a damaged layout must never serve wrong bytes under a digest.
-    bytes = await layout.readBytes({ digest });
+    // Verified when first read (readBytes checks the digest): a damaged layout must never serve wrong bytes under a digest.
+    bytes = await manifests.get(layout, digest);
   } catch (error) {
     const missing = error instanceof AgError && error.kind === 'missing';
     sendError(res, head, {

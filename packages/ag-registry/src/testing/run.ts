@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestIo } from '@ag/core/testing';
 import { main } from '../cli.js';
@@ -24,3 +25,18 @@ export async function skopeo(args: string[]): Promise<{ ok: boolean; output: str
     return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
   }
 }
+
+/** Runs ag-images as its own process (a CLI never imports another), with `stdin` as its document. */
+export async function agImages(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const bin = join(import.meta.dirname, '..', '..', '..', 'ag-images', 'src', 'bin.ts');
+  const child = execFile(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  child.stdin?.end(stdin);
+  return new Promise((resolveExit) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (chunk: string) => (out += chunk));
+    child.stderr?.on('data', (chunk: string) => (err += chunk));
+    child.on('close', (code) => resolveExit({ code, stdout: out, stderr: err }));
+  });
+}
+

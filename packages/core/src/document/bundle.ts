@@ -39,6 +39,63 @@ export const BundleCategory = Type.Object({
   bytes: Type.Integer({ minimum: 0 }),
 });
 
+/** An earlier bundle, by its id and the sha256 of its SHA256SUMS (which is what the far side's unpacked tree holds). */
+export const BundleRef = Type.Object({
+  id: Type.String({ description: 'the bundle id, <site>#<sequence>' }),
+  sumsSha256: Sha256Hex,
+});
+export type BundleRef = Static<typeof BundleRef>;
+
+/**
+ * Set when the bundle was packed for a site (`pack --site NAME`): its place
+ * in the site's ledger on the connected side, and every earlier bundle it
+ * needs the far side to hold (a one-way link carries no inventory back).
+ */
+export const BundleSite = Type.Object({
+  name: Type.String({ description: 'the site, e.g. plant-a' }),
+  id: Type.String({ description: 'this bundle: <site>#<sequence>' }),
+  sequence: Type.Integer({ minimum: 1, description: "this bundle's line in the site's ledger" }),
+  /** Every earlier bundle this one builds on, oldest first; the last is the one it is a delta of. Empty for a complete bundle. */
+  builtOn: Type.Array(BundleRef),
+});
+export type BundleSite = Static<typeof BundleSite>;
+
+/** One finding a scanner reported for an item (a signature name, a CVE id, or `<scanner>:exit-N`). */
+export const ScanFinding = Type.Object({
+  id: Type.String(),
+  detail: Type.Optional(Type.String()),
+});
+export type ScanFinding = Static<typeof ScanFinding>;
+
+/** One item (a file of the bundle root, or an image) as one scanner saw it. */
+export const ScannedItem = Type.Object({
+  kind: Type.Union([Type.Literal('file'), Type.Literal('image')]),
+  name: Type.String({ description: 'the file path relative to the bundle root, or the image reference' }),
+  digest: Type.String({ description: 'sha256:<hex> of the file, or the image digest: a changed item counts as not scanned' }),
+  scanner: Type.String({ description: 'the scanner command and its version line' }),
+  database: Type.Optional(Type.String({ description: "the scanner's database version, as it reported it or as --database-version said" })),
+  result: Type.Union([Type.Literal('clean'), Type.Literal('found'), Type.Literal('error')]),
+  findings: Type.Optional(Type.Array(ScanFinding)),
+  scannedAt: Timestamp,
+});
+export type ScannedItem = Static<typeof ScannedItem>;
+
+/** The `scan` section: owned by `ag-bundle scan`; `pack --require-scan` checks the bundle against it. */
+export const ScanSection = Type.Object({
+  items: Type.Array(ScannedItem),
+});
+export type ScanSection = Static<typeof ScanSection>;
+
+/** A finding the operator let cross (`pack --accept ID --reason TEXT`). */
+export const AcceptedFinding = Type.Object({
+  id: Type.String(),
+  /** The items it was found in. */
+  items: Type.Array(Type.String()),
+  reason: Type.String({ minLength: 1 }),
+  acceptedAt: Timestamp,
+});
+export type AcceptedFinding = Static<typeof AcceptedFinding>;
+
 /**
  * The `bundle` section: owned by ag-bundle. `pack` writes it (the copy inside
  * the bundle's bundle.json lacks what is only known once the archive is
@@ -74,9 +131,11 @@ export const BundleSection = Type.Object({
   /** Set when the bundle holds only what an inventory of the far side lacks. */
   delta: Type.Optional(
     Type.Object({
-      /** The inventory file's name as given to `pack --have`. */
-      inventory: Type.String(),
-      inventorySha256: Sha256Hex,
+      /** The inventory file's name as given to `pack --have` (unset for a delta of the site's last bundle). */
+      inventory: Type.Optional(Type.String()),
+      inventorySha256: Type.Optional(Sha256Hex),
+      /** The bundle this is a delta of (`pack --site`): what the far side holds once every earlier bundle arrived. */
+      base: Type.Optional(Type.String({ description: 'the bundle id, <site>#<sequence>' })),
       /** When the far side took the inventory. */
       inventoryCreatedAt: Type.Optional(Timestamp),
       /** Files listed in SHA256SUMS but not carried: unpack takes them from what the far side has. */
@@ -84,6 +143,9 @@ export const BundleSection = Type.Object({
       reusedBytes: Type.Integer({ minimum: 0 }),
     }),
   ),
+  site: Type.Optional(BundleSite),
+  /** Set by `pack --require-scan`: every item was scanned clean, or its findings are here, accepted with a reason. */
+  scanGate: Type.Optional(Type.Object({ required: Type.Literal(true), items: Type.Integer({ minimum: 0 }), accepted: Type.Array(AcceptedFinding) })),
   packedAt: Type.Optional(Timestamp),
   unpackedAt: Type.Optional(Timestamp),
 });

@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream';
 import { UsageError, withContext } from '../errors.js';
 import type { Io } from '../io.js';
 import type { AgDocument } from './schema.js';
-import { validateDocument } from './validate.js';
 
 export interface ReadDocumentOptions {
   /** `--in FILE`; `-` means stdin. */
@@ -61,6 +60,9 @@ export async function readDocument(io: Io, options: ReadDocumentOptions): Promis
       hint: 'stdout of an ag stage carries only the document; was something else written into the pipe?',
     });
   }
+  // Loaded here, not at the top: the schema (TypeBox and every section's types) costs each start ~110 KB to compile,
+  // and --help or --version never reads a document (npm run bench:startup).
+  const { validateDocument } = await import('./validate.js');
   return validateDocument(parsed, source);
 }
 

@@ -26,6 +26,23 @@ export const RegistryStatus = Type.Object({
   running: Type.Boolean(),
   /** `/v2/` answered over TLS with the generated credentials. */
   answering: Type.Boolean(),
+  /**
+   * A process runner: whether ag-registry's supervisor watches the registry. false with answering true is a
+   * registry process left behind by a supervisor that died (kill -9, OOM): status exits 6, down stops it, up replaces it.
+   */
+  supervised: Type.Optional(Type.Boolean()),
+  /** The file system of the registry's storage (ag-registry's own registries). */
+  storage: Type.Optional(
+    Type.Object({
+      path: Type.String(),
+      freeBytes: Type.Integer({ minimum: 0 }),
+      totalBytes: Type.Integer({ minimum: 0 }),
+      /** Set when free space is below the warning threshold: what to do. */
+      warning: Type.Optional(Type.String()),
+      /** Partial uploads (distribution's _uploads) older than the purge age that status --gc removed. */
+      purgedUploads: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ),
   tls: Type.Object({
     valid: Type.Boolean({ description: 'the server certificate chains to caFile (or the system trust store), covers the endpoint and is within its validity' }),
     /** When the server certificate expires (RFC 3339), as the server presented it. */

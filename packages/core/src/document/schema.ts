@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BundleSection } from './bundle.js';
+import { BundleSection, ScanSection } from './bundle.js';
 import { ClusterSpec } from './cluster.js';
 import { FetchSection } from './fetch.js';
 import { FlannelSection } from './flannel.js';
@@ -9,11 +9,9 @@ import { NodeprepSection } from './nodeprep.js';
 import { PackagesSection } from './packages.js';
 import { RegistrySection } from './registry.js';
 
-/** The apiVersion this build writes. */
-export const API_VERSION = 'ag/v1alpha1';
-/** Every apiVersion this build reads. */
-export const READABLE_API_VERSIONS: readonly string[] = [API_VERSION];
-export const KIND = 'Cluster';
+import { API_VERSION, KIND } from './new-document.js';
+
+export { API_VERSION, KIND, newDocument, READABLE_API_VERSIONS } from './new-document.js';
 
 /**
  * The pipeline document: the single source of truth for both the TypeScript
@@ -39,6 +37,7 @@ export const DocumentSchema = Type.Object(
     fetch: Type.Optional(FetchSection),
     packages: Type.Optional(PackagesSection),
     images: Type.Optional(ImagesSection),
+    scan: Type.Optional(ScanSection),
     bundle: Type.Optional(BundleSection),
     registry: Type.Optional(RegistrySection),
     nodeprep: Type.Optional(NodeprepSection),
@@ -53,11 +52,6 @@ export const DocumentSchema = Type.Object(
 );
 
 export type AgDocument = Static<typeof DocumentSchema>;
-
-/** A new, empty document. */
-export function newDocument(): AgDocument {
-  return { apiVersion: API_VERSION, kind: KIND };
-}
 
 /** The JSON Schema as committed (TypeBox's internal symbols dropped). */
 export function documentJsonSchema(): Record<string, unknown> {

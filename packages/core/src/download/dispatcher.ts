@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { loadUndici } from '../lazy-modules.js';
 
 /** The proxy settings found in an environment, curl's way: lowercase names win over uppercase. */
 export interface ProxySettings {
@@ -47,7 +48,7 @@ export interface HttpDispatcherOptions {
  */
 export async function createHttpDispatcher(options: HttpDispatcherOptions = {}): Promise<Dispatcher> {
   // undici is loaded only when a command talks to the network, so `--help` stays fast.
-  const { Agent, EnvHttpProxyAgent } = await import('undici');
+  const { Agent, EnvHttpProxyAgent } = await loadUndici();
   const agentOptions = {
     connect: { timeout: options.connectTimeoutMs ?? 15_000 },
     headersTimeout: options.idleTimeoutMs ?? 120_000,

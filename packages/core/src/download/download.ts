@@ -7,6 +7,7 @@ import { TEMP_MARKER } from '../atomic.js';
 import { AgError, UnreachableError, VerificationError, withContext } from '../errors.js';
 import { sha256File } from '../hash.js';
 import { requestFollowingRedirects, statusError, type HttpResponse } from './http.js';
+import { RefusalWindow } from './refusals.js';
 import { DEFAULT_RETRY_POLICY, retryDecision, sleep, type RetryEvent, type RetryPolicy } from './retry.js';
 import type { DiskBudget, RoomReservation } from './room.js';
 
@@ -295,6 +296,7 @@ async function fetchToDestination(options: DownloadOptions, expected: string | u
   let finalUrl = url;
   let attempts = 0;
   let failures = 0;
+  const refusals = new RefusalWindow(policy.refusedWindowMs);
   try {
     for (;;) {
       const startedAt = partial.size;
@@ -304,6 +306,14 @@ async function fetchToDestination(options: DownloadOptions, expected: string | u
       } catch (thrown) {
         await partial.close();
         if (options.signal?.aborted) throw thrown;
+        const refused = refusals.decide(thrown instanceof AgError ? thrown : withContext(`fetching ${url}`, thrown));
+        if (refused !== undefined) {
+          // The server restarts (or is not up yet): wait for it a bounded time, apart from the retries.
+          if (!refused.retry) throw refused.error;
+          options.onRetry?.({ attempt: attempts, delayMs: refused.delayMs, error: refused.error });
+          await sleep(refused.delayMs, options.signal);
+          continue;
+        }
         // Progress on a resumable transfer is progress: only attempts that got nowhere count.
         if (partial.size > startedAt) failures = 0;
         failures += 1;

@@ -3,6 +3,7 @@ import { AgError, CredentialsError, MissingError, UnreachableError, Verification
 import { createHttpDispatcher } from './dispatcher.js';
 import { credentialsFromUrl, headersForRedirect, isRedirectStatus, redirectTarget } from './redirect.js';
 import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
+import { loadUndici } from '../lazy-modules.js';
 
 export interface HttpResponse {
   statusCode: number;
@@ -39,7 +40,7 @@ export function defaultDispatcher(): Promise<Dispatcher> {
  * Does not retry and does not judge the status: see `withRetry` and `statusError`.
  */
 export async function requestFollowingRedirects(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
-  const { request } = await import('undici');
+  const { request } = await loadUndici();
   const dispatcher = options.dispatcher ?? (await defaultDispatcher());
   const start = credentialsFromUrl(new URL(url));
   let current = start.url;

@@ -6,3 +6,4 @@ export * from './http.js';
 export * from './download.js';
 export * from './progress.js';
 export * from './room.js';
+export * from './refusals.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MissingError, UnreachableError } from '../errors.js';
+import { isRefusedConnection, RefusalWindow } from './refusals.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableError, parseRetryAfter, retryDecision, withRetry } from './retry.js';
 
 describe('parseRetryAfter', () => {
@@ -76,5 +77,53 @@ describe('withRetry', () => {
       }),
     ).rejects.toThrow('404');
     expect(calls).toBe(1);
+  });
+});
+
+describe('refused connections (a server restarting)', () => {
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5000'), { code: 'ECONNREFUSED' });
+
+  it('waits them out within the window, apart from the retries, with a short growing delay', () => {
+    let now = 0;
+    const window = new RefusalWindow(30_000, () => now);
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const decision = window.decide(new UnreachableError('pushing: refused', { cause: refused() }));
+      expect(decision?.retry).toBe(true);
+      delays.push((decision as { delayMs: number }).delayMs);
+      now += 1_000;
+    }
+    expect(delays).toEqual([250, 500, 1_000, 2_000, 2_000, 2_000]);
+    now = 30_000;
+    const last = window.decide(refused());
+    expect(last).toMatchObject({ retry: false });
+    expect(last?.error.message).toBe('connect ECONNREFUSED 127.0.0.1:5000; the connection was refused 7 time(s) over 30 s (ag waits up to 30 s for a server to accept connections)');
+    expect(last?.error.exitCode).toBe(4);
+  });
+
+  it('does not count other failures, which end the streak', () => {
+    let now = 0;
+    const window = new RefusalWindow(1_000, () => now);
+    expect(window.decide(refused())?.retry).toBe(true);
+    now = 900;
+    expect(window.decide(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBeUndefined();
+    now = 1_500;
+    expect(window.decide(refused())?.retry).toBe(true);
+    expect(isRefusedConnection(new UnreachableError('TLS', { cause: refused(), details: { retryable: false } }))).toBe(false);
+  });
+
+  it('withRetry keeps trying a refused operation until it is accepted, without using up retries', async () => {
+    let calls = 0;
+    const result = await withRetry(
+      async () => {
+        calls += 1;
+        if (calls < 4) throw refused();
+        if (calls === 4) throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+        return 'done';
+      },
+      { policy: { retries: 1, baseDelayMs: 1, refusedWindowMs: 5_000 } },
+    );
+    expect(result).toBe('done');
+    expect(calls).toBe(5);
   });
 });

@@ -1,5 +1,6 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { AgError, UnreachableError } from '../errors.js';
+import { RefusalWindow } from './refusals.js';
 
 /**
  * When and how long to retry a network operation. Shared by the file
@@ -14,6 +15,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** The longest `Retry-After` ag waits for; a server asking for more fails the operation. Default 120 s. */
   maxRetryAfterMs: number;
+  /** How long refused connections are retried (a server restarting), apart from `retries`. Default 0: not retried (refusals.ts). */
+  refusedWindowMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -21,6 +24,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 500,
   maxDelayMs: 30_000,
   maxRetryAfterMs: 120_000,
+  refusedWindowMs: 0,
 };
 
 /** What a retry loop tells its caller before it waits. */
@@ -35,7 +39,8 @@ export interface RetryEvent {
  * Network error codes worth another attempt: the connection broke or timed
  * out, or DNS failed for a moment. A refused connection or an unknown host is
  * not retried: it will not heal in seconds, and an offline machine should fail
- * fast with "unreachable".
+ * fast with "unreachable". (A refused connection is waited out for a bounded
+ * time apart from these: refusals.ts.)
  */
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
@@ -146,12 +151,22 @@ export interface WithRetryOptions {
  */
 export async function withRetry<T>(operation: (attempt: number) => Promise<T>, options: WithRetryOptions = {}): Promise<T> {
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
+  const refusals = new RefusalWindow(policy.refusedWindowMs);
+  let failures = 0;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await operation(attempt);
     } catch (thrown) {
       if (options.signal?.aborted) throw thrown;
-      const decision = retryDecision(thrown, attempt, policy);
+      const refused = refusals.decide(thrown);
+      if (refused !== undefined) {
+        if (!refused.retry) throw refused.error;
+        options.onRetry?.({ attempt, delayMs: refused.delayMs, error: refused.error });
+        await sleep(refused.delayMs, options.signal);
+        continue;
+      }
+      failures += 1;
+      const decision = retryDecision(thrown, failures, policy);
       if (!decision.retry) throw decision.error ?? thrown;
       const error = options.describe ? options.describe(thrown) : toRetryError(thrown);
       options.onRetry?.({ attempt, delayMs: decision.delayMs, error });

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { ExternalError, MissingError } from '../errors.js';
+import { Readable } from 'node:stream';
+import { ExternalError } from '../errors.js';
 import type { Io } from '../io.js';
-import { formatCommand } from '../program.js';
+import { formatCommand, runProgram } from '../program.js';
 import { CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION } from './layout.js';
 import { MediaType } from './media-types.js';
 
@@ -52,36 +51,22 @@ export async function importIntoContainerd(options: ContainerdImportOptions): Pr
     await writeFile(join(stage, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     await writeFile(join(stage, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }));
     await symlink(options.blobsDir, join(stage, 'blobs'));
-    const child = spawn(ctr, options.args, { env: options.io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let said = '';
-    child.stdout.on('data', (chunk: Buffer) => options.io.stderr.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
-      if (said.length > 64 * 1024) said = said.slice(-32 * 1024);
-      options.io.stderr.write(chunk);
-    });
-    const exited = new Promise<number>((resolvePromise, reject) => {
-      child.on('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          error.code === 'ENOENT'
-            ? new MissingError(`${ctr} is not installed (or not on PATH)`, { hint: options.missingHint ?? 'install containerd (it ships ctr)' })
-            : error,
-        );
-      });
-      child.on('close', (code) => resolvePromise(code ?? 128));
-    });
     // node-tar is loaded only here, so that tools that never import stay quick to start.
     const { create: createTar } = await import('tar');
-    // follow: the blobs link is packed as the files it leads to.
-    const packed = pipeline(createTar({ cwd: stage, follow: true, portable: true }, ['oci-layout', 'index.json', ...options.blobs]), child.stdin).catch(
-      (error: unknown) => {
-        // ctr closing its stdin early (it failed) shows up here; its exit code says more.
-        if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
-      },
-    );
-    const [code] = await Promise.all([exited, packed]);
-    if (code !== 0) {
-      throw new ExternalError(`${command} failed with exit code ${code}: ${said.trim().split('\n').slice(-4).join('\n')}`, { hint: ctrFailureHint(said, options) });
+    // follow: the blobs link is packed as the files it leads to. ctr reads the tar as it is made (no tar file).
+    const tar = Readable.from(createTar({ cwd: stage, follow: true, portable: true }, ['oci-layout', 'index.json', ...options.blobs]));
+    // Through runProgram (execa): ctr's output goes to our stderr, a missing ctr is exit 5, and ctr is ended with us.
+    const result = await runProgram(ctr, options.args, {
+      env: options.io.env,
+      stderr: options.io.stderr,
+      streamStdout: true,
+      input: tar,
+      allowFailure: true,
+      missingHint: options.missingHint ?? 'install containerd (it ships ctr)',
+    });
+    if (result.exitCode !== 0) {
+      const said = result.stderr || result.stdout;
+      throw new ExternalError(`${command} failed with exit code ${result.exitCode}: ${said.trim().split('\n').slice(-4).join('\n')}`, { hint: ctrFailureHint(said, options) });
     }
   } finally {
     await rm(stage, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { parseChallenges, type Challenge } from './challenge.js';
 import { credentialFiles, findCredentials, type Credentials } from './credentials.js';
 import { credentialsError, networkError, registryStatusError, type CredentialsUsed } from './errors.js';
 import { createTlsDispatcher, tlsFor, type TlsSettings } from './tls.js';
+import { loadUndici } from '../lazy-modules.js';
 
 export interface RegistryClientOptions extends TlsSettings {
   /** The registry as references name it: `docker.io`, `registry.k8s.io`, `127.0.0.1:5000`. */
@@ -506,7 +507,7 @@ export class RegistryClient {
    * so the caller starts over with a fresh stream).
    */
   private async send(request: SendRequest): Promise<Response> {
-    const { request: undiciRequest } = await import('undici');
+    const { request: undiciRequest } = await loadUndici();
     const start = new URL(request.target, this.origin);
     const replayable = !(request.body !== null && request.body !== undefined && typeof request.body === 'object' && 'pipe' in request.body);
     for (let authAttempt = 0; ; authAttempt += 1) {
@@ -606,7 +607,7 @@ export class RegistryClient {
   }
 
   private async fetchToken(scopes: string[], doing: string): Promise<string> {
-    const { request: undiciRequest } = await import('undici');
+    const { request: undiciRequest } = await loadUndici();
     const bearer = this.bearer!;
     const url = new URL(bearer.realm);
     if (url.protocol !== 'https:' && !this.options.plainHttp) {

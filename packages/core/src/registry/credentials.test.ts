@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseChallenges } from './challenge.js';
-import { findCredentials } from './credentials.js';
+import { credentialsFromHelper, findCredentials } from './credentials.js';
 
 let dir: string;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -58,5 +58,18 @@ describe('findCredentials', () => {
     const env = { DOCKER_CONFIG: join(dir, 'docker'), PATH: `${bin}:${process.env['PATH']}`, HOME: dir };
     expect(await findCredentials('ghcr.io', 'a/b', env)).toEqual({ username: 'helper-user', password: 's3cret', source: 'docker-credential-ag-test' });
     expect(await findCredentials('quay.io', 'a/b', env)).toBeUndefined();
+  });
+
+  it('names a helper that fails, with what it said, and one that is not installed (exit 5)', async () => {
+    const bin = join(dir, 'bin-failing');
+    await mkdir(bin);
+    await writeFile(join(bin, 'docker-credential-broken'), '#!/bin/sh\necho "the keyring is locked" >&2; exit 2\n');
+    await chmod(join(bin, 'docker-credential-broken'), 0o755);
+    const env = { PATH: bin };
+    await expect(credentialsFromHelper('broken', 'ghcr.io', env)).rejects.toMatchObject({ kind: 'system', message: 'docker-credential-broken get failed (2): the keyring is locked' });
+    await expect(credentialsFromHelper('absent', 'ghcr.io', env)).rejects.toMatchObject({
+      kind: 'missing',
+      hint: 'install docker-credential-absent or remove "absent" from the Docker config',
+    });
   });
 });

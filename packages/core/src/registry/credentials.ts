@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DOCKER_HUB } from '../reference.js';
 import { SystemError, UsageError } from '../errors.js';
+import { runProgram } from '../program.js';
 
 /** A username and a password (or token) for one registry. */
 export interface Credentials {
@@ -70,32 +70,26 @@ async function readAuthFile(path: string): Promise<AuthFile | undefined> {
 /** Asks a Docker credential helper (`docker-credential-<name> get`) for a host's credentials. */
 export async function credentialsFromHelper(helper: string, serverUrl: string, env: Record<string, string | undefined>): Promise<Credentials | undefined> {
   const program = `docker-credential-${helper}`;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(program, ['get'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', (error) => {
-      reject(new SystemError(`running ${program}: ${error.message}`, { hint: `install ${program} or remove "${helper}" from the Docker config` }));
-    });
-    child.on('close', (code) => {
-      if (code !== 0) {
-        // "credentials not found" is how helpers say "none": not an error.
-        if (/not found/i.test(out + err)) resolvePromise(undefined);
-        else reject(new SystemError(`${program} get failed (${code}): ${(err || out).trim()}`));
-        return;
-      }
-      try {
-        const parsed = JSON.parse(out) as { Username?: string; Secret?: string };
-        if (!parsed.Secret) resolvePromise(undefined);
-        else resolvePromise({ username: parsed.Username ?? '', password: parsed.Secret, source: program });
-      } catch {
-        reject(new SystemError(`${program} get printed something that is not JSON`));
-      }
-    });
-    child.stdin.end(serverUrl);
+  // Through runProgram (execa): the helper's output is captured, never on our stdout; a missing helper is exit 5.
+  const result = await runProgram(program, ['get'], {
+    env,
+    input: serverUrl,
+    allowFailure: true,
+    missingHint: `install ${program} or remove "${helper}" from the Docker config`,
   });
+  const out = result.stdout;
+  if (result.exitCode !== 0) {
+    // "credentials not found" is how helpers say "none": not an error.
+    if (/not found/i.test(out + result.stderr)) return undefined;
+    throw new SystemError(`${program} get failed (${result.exitCode}): ${(result.stderr || out).trim()}`);
+  }
+  let parsed: { Username?: string; Secret?: string };
+  try {
+    parsed = JSON.parse(out) as { Username?: string; Secret?: string };
+  } catch {
+    throw new SystemError(`${program} get printed something that is not JSON`);
+  }
+  return parsed.Secret ? { username: parsed.Username ?? '', password: parsed.Secret, source: program } : undefined;
 }
 
 /** The containers auth files in the order podman and skopeo read them. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UsageError } from '../errors.js';
 import { proxySettingsFromEnv } from '../download/dispatcher.js';
+import { loadUndici } from '../lazy-modules.js';
 
 /** Where Docker and podman look for a registry's CA and client certificate (`<dir>/<host[:port]>/`). */
 export const DEFAULT_CERTS_DIRS: readonly string[] = ['/etc/docker/certs.d', '/etc/containers/certs.d'];
@@ -119,7 +120,7 @@ export async function tlsFor(hosts: string | string[], settings: TlsSettings): P
  * environment names (HTTPS_PROXY/NO_PROXY, as the downloader reads them).
  */
 export async function createTlsDispatcher(tls: ConnectTls | undefined, env: Record<string, string | undefined>): Promise<Dispatcher> {
-  const { Agent, EnvHttpProxyAgent } = await import('undici');
+  const { Agent, EnvHttpProxyAgent } = await loadUndici();
   const options = {
     connect: { timeout: 15_000, ...tls },
     headersTimeout: 120_000,

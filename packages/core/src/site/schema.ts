@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CniOptions } from '../document/cluster.js';
 import { Architecture, Sha256Hex } from '../document/common.js';
-import { API_VERSION } from '../document/schema.js';
+import { API_VERSION } from '../document/new-document.js';
 
 /**
  * The site file: a cluster described once, in YAML, for `ag-fetch plan

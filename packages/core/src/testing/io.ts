@@ -16,11 +16,14 @@ export interface TestIoOptions {
   stderrIsTTY?: boolean;
   /** stdin is a shell pipe (Io.stdinIsPipe). */
   stdinIsPipe?: boolean;
+  /** Makes stdout look like a terminal (a stage then writes its summary, not the document). */
+  stdoutIsTTY?: boolean;
 }
 
 /** In-memory stdio for running a command's `main(argv, io)` in-process. */
 export function createTestIo(options: TestIoOptions = {}): TestIo {
-  const stdout = new PassThrough();
+  const stdout = new PassThrough() as PassThrough & { isTTY?: boolean };
+  if (options.stdoutIsTTY) stdout.isTTY = true;
   const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
   if (options.stderrIsTTY) stderr.isTTY = true;
   const out: Buffer[] = [];

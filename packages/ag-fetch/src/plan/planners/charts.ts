@@ -1,4 +1,4 @@
-import { UsageError, withContext, type FileArtifact } from '@ag/core';
+import { moduleExports, UsageError, withContext, type FileArtifact } from '@ag/core';
 import { sourceFor } from '../../mirrors.js';
 import type { PlanContext, Planner } from '../context.js';
 import type { ChartRequest } from '../request.js';
@@ -11,7 +11,7 @@ interface IndexEntry {
 
 /** Finds NAME@VERSION in a Helm repository's index.yaml: its archive URL (absolute) and digest. */
 export async function findInIndex(indexText: string, chart: ChartRequest, indexUrl: string): Promise<{ url: string; sha256?: string }> {
-  const { parse } = await import('yaml');
+  const { parse } = moduleExports(await import('yaml'));
   let index: { entries?: Record<string, IndexEntry[] | undefined> };
   try {
     index = parse(indexText) as typeof index;

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { ensureCertificates } from '../certs.js';
+import { ensureCredentials } from '../credentials.js';
+import { registryPaths } from '../paths.js';
+
+/** The embedded registry as its own process (`ag-registry serve-embedded`), as `up --mode embedded` runs it. */
+export interface EmbeddedChild {
+  base: string;
+  pid: number;
+  /** PEM of the CA the server certificate chains to. */
+  ca: string;
+  /** `Basic …` with the generated credentials. */
+  authorization: string;
+  accessLog: string;
+  /** Resident memory of the server process (VmRSS), bytes. */
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+export async function startEmbeddedChild(dir: string, layout: string): Promise<EmbeddedChild> {
+  const registryDir = join(dir, 'registry');
+  await ensureCertificates({ dir: registryDir, names: { dns: ['localhost'], ips: ['127.0.0.1'] } });
+  await ensureCredentials(registryDir);
+  const paths = registryPaths(registryDir);
+  const port = await freePort();
+  const bin = join(import.meta.dirname, '..', 'bin.ts');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', bin, 'serve-embedded', '--dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const ca = await readFile(paths.caCert, 'utf8');
+  const authorization = `Basic ${Buffer.from((await readFile(paths.credentials, 'utf8')).trim()).toString('base64')}`;
+  const base = `https://127.0.0.1:${port}`;
+  const agent = new Agent({ connect: { ca } });
+  try {
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`serve-embedded exited: ${stderr}`);
+      const answered = await request(`${base}/v2/`, { dispatcher: agent, headers: { authorization } }).then(
+        async (res) => (await res.body.dump(), res.statusCode),
+        () => 0,
+      );
+      if (answered === 200) break;
+      if (i > 300) throw new Error(`serve-embedded did not answer within 30 s: ${stderr}`);
+      await sleep(100);
+    }
+  } finally {
+    await agent.close();
+  }
+  return {
+    base,
+    pid: child.pid!,
+    ca,
+    authorization,
+    accessLog: paths.accessLog,
+    rss: () => rssOf(child.pid!),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The p-th percentile (0-100) of `values`, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
