@@ -50,7 +50,7 @@ describe('a dry-run pipeline: plan | download --dry-run | pull --dry-run | pack 
     const before = { site: await treeHash(site), home: await treeHash(home) };
     const script = [
       'set -o pipefail',
-      `${tool('ag-fetch')} plan --kubernetes-version v1.27.3 --os debian-12 --arch amd64 --mirror-base ${files.url} --dir ${bundle} --image-list table > ${logs}/plan.json`,
+      `${tool('ag-fetch')} plan --kubernetes-version v1.27.3 --os debian-12 --arch amd64 --mirror ${files.url} --dir ${bundle} --image-list table > ${logs}/plan.json`,
       [
         `${tool('ag-fetch')} download --dry-run --no-os-packages < ${logs}/plan.json 2> ${logs}/download.err`,
         `tee ${logs}/download.json`,
