@@ -92,7 +92,7 @@ function configure(parser: Argv): Argv {
         .option('require-scan', { type: 'boolean', default: false, describe: 'refuse unless every file and image was scanned (ag-bundle scan) as it is now, and every finding is accepted' })
         .option('accept', { type: 'string', array: true, describe: 'with --require-scan: let finding ID cross (repeat; each needs a --reason, in the same order)', requiresArg: true })
         .option('reason', { type: 'string', array: true, describe: 'why the --accept at the same position may cross (recorded in the bundle)', requiresArg: true })
-        .option('ledger-dir', { type: 'string', describe: 'where the sites\' ledgers are kept, DIR/sites/NAME/ledger.jsonl (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)', requiresArg: true })
+        .option('state-dir', sharedOption('state-dir', "the sites' ledgers, DIR/sites/NAME/ledger.jsonl (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)"))
         .option('tools', { type: 'string', describe: 'where the built ag tools (ag-*.mjs) are (default: this build\'s)', requiresArg: true })
         .option('no-tools', { type: 'boolean', describe: 'carry no ag tools in tools/' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be written (on stderr), write nothing; the document passes through' }),
@@ -127,7 +127,7 @@ function configure(parser: Argv): Argv {
       y
         .positional('bundle', { type: 'string', array: true, describe: 'FILE.tar, its parts, or FILE.tar.parts' })
         .option('out', { type: 'string', describe: 'the page to write, FILE.html (FILE.md beside it)', demandOption: true, requiresArg: true })
-        .option('ledger-dir', { type: 'string', describe: 'where the sites\' ledgers are, for what changed since the site\'s last bundle (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)', requiresArg: true }),
+        .option('state-dir', sharedOption('state-dir', "the sites' ledgers, for what changed since the site's last bundle (default: $XDG_STATE_HOME/ag or ~/.local/state/ag)")),
     )
     .command('keygen', 'make a signing key pair (ECDSA P-256 or Ed25519), verifiable with openssl', (y) =>
       y
@@ -202,13 +202,13 @@ function acceptOption(args: Record<string, unknown>): { id: string; reason: stri
   return ids.map((id, index) => ({ id, reason: reasons[index]! }));
 }
 
-/** --site NAME (with --full, --ledger-dir): the site's ledger to read and extend. */
+/** --site NAME (with --full, --state-dir): the site's ledger to read and extend. */
 function siteOption(args: Record<string, unknown>, io: Io): { name: string; ledger: string; full: boolean } | undefined {
   const name = stringArg(args, 'site');
   const full = args['full'] === true;
-  const stateDir = stringArg(args, 'ledger-dir');
+  const stateDir = stringArg(args, 'state-dir');
   if (name === undefined) {
-    if (full || stateDir !== undefined) throw new UsageError(`--${full ? 'full' : 'ledger-dir'} goes with --site NAME`);
+    if (full || stateDir !== undefined) throw new UsageError(`--${full ? 'full' : 'state-dir'} goes with --site NAME`);
     return undefined;
   }
   if (full && stringArg(args, 'have') !== undefined) throw new UsageError('--full and --have contradict each other', { hint: 'pass one of them' });
@@ -295,7 +295,7 @@ async function report(context: Context): Promise<void> {
   const [{ openBundleInput }, { writeReport }] = await Promise.all([import('./input.js'), import('./report/index.js')]);
   const { io, args, log } = context;
   const input = await openBundleInput(bundleArgs(args), io);
-  const stateDir = stringArg(args, 'ledger-dir');
+  const stateDir = stringArg(args, 'state-dir');
   const figures = await writeReport(input, {
     out: resolve(io.cwd, stringArg(args, 'out')!),
     stateDir: stateDir === undefined ? defaultStateDir(io.env) : resolve(io.cwd, stateDir),

@@ -40,7 +40,7 @@ async function tarNames(archive: string): Promise<string[]> {
 }
 
 async function packFor(site: string, version: string, out: string, ...extra: string[]) {
-  return run(['pack', '--dir', path(version), '--out', path(out), '--site', site, '--ledger-dir', state, '--sign-key', key, '--no-tools', ...extra]);
+  return run(['pack', '--dir', path(version), '--out', path(out), '--site', site, '--state-dir', state, '--sign-key', key, '--no-tools', ...extra]);
 }
 
 /** Every file of a tree with its content's sha256 (mtimes aside: they differ between unpack runs). */

@@ -222,7 +222,7 @@ const credentialOptions = {
   'password-stdin': { type: 'boolean', default: false, describe: 'read the password for --username from stdin' },
 } as const;
 
-const stateDirOption = sharedOption('state-dir', `(default: the document's, else ${DEFAULT_REGISTRY_DIR})`);
+const stateDirOption = sharedOption('state-dir', `the registry's certificates, credentials, config and storage (default: the document's, else ${DEFAULT_REGISTRY_DIR})`);
 const dryRunOption = { type: 'boolean', default: false, describe: 'print the actions as JSON on stderr and change nothing' } as const;
 
 function configure(parser: Argv): Argv {

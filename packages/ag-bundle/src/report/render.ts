@@ -55,7 +55,7 @@ function sections(f: ReportFigures): Section[] {
   out.push({
     title: 'Changes since the site\'s last bundle',
     ...(f.changes === undefined
-      ? { note: f.site === undefined ? 'Not packed for a site (pack --site): no ledger to compare with.' : 'The first bundle of the site, or its ledger was not given (--ledger-dir).' }
+      ? { note: f.site === undefined ? 'Not packed for a site (pack --site): no ledger to compare with.' : 'The first bundle of the site, or its ledger was not given (--state-dir).' }
       : {
           facts: [
             { label: 'Previous bundle', value: f.changes.previous, key: 'previous' },

@@ -37,7 +37,7 @@ beforeAll(async () => {
   const layout = await generatedLayout(join(root, 'images'));
   await writeKubeadmLikeSet(layout, { uniqueBytes: 2048, sharedBytes: 4096, platforms: [LINUX_AMD64] });
   expect((await run(['keygen', '--out', path('key.pem')])).code).toBe(0);
-  const site = ['--site', 'plant-a', '--ledger-dir', path('state'), '--sign-key', path('key.pem'), '--no-tools'];
+  const site = ['--site', 'plant-a', '--state-dir', path('state'), '--sign-key', path('key.pem'), '--no-tools'];
   const first = await run(['pack', '--out', path('trip1.tar'), ...site], { stdin: JSON.stringify(await documentFor(root)) });
   expect(first.code, first.stderr).toBe(0);
 
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const second = await run(['pack', '--out', path('trip2.tar'), ...site, '--require-scan', '--accept', 'TEST-1', '--reason', 'a text file, read by people'], { stdin: scanned.stdout });
   expect(second.code, second.stderr).toBe(0);
 
-  const reported = await run(['report', path('trip2.tar'), '--out', path('trip2.html'), '--ledger-dir', path('state')]);
+  const reported = await run(['report', path('trip2.tar'), '--out', path('trip2.html'), '--state-dir', path('state')]);
   expect(reported.code, reported.stderr).toBe(0);
   const browser = await execa('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${path('chromium')}`, '--dump-dom', `file://${path('trip2.html')}`], {
     timeout: 120_000,

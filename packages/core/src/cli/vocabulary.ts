@@ -20,7 +20,7 @@ export interface SharedFlag {
 export const SHARED_FLAGS = {
   root: { name: 'root', value: 'DIR', meaning: 'the prefix for every host path' },
   dir: { name: 'dir', value: 'DIR', meaning: 'the bundle root' },
-  'state-dir': { name: 'state-dir', value: 'DIR', meaning: "the registry's own directory (certificates, credentials, config, storage)" },
+  'state-dir': { name: 'state-dir', value: 'DIR', meaning: "where the tool keeps its own state between runs" },
   'ca-file': { name: 'ca-file', value: 'FILE', meaning: "a CA certificate (PEM) to trust for the registry's TLS" },
   'credentials-file': { name: 'credentials-file', value: 'FILE', meaning: 'a username:password file (mode 0600) for the registry' },
   mirror: { name: 'mirror', value: '[UPSTREAM=]TARGET', meaning: 'fetch from a mirror' },
