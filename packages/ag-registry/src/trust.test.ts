@@ -30,6 +30,18 @@ let containerd: PrivateContainerd | undefined;
 const digests: Record<string, string> = {};
 
 
+/** The embedded registry appends its request lines to access.log once a second: wait up to 5 s for one. */
+async function expectServed(line: RegExp): Promise<void> {
+  const log = registryPaths(registryDir).accessLog;
+  let served = '';
+  for (let waited = 0; waited <= 5_000; waited += 250) {
+    served = await readFile(log, 'utf8').catch(() => '');
+    if (line.test(served)) return;
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  expect(served).toMatch(line);
+}
+
 const mode = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
 
 /** A bundle document naming the layout's images, one of them from a registry outside the default four. */
@@ -137,20 +149,19 @@ describe('ag-registry up --mode embedded, then trust', () => {
     const listed = await containerd.ctr(['images', 'ls'], { namespace: 'k8s.io' });
     expect(listed.stdout).toContain('registry.k8s.io/pause:3.9');
     expect(listed.stdout).toContain(digests['pause']);
-    const served = await readFile(registryPaths(registryDir).logFile, 'utf8');
-    expect(served).toMatch(/(HEAD|GET) \/v2\/registry\.k8s\.io\/pause\/manifests\/3\.9(\?\S*)? 200/);
+    await expectServed(/(HEAD|GET) \/v2\/registry\.k8s\.io\/pause\/manifests\/3\.9(\?\S*)? 200/);
 
     const paused = await containerd.ctr(['run', '--rm', 'registry.k8s.io/pause:3.9', 'agr-pause', '/bin/echo', 'pause runs'], { namespace: 'k8s.io' });
     expect(paused.stdout.trim()).toBe('pause runs');
     await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, 'docker.io/library/hello:1'], { namespace: 'k8s.io' });
     const hello = await containerd.ctr(['run', '--rm', 'docker.io/library/hello:1', 'agr-hello'], { namespace: 'k8s.io' });
     expect(hello.stdout.trim()).toBe('hello from the internal registry');
-    expect(await readFile(registryPaths(registryDir).logFile, 'utf8')).toMatch(/(HEAD|GET) \/v2\/docker\.io\/library\/hello\/manifests\/1(\?\S*)? 200/);
+    await expectServed(/(HEAD|GET) \/v2\/docker\.io\/library\/hello\/manifests\/1(\?\S*)? 200/);
     // An upstream with a port: containerd finds certs.d/registry.corp:5000 and asks for registry.corp_5000/….
     await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, 'registry.corp:5000/team/app:1'], { namespace: 'k8s.io' });
     const ported = await containerd.ctr(['run', '--rm', 'registry.corp:5000/team/app:1', 'agr-ported'], { namespace: 'k8s.io' });
     expect(ported.stdout.trim()).toBe('hello through a port');
-    expect(await readFile(registryPaths(registryDir).logFile, 'utf8')).toMatch(/(HEAD|GET) \/v2\/registry\.corp_5000\/team\/app\/manifests\/1(\?\S*)? 200/);
+    await expectServed(/(HEAD|GET) \/v2\/registry\.corp_5000\/team\/app\/manifests\/1(\?\S*)? 200/);
   });
 
   it('writes the CA for docker and podman where they are present, and podman registry rewrites that skopeo follows', async () => {
