@@ -105,7 +105,7 @@ describe('the Vagrant defects, caught by the scenario', () => {
     ]);
     const steps = tripSteps(world, 'fedora-37');
     expect(commandsOf(steps, 'kubeadm-config')[0]).toMatch(/--control-plane-endpoint 192\.168\.56\.20:6443/);
-    expect(commandsOf(steps, 'cp2:join')[0]).toMatch(/ag-kubeadm join --token-file carry\/join\/join-token --control-plane --certificate-key-file carry\/join\/certificate-key --skip-preflight --node-name cp2/);
+    expect(commandsOf(steps, 'cp2:join')[0]).toMatch(/ag-kubeadm join --token-file carry\/join\/join-token --control-plane --certificate-key-file carry\/join\/certificate-key --node-name cp2/);
     expect(commandsOf(steps, 'worker1:join')[0]).not.toMatch(/--control-plane/);
   });
 });

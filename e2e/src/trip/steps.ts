@@ -140,9 +140,7 @@ function joinSteps(world: World, node: FarNode, controlPlane: boolean): Step[] {
       commands: [
         line(
           'ag-kubeadm join', world.hostRootFlags(node), world.kubeadmPrograms(node), '--token-file', tokenFile,
-          // --skip-preflight: ag-kubeadm's control-plane join preflight runs `kubeadm config images list --config` on the
-          // joining node's kubeadm-config.yaml, which only the first control plane has (ag-kubeadm config wrote it there).
-          controlPlane ? ['--control-plane', '--certificate-key-file', world.sharedFarDirectory ? 'root/etc/kubernetes/ag/certificate-key' : 'carry/join/certificate-key', '--skip-preflight'] : [],
+          controlPlane ? ['--control-plane', '--certificate-key-file', world.sharedFarDirectory ? 'root/etc/kubernetes/ag/certificate-key' : 'carry/join/certificate-key'] : [],
           '--node-name', node.name, '--advertise-address', node.address,
           '<', `${doc}-trusted.json`, '>', `${doc}-joined.json`,
         ),
