@@ -11,6 +11,18 @@ import { REPO_ROOT } from './tools.js';
 import { CLUSTER, FAR_BIN, TRIP_TOOLS, type Step } from './trip/steps.js';
 import { NETNS_ROOTS, type FarNode, type World } from './trip/world.js';
 
+/**
+ * systemctl for ag-kubeadm upgrade where no systemd runs: it takes the two
+ * calls an upgrade makes (daemon-reload, restart kubelet) and records them
+ * next to itself; anything else fails as systemctl would without systemd.
+ */
+const SYSTEMCTL_STAND_IN = `#!/bin/sh
+case "$*" in
+  daemon-reload|"restart kubelet") printf '%s\\n' "systemctl $*" >> "$(dirname "$0")/systemctl.log" ;;
+  *) echo "System has not been booted with systemd as init system (PID 1). Can't operate." >&2; exit 1 ;;
+esac
+`;
+
 /** What the netns run of a trip left, read back from the documents the steps wrote. */
 export interface NetnsTripOutputs {
   /** stdout of each step's commands, by step id. */
@@ -70,6 +82,12 @@ export async function runTripInNetns(steps: Step[], world: World, sides: NetnsSi
   const rootOf = (node: FarNode): string => NETNS_ROOTS[node.name] ?? `${node.name}-root`;
   const nodes = [...world.topology.controlPlanes, ...world.topology.workers];
 
+  /** Every node's kubeadm double of `version`, on the one cluster the far side shares. */
+  const writeDoubles = async (version: string): Promise<void> => {
+    for (const node of nodes) {
+      await writeKubeadmDouble(at('kubeadm-double', node.name, 'kubeadm'), { version, root: at(rootOf(node)), cluster: at('kubeadm-double', 'cluster'), hostname: node.name, standalone: true });
+    }
+  };
   const local: Record<string, (step: Step) => Promise<void>> = {
     prepare: () => writeFarRoot(at('root')),
     containerd: async () => {
@@ -98,8 +116,8 @@ export async function runTripInNetns(steps: Step[], world: World, sides: NetnsSi
       const version = (await readDocument(far.cwd, 'doc/kubeadm.json')).kubeadm!.kubernetesVersion;
       const cluster = at('kubeadm-double', 'cluster');
       await mkdir(cluster, { recursive: true });
+      await writeDoubles(version);
       for (const node of nodes) {
-        await writeKubeadmDouble(at('kubeadm-double', node.name, 'kubeadm'), { version, root: at(rootOf(node)), cluster, hostname: node.name, standalone: true });
         // kubeadm and ctr look for containerd's socket at the usual place in the node's tree
         // (never through a var/run -> /run link onto this machine's own /run).
         if ((await lstat(at(rootOf(node), 'var/run')).catch(() => undefined))?.isSymbolicLink()) throw new Error(`${at(rootOf(node), 'var/run')} is a symlink`);
@@ -108,6 +126,11 @@ export async function runTripInNetns(steps: Step[], world: World, sides: NetnsSi
       }
       await writeFile(at('kubeadm-double', 'kubectl'), `#!/bin/sh\n${kubectlStandIn(cluster)}`);
       await chmod(at('kubeadm-double', 'kubectl'), 0o755);
+    },
+    'next-kubeadm-double': async () => {
+      await writeDoubles(world.nextVersion);
+      await writeFile(at(FAR_BIN, 'systemctl'), SYSTEMCTL_STAND_IN);
+      await chmod(at(FAR_BIN, 'systemctl'), 0o755);
     },
     helm: () => writeHelmDouble(at(FAR_BIN, 'helm'), { containerdSocket: at(CONTAINERD_DIR, 'containerd.sock'), hostsDir: at(CERTS_DIR), platform: `linux/${world.arch}` }),
     'next-images': async () => {

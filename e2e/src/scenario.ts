@@ -116,7 +116,8 @@ async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
  * registry, push, containerd pulls and runs, kubeadm config, flannel render,
  * kubeadm preflight, init and joins (the kubeadm double) on the far side,
  * which has no route anywhere; the next trip, a delta for the next patch
- * release packed against the far side's inventory, and the upgrade planned;
+ * release packed against the far side's inventory, and the upgrade planned,
+ * applied on the first control plane and run on every other node (doubles);
  * and then the proof that the far side sent nothing out. Throws on the
  * first failing step, after cleaning up every process and namespace it
  * started. Needs root.

@@ -211,15 +211,34 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(next.pulled).toHaveLength(4);
   });
 
-  it("plans the upgrade to v1.27.4 in upstream's order against the kubeadm double, changing nothing (the VMs then apply it)", async () => {
+  it("plans the upgrade to v1.27.4 in upstream's order against the kubeadm double, changing nothing", async () => {
     const plan = JSON.parse(await readFile(far('doc', 'upgrade-plan.json'), 'utf8')) as AgDocument;
     expect(plan.kubeadm!.upgrade).toMatchObject({ from: 'v1.27.3', to: 'v1.27.4', kind: 'patch' });
     expect(plan.kubeadm!.upgrade!.steps.map((s) => `${s.step}:${s.status}`)).toEqual(
       ['install-kubeadm', 'kubeadm-upgrade-apply', 'drain', 'install-kubelet', 'install-kubectl', 'restart-kubelet', 'uncordon'].map((s) => `${s}:planned`),
     );
-    // Nothing installed yet: the node's kubelet is still the first trip's.
-    const firstKubelet = result.connected.document.fetch!.files.find((f) => f.path === 'files/linux/amd64/kubelet')!;
-    expect(await sha256(far('root', 'usr', 'local', 'bin', 'kubelet'))).toBe(firstKubelet.sha256);
+    // Nothing installed by the plan: the new kubeadm is installed first by upgrade apply (below).
+    expect(plan.kubeadm!.kubernetesVersion).toBe('v1.27.4');
+  });
+
+  it('upgrades the first control plane with upgrade apply, then every other node with upgrade node, one at a time, each in upstream\'s order', async () => {
+    const nextFiles = (JSON.parse(await readFile(far('doc', 'next.json'), 'utf8')) as AgDocument).fetch!.files;
+    const firstFiles = result.connected.document.fetch!.files;
+    const sumOf = (files: typeof firstFiles, name: string): string => files.find((f) => f.path === `files/linux/amd64/${name}`)!.sha256!;
+    expect(sumOf(nextFiles, 'kubelet')).not.toBe(sumOf(firstFiles, 'kubelet'));
+    const order = ['install-kubeadm', 'drain', 'install-kubelet', 'install-kubectl', 'restart-kubelet', 'uncordon'];
+    const nodes = [['ag-far', 'root', 'upgraded.json', 'kubeadm-upgrade-apply'], ['ag-far-cp2', 'cp2-root', 'ag-far-cp2-upgraded.json', 'kubeadm-upgrade-node'], ['ag-far-cp3', 'cp3-root', 'ag-far-cp3-upgraded.json', 'kubeadm-upgrade-node'], ['ag-far-w1', 'worker-root', 'ag-far-w1-upgraded.json', 'kubeadm-upgrade-node']] as const;
+    let previous = '';
+    for (const [node, root, file, kubeadmStep] of nodes) {
+      const upgrade = (JSON.parse(await readFile(far('doc', file), 'utf8')) as AgDocument).kubeadm!.upgrade!;
+      expect(upgrade, node).toMatchObject({ to: 'v1.27.4' });
+      expect(upgrade.steps.map((s) => `${s.node} ${s.step}:${s.status}`), node).toEqual([order[0], kubeadmStep, ...order.slice(1)].map((s) => `${node} ${s}:done`));
+      // One at a time: this node starts after the one before it finished.
+      expect(upgrade.steps[0]!.at! >= previous, node).toBe(true);
+      previous = upgrade.steps.at(-1)!.at!;
+      for (const name of ['kubeadm', 'kubelet', 'kubectl']) expect(await sha256(far(root, 'usr', 'local', 'bin', name)), `${node} ${name}`).toBe(sumOf(nextFiles, name));
+    }
+    expect((await readFile(far('bin', 'systemctl.log'), 'utf8')).trim().split('\n')).toEqual(Array(nodes.length).fill(['systemctl daemon-reload', 'systemctl restart kubelet']).flat());
   });
 
   it('summarises the run for npm run demo', () => {

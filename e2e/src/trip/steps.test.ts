@@ -17,17 +17,17 @@ describe('the trip, one definition for both worlds', () => {
     const there = tripSteps(vagrant(), 'fedora-37');
     // Per-node ids carry the node's name, which differs by world: compare by role.
     const roles: Record<string, string> = { 'ag-far': 'control-plane-1', airgap: 'control-plane-1', 'ag-far-w1': 'worker-1', worker: 'worker-1' };
-    const kind = (id: string): string => id.replace(/^([^:]+):(no-node|bootstrap|unpack|prepare|join)$/, (_, node: string, what: string) => `${roles[node] ?? node}:${what}`);
+    const kind = (id: string): string => id.replace(/^([^:]+):(no-node|bootstrap|unpack|prepare|join|upgrade)$/, (_, node: string, what: string) => `${roles[node] ?? node}:${what}`);
     const shared = ids(here).map(kind).filter((id) => ids(there).map(kind).includes(id));
     expect(ids(there).map(kind).filter((id) => shared.includes(id))).toEqual(shared);
-    for (const id of ['keygen', 'site', 'pack', 'carry', 'prepare', 'registry', 'trust', 'push', 'registry-status', 'kubeadm-config', 'flannel-render', 'preflight', 'init', 'helm', 'inventory', 'carry-back', 'pack-delta', 'carry-delta', 'unpack-delta', 'push-delta', 'leak']) {
+    for (const id of ['keygen', 'site', 'pack', 'carry', 'prepare', 'registry', 'trust', 'push', 'registry-status', 'kubeadm-config', 'flannel-render', 'preflight', 'init', 'helm', 'inventory', 'carry-back', 'pack-delta', 'carry-delta', 'unpack-delta', 'push-delta', 'upgrade', 'worker-1:upgrade', 'leak']) {
       expect(shared, id).toContain(id);
     }
     // What only the netns world does is done by its driver, and the scenario says why.
     for (const step of here.filter((s) => !ids(there).map(kind).includes(kind(s.id)))) expect(step.local, step.id).toEqual(expect.any(String));
     // What only the VMs do needs a kubelet (or a node of its own, to bootstrap and carry to).
     const vmOnly = ids(there).filter((id) => !shared.includes(kind(id)));
-    expect(vmOnly).toEqual(['flannel-apply', 'join-files', 'carry-join', 'worker:no-node', 'worker:bootstrap', 'worker:unpack', 'check:podinfo', 'check:flannel', 'check:dns', 'upgrade']);
+    expect(vmOnly).toEqual(['flannel-apply', 'join-files', 'carry-join', 'worker:no-node', 'worker:bootstrap', 'worker:unpack', 'check:podinfo', 'check:flannel', 'check:dns', 'upgrade-files', 'carry-upgrade', 'worker:unpack-delta', 'check:upgrade-worker']);
   });
 
   it('gives both worlds the same tool commands, differing only in the flags world.ts names', () => {
@@ -98,6 +98,28 @@ describe('the Vagrant defects, caught by the scenario', () => {
     for (const command of commands.slice(0, upgrade)) expect(command).not.toMatch(/ag-nodeprep apply|systemctl restart kubelet|kubeadm upgrade apply|install .*kubelet/);
   });
 
+  it("upgrades every other node after upgrade apply, one at a time, control planes first, and installs no node's kubelet before its own upgrade node", () => {
+    for (const world of [vagrant(false, 1), vagrant(true, 2), netns(false), netns(true)]) {
+      const steps = tripSteps(world, 'fedora-37');
+      const upgrades = steps.flatMap((s) => s.commands.filter((c) => /^ag-kubeadm upgrade (apply|node)/.test(c)).map((c) => [s, c] as const));
+      const farNodes = [...world.topology.controlPlanes, ...world.topology.workers];
+      // One upgrade per node, in the topology's order: the first control plane's apply, then the other control planes, then the workers.
+      expect(upgrades.map(([s]) => (s.place.side === 'far' ? s.place.node.name : s.place.side))).toEqual(farNodes.map((n) => n.name));
+      expect(upgrades[0]![1]).toMatch(/^ag-kubeadm upgrade apply /);
+      for (const [, command] of upgrades.slice(1)) expect(command).toMatch(/^ag-kubeadm upgrade node .*--node-name \S+ --admin-kubeconfig \S+admin\.conf /);
+      // Between the delta's unpacking and a node's own upgrade, nothing on that node installs the new kubelet or restarts it.
+      const start = ids(steps).indexOf('unpack-delta');
+      for (const node of farNodes) {
+        const mine = steps.slice(start).filter((s) => s.place.side === 'far' && s.place.node.name === node.name).flatMap((s) => s.commands);
+        const own = mine.findIndex((c) => /^ag-kubeadm upgrade (apply|node)/.test(c));
+        expect(own, node.name).toBeGreaterThanOrEqual(0);
+        for (const command of mine.slice(0, own)) expect(command, node.name).not.toMatch(/ag-nodeprep apply|systemctl restart kubelet|kubeadm upgrade (apply|node)|install .*kubelet/);
+      }
+      // Every node is checked at the new release afterwards.
+      if (world.kubelet) for (const node of farNodes.slice(1)) expect(commandsOf(steps, `check:upgrade-${node.name}`)).toEqual([`sh steps/check-upgrade.sh ${node.name} v1.27.4`]);
+    }
+  });
+
   it('lays the HA topology out as the Vagrantfile does: three control planes behind lb, the endpoint in kubeadm config, control-plane joins with the certificate key', () => {
     const world = vagrant(true, 2);
     expect(vagrantMachines('192.168.56', world.topology).map((m) => `${m.name}=${m.address}`)).toEqual([
@@ -105,7 +127,7 @@ describe('the Vagrant defects, caught by the scenario', () => {
     ]);
     const steps = tripSteps(world, 'fedora-37');
     expect(commandsOf(steps, 'kubeadm-config')[0]).toMatch(/--control-plane-endpoint 192\.168\.56\.20:6443/);
-    expect(commandsOf(steps, 'cp2:join')[0]).toMatch(/ag-kubeadm join --token-file carry\/join\/join-token --control-plane --certificate-key-file carry\/join\/certificate-key --skip-preflight --node-name cp2/);
+    expect(commandsOf(steps, 'cp2:join')[0]).toMatch(/ag-kubeadm join --token-file carry\/join\/join-token --control-plane --certificate-key-file carry\/join\/certificate-key --node-name cp2/);
     expect(commandsOf(steps, 'worker1:join')[0]).not.toMatch(/--control-plane/);
   });
 });

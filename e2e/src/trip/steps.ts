@@ -140,9 +140,7 @@ function joinSteps(world: World, node: FarNode, controlPlane: boolean): Step[] {
       commands: [
         line(
           'ag-kubeadm join', world.hostRootFlags(node), world.kubeadmPrograms(node), '--token-file', tokenFile,
-          // --skip-preflight: ag-kubeadm's control-plane join preflight runs `kubeadm config images list --config` on the
-          // joining node's kubeadm-config.yaml, which only the first control plane has (ag-kubeadm config wrote it there).
-          controlPlane ? ['--control-plane', '--certificate-key-file', world.sharedFarDirectory ? 'root/etc/kubernetes/ag/certificate-key' : 'carry/join/certificate-key', '--skip-preflight'] : [],
+          controlPlane ? ['--control-plane', '--certificate-key-file', world.sharedFarDirectory ? 'root/etc/kubernetes/ag/certificate-key' : 'carry/join/certificate-key'] : [],
           '--node-name', node.name, '--advertise-address', node.address,
           '<', `${doc}-trusted.json`, '>', `${doc}-joined.json`,
         ),
@@ -152,6 +150,74 @@ function joinSteps(world: World, node: FarNode, controlPlane: boolean): Step[] {
       checks: ["the CA pin of the init document", 'the node becomes Ready (vagrant)'],
     },
   ];
+}
+
+/**
+ * Every other node after `upgrade apply`, one at a time, control planes
+ * before workers (kubernetes.io "Upgrading kubeadm clusters"): the delta
+ * carried and unpacked onto its bundle, then `ag-kubeadm upgrade node`
+ * (kubeadm first, kubeadm upgrade node, drain, kubelet and kubectl,
+ * restart, uncordon) with the upgraded document, and the check from the
+ * first control plane.
+ */
+function upgradeNodeSteps(world: World, first: FarNode, others: FarNode[]): Step[] {
+  if (others.length === 0) return [];
+  const gather: Step = {
+    id: 'upgrade-files',
+    place: far(first),
+    title: 'gather what upgrade node needs: the upgraded document, an admin kubeconfig for drain',
+    commands: ['sh steps/upgrade-files.sh doc/upgraded.json carry/upgrade-out'],
+    reads: ['doc/upgraded.json', '/etc/kubernetes/admin.conf'],
+    writes: ['carry/upgrade-out/'],
+    checks: [],
+  };
+  const carry: Step = {
+    id: 'carry-upgrade',
+    place: { side: 'carry' },
+    title: 'carry delta.tar, the upgraded document and the admin kubeconfig to every other node',
+    commands: [],
+    carry: others.flatMap((node): Array<[string, string]> => [
+      ['connected:out/delta.tar', `${node.name}:${CARRIED_DELTA}`],
+      [`${first.name}:carry/upgrade-out/`, `${node.name}:carry/upgrade/`],
+    ]),
+    reads: ['out/delta.tar', 'carry/upgrade-out/'],
+    writes: [CARRIED_DELTA, 'carry/upgrade/'],
+    checks: [],
+  };
+  // One far directory (netns): the delta is unpacked there already, the documents are side by side.
+  const from = world.sharedFarDirectory ? { document: 'doc/upgraded.json', admin: 'root/etc/kubernetes/admin.conf' } : { document: 'carry/upgrade/upgraded.json', admin: 'carry/upgrade/admin.conf' };
+  const perNode = others.flatMap((node): Step[] => [
+    ...(world.sharedFarDirectory ? [] : [{
+      id: `${node.name}:unpack-delta`,
+      place: far(node),
+      title: `${node.name}: ag-bundle unpack (delta onto the bundle)`,
+      commands: [`ag-bundle unpack ${CARRIED_DELTA} --dir bundle --key ${TRUST_ANCHOR} > doc/next.json`],
+      reads: [CARRIED_DELTA, TRUST_ANCHOR, 'bundle/'],
+      writes: ['bundle/', 'doc/next.json'],
+      checks: ['the signature and every sum, while unpacking'],
+    }]),
+    {
+      id: `${node.name}:upgrade`,
+      place: far(node),
+      title: `${node.name}: ag-kubeadm upgrade node: kubeadm first, kubeadm upgrade node, drain, kubelet and kubectl, restart, uncordon`,
+      commands: [
+        line('ag-kubeadm upgrade node', world.hostRootFlags(node), world.kubeadmPrograms(node), '--node-name', node.name, '--admin-kubeconfig', from.admin, '<', from.document, '>', `doc/${node.name}-upgraded.json`),
+      ],
+      reads: [from.document, 'bundle/files/'],
+      writes: ['/usr/local/bin/kubeadm', '/usr/local/bin/kubelet', '/usr/local/bin/kubectl', `doc/${node.name}-upgraded.json`],
+      checks: ['the control plane runs the new release first'],
+    },
+    ...(!world.kubelet ? [] : [{
+      id: `check:upgrade-${node.name}`,
+      place: far(first),
+      title: `${node.name}'s kubelet reports ${world.nextVersion}, schedulable again`,
+      commands: [`sh steps/check-upgrade.sh ${node.name} ${world.nextVersion}`],
+      reads: [],
+      writes: [],
+      checks: ["the node's kubelet version", 'uncordoned', 'podinfo still rolled out'],
+    }]),
+  ]);
+  return world.sharedFarDirectory ? perNode : [gather, carry, ...perNode];
 }
 
 /** The Vagrant cluster checks (steps/check-*.sh): what only a running kubelet can show. */
@@ -545,17 +611,31 @@ line('ag-kubeadm config', configFlags, '< doc/pushed.json > doc/kubeadm.json'),
       checks: ['the skew allowed', "every image of the new release in containerd", "upstream's order of steps"],
     },
   );
-  if (world.kubelet) {
+  if (!world.kubelet) {
     add({
-      id: 'upgrade',
+      id: 'next-kubeadm-double',
       place: far(first),
-      title: `ag-kubeadm upgrade apply ${world.nextVersion}: kubeadm first, kubeadm upgrade apply, drain, kubelet and kubectl, restart, uncordon`,
-      commands: [line('ag-kubeadm upgrade apply', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/upgrade-plan.json > doc/upgraded.json'), `sh steps/check-upgrade.sh ${first.name} ${world.nextVersion}`],
-      reads: ['doc/upgrade-plan.json', 'bundle/files/'],
-      writes: ['/usr/local/bin/kubeadm', '/usr/local/bin/kubelet', '/usr/local/bin/kubectl', 'doc/upgraded.json'],
-      checks: ['the API server and the kubelet report the new release', 'podinfo still rolled out'],
+      title: `kubeadm double of ${world.nextVersion} on every node, a systemctl stand-in`,
+      local: `ag-kubeadm runs the kubeadm double named by --kubeadm, not the bundle's new kubeadm it installs: the double of ${world.nextVersion} stands for it; no systemd here, so a systemctl stand-in takes daemon-reload and restart kubelet`,
+      commands: [],
+      reads: [],
+      writes: ['kubeadm-double/', `${FAR_BIN}/systemctl`],
+      checks: [],
     });
   }
+  add({
+    id: 'upgrade',
+    place: far(first),
+    title: `ag-kubeadm upgrade apply ${world.nextVersion}: kubeadm first, kubeadm upgrade apply, drain, kubelet and kubectl, restart, uncordon`,
+    commands: [
+      line('ag-kubeadm upgrade apply', world.hostRootFlags(first), world.kubeadmPrograms(first), '< doc/upgrade-plan.json > doc/upgraded.json'),
+      ...(world.kubelet ? [`sh steps/check-upgrade.sh ${first.name} ${world.nextVersion}`] : []),
+    ],
+    reads: ['doc/upgrade-plan.json', 'bundle/files/'],
+    writes: ['/usr/local/bin/kubeadm', '/usr/local/bin/kubelet', '/usr/local/bin/kubectl', 'doc/upgraded.json'],
+    checks: world.kubelet ? ['the API server and the kubelet report the new release', 'podinfo still rolled out'] : ['every step done, in upstream\'s order'],
+  });
+  add(...upgradeNodeSteps(world, first, [...otherControlPlanes, ...world.topology.workers]));
   add({
     id: 'leak',
     place: far(first),

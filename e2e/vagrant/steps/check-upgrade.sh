@@ -1,5 +1,5 @@
 #!/bin/sh
-# After ag-kubeadm upgrade apply: the API server and NODE's kubelet report
+# After ag-kubeadm upgrade apply or upgrade node: the API server and NODE's kubelet report
 # VERSION, NODE is schedulable again, podinfo is still rolled out.
 #
 #   check-upgrade.sh NODE VERSION

@@ -217,13 +217,27 @@ describe('ag-kubeadm join (against the kubeadm double)', () => {
 
   it('joins another control plane on v1.31 with the certificate key (v1beta4 shapes), which kubeadm checks against the uploaded one', async () => {
     const { document, cp, token, key } = await initialised('v1.31.1', ['--control-plane-endpoint', 'k8s-api.site.internal']);
-    const n = await node({ version: 'v1.31.1', cluster: cp.cluster, name: 'cp2', sandbox: 'registry.k8s.io/pause:3.10' });
-    const { code, err } = await run(
+    const images = document.kubeadm!.images.map((i) => i.ref);
+    const n = await node({ version: 'v1.31.1', cluster: cp.cluster, name: 'cp2', sandbox: 'registry.k8s.io/pause:3.10', containerdImages: images });
+    const { code, out, err } = await run(
       n,
-      ['join', '--control-plane', '--skip-preflight', '--token-file', token, '--certificate-key-file', key, '--advertise-address', '192.168.56.11', '--node-name', 'cp2'],
+      ['join', '--control-plane', '--token-file', token, '--certificate-key-file', key, '--advertise-address', '192.168.56.11', '--node-name', 'cp2'],
       document,
     );
     expect(code, err).toBe(0);
+    // The preflight of a join reads no kubeadm-config.yaml (only cp1 has it), as kubeadm's join preflight: node checks,
+    // the control-plane endpoint and certificate key, and every image of the cluster's configuration.
+    const calls = await n.standIns.calls();
+    expect(calls.filter((c) => c.startsWith('kubeadm '))).toEqual(['kubeadm version -o short', `kubeadm join --config ${join(n.root, 'etc/kubernetes/ag/kubeadm-join.yaml')}`]);
+    const preflight = out!.kubeadm!.preflight!;
+    expect(preflight.images.map((i) => i.ref)).toEqual(images);
+    expect(preflight.images.every((i) => i.foundIn === 'containerd')).toBe(true);
+    expect(preflight.checks!.map((c) => [c.name, c.result])).toEqual([
+      ['version-skew', 'ok'],
+      ['containerd-version', 'skipped'],
+      ['cgroup-v2', expect.any(String)],
+      ['control-plane-join', 'ok'],
+    ]);
     const given = parse(await readFile(join(n.standIns.dir, 'join-config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(given['apiVersion']).toBe('kubeadm.k8s.io/v1beta4');
     expect(given['nodeRegistration']!['kubeletExtraArgs']).toEqual([{ name: 'node-ip', value: '192.168.56.11' }]);

@@ -105,9 +105,10 @@ export async function joinNode(document: AgDocument, options: JoinOptions): Prom
   );
   const joinConfig = runner.path(PATHS.joinConfigFile);
   if (!options.skipPreflight && !runner.dryRun) {
-    // A worker runs pause and kube-proxy before the CNI; a control-plane node runs everything kubeadm lists.
-    const needed = controlPlane ? undefined : section.images.filter((i) => i.component === 'pause' || i.component === 'kube-proxy').map((i) => i.ref);
-    result.preflight = await preflight(document, { ...section, node }, runner, needed);
+    // A worker runs pause and kube-proxy before the CNI; a control-plane node runs every image of the cluster's configuration.
+    // Neither reads kubeadm-config.yaml: only the first control plane has it (see PreflightScope).
+    const images = (controlPlane ? section.images : section.images.filter((i) => i.component === 'pause' || i.component === 'kube-proxy')).map((i) => i.ref);
+    result.preflight = await preflight(document, { ...section, node }, runner, { kind: 'join', controlPlane, images });
   }
   if (runner.dryRun) {
     runner.actions.push({ action: 'write-file', target: joinConfig });

@@ -68,32 +68,51 @@ async function kubeadmValidates(runner: Runner, section: KubeadmSection, kubeadm
   return { name: 'kubeadm-config', result: 'ok', detail: `kubeadm ${kubeadmVersion} config validate accepts ${section.configFile}` };
 }
 
-/** Version skew, the containerd release and cgroup v2 (node-checks.ts); for a control plane also kubeadm's strict reading of the file. */
-async function nodeChecks(document: AgDocument, section: KubeadmSection, runner: Runner, kubeadmVersion: string | undefined, controlPlane: boolean): Promise<KubeadmPreflightCheck[]> {
+/**
+ * What a preflight is for. `init` (and the `preflight` verb) checks the
+ * configuration file kubeadm init will read. A join has no such file: only
+ * the first control plane has it, and kubeadm's own join preflight
+ * (cmd/kubeadm/app/cmd/phases/join/preflight.go) runs the node checks, then
+ * for a control-plane join checks that the cluster has a control-plane
+ * endpoint and that the certificate key is given, and pulls the images of
+ * the cluster's ClusterConfiguration, which the document's images are.
+ */
+export type PreflightScope = { kind: 'init' } | { kind: 'join'; controlPlane: boolean; images: string[] };
+
+/** checkIfReadyForAdditionalControlPlane (join/preflight.go): join.ts refuses earlier if either is missing; recorded here. */
+function readyForAnotherControlPlane(section: KubeadmSection): KubeadmPreflightCheck {
+  return {
+    name: 'control-plane-join',
+    result: 'ok',
+    detail: `the cluster has the control-plane endpoint ${section.controlPlaneEndpoint ?? '(none)'} and a certificate key is given`,
+  };
+}
+
+/** Version skew, the containerd release and cgroup v2 (node-checks.ts); then the scope's own check. */
+async function nodeChecks(document: AgDocument, section: KubeadmSection, runner: Runner, kubeadmVersion: string | undefined, scope: PreflightScope): Promise<KubeadmPreflightCheck[]> {
   const version = parseKubernetesVersion(section.kubernetesVersion);
   const checks = [versionSkew(document, version, kubeadmVersion), await containerdRelease(document, version, runner), await cgroupVersion(runner, version)];
-  if (controlPlane) checks.push(await kubeadmValidates(runner, section, kubeadmVersion));
+  if (scope.kind === 'init') checks.push(await kubeadmValidates(runner, section, kubeadmVersion));
+  else if (scope.controlPlane) checks.push(readyForAnotherControlPlane(section));
   for (const check of checks.filter((c) => c.result === 'warning')) runner.log.warn(`${check.name}: ${check.detail}`);
   return checks;
 }
-
-
 
 /**
  * Before kubeadm runs: the bundle's kubeadm, kubelet and kubectl fit the
  * version skew policy (exit 3), the node's containerd release supports this
  * Kubernetes minor and the host's cgroup version is one its kubelet starts
- * on (exit 6), kubeadm accepts the configuration file (exit 3), every image
- * it will ask for is in containerd's k8s.io namespace or in the internal
- * registry, and containerd's sandbox image is the pause image kubeadm
- * expects. Every missing image is named in one error (exit 5); a sandbox
- * mismatch is a verification error (exit 3). `images` (a worker's subset)
- * skips kubeadm's own list and the configuration check.
+ * on (exit 6), for init kubeadm accepts the configuration file (exit 3),
+ * every image kubeadm will ask for is in containerd's k8s.io namespace or in
+ * the internal registry, and containerd's sandbox image is the pause image
+ * kubeadm expects. Every missing image is named in one error (exit 5); a
+ * sandbox mismatch is a verification error (exit 3). A join (PreflightScope)
+ * reads no configuration file: it checks the images it is given.
  */
-export async function preflight(document: AgDocument, section: KubeadmSection, runner: Runner, images?: string[]): Promise<PreflightResult> {
+export async function preflight(document: AgDocument, section: KubeadmSection, runner: Runner, scope: PreflightScope = { kind: 'init' }): Promise<PreflightResult> {
   const kubeadmVersion = await installedKubeadmVersion(runner);
-  const checks = await nodeChecks(document, section, runner, kubeadmVersion, images === undefined);
-  const wanted = images ?? (await imagesKubeadmWants(runner, section, kubeadmVersion));
+  const checks = await nodeChecks(document, section, runner, kubeadmVersion, scope);
+  const wanted = scope.kind === 'join' ? scope.images : await imagesKubeadmWants(runner, section, kubeadmVersion);
   const problems: string[] = [];
 
   const sandbox = await readSandboxSetting(runner.path(PATHS.containerdConfig));

@@ -37,7 +37,7 @@ export type KubeadmKubelet = Static<typeof KubeadmKubelet>;
 
 /** One check of `ag-kubeadm preflight` besides the images and the sandbox image. */
 export const KubeadmPreflightCheck = Type.Object({
-  name: Type.String({ description: 'version-skew, containerd-version, cgroup-v2, kubeadm-config' }),
+  name: Type.String({ description: 'version-skew, containerd-version, cgroup-v2, kubeadm-config (init), control-plane-join (a control-plane join)' }),
   result: Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('skipped')]),
   detail: Type.String({ description: 'what was compared, and with what' }),
 });
