@@ -76,7 +76,8 @@ describe('the single executables (dist/tools/<arch>/ag)', () => {
 
     const verified = await runAs('arm64', arm64.tool('ag-bundle'), ['verify', 'bundle.tar', '--key', 'key.pub.pem'], { cwd: work });
     expect(verified.exitCode, verified.stderr).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ bundle: { file: 'bundle.tar', signed: true, contents: { files: 1 } } });
+    // files/kubeadm and the bundle's SBOM (sbom.cdx.json): what SHA256SUMS lists besides bundle.json.
+    expect(JSON.parse(verified.stdout)).toMatchObject({ bundle: { file: 'bundle.tar', signed: true, contents: { files: 2 } } });
     expect(verified.stderr).toContain('all match SHA256SUMS');
 
     // And it really checks: one byte of the file changed fails with exit code 3.
