@@ -50,8 +50,9 @@ describe('pack, verify, inspect and the document count the same files', () => {
     const packed = await run(['pack', '--dir', root, '--out', full, '--unsigned', '--no-tools']);
     expect(packed.code, packed.stderr).toBe(0);
     const counts = await countsOf(full, packed);
-    expect(counts.sha256sums).toBe(4);
-    expect(counts).toEqual({ sha256sums: 4, document: 4, pack: 4, verify: 4, inspect: 4, verifiedDocument: 4 });
+    // The four files and the bundle's SBOM (sbom.cdx.json): what SHA256SUMS lists besides bundle.json.
+    expect(counts.sha256sums).toBe(5);
+    expect(counts).toEqual({ sha256sums: 5, document: 5, pack: 5, verify: 5, inspect: 5, verifiedDocument: 5 });
 
     // The far side unpacks it and says what it has; the next trip changes one file and carries only that.
     const far = join(work.path, 'far');
@@ -63,7 +64,7 @@ describe('pack, verify, inspect and the document count the same files', () => {
     const packedDelta = await run(['pack', '--dir', root, '--out', delta, '--unsigned', '--no-tools', '--have', inventory]);
     expect(packedDelta.code, packedDelta.stderr).toBe(0);
     const deltaCounts = await countsOf(delta, packedDelta);
-    expect(deltaCounts).toEqual({ sha256sums: 4, document: 4, pack: 4, verify: 4, inspect: 4, verifiedDocument: 4 });
+    expect(deltaCounts).toEqual({ sha256sums: 5, document: 5, pack: 5, verify: 5, inspect: 5, verifiedDocument: 5 });
     // Of them, the reused ones are named the same way everywhere.
     expect(packedDelta.stderr).toMatch(/; (\d+) of them left for the far side to supply/);
     const reused = (packedDelta.json as unknown as AgDocument).bundle!.delta!.reused.length;

@@ -30,7 +30,7 @@ describe('ag-bundle for a person at a terminal', () => {
   it('verify says what it found, in a few lines, not the document', async () => {
     const result = await onTerminal(['verify', bundle]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^ag-bundle verify: every file matches SHA256SUMS\n {2}bundle\.tar: [\d.]+ KiB; 2 file\(s\) and bundle\.json, as SHA256SUMS lists them\n {2}unsigned: /);
+    expect(result.stdout).toMatch(/^ag-bundle verify: every file matches SHA256SUMS\n {2}bundle\.tar: [\d.]+ KiB; 3 file\(s\) and bundle\.json, as SHA256SUMS lists them\n {2}unsigned: /);
     expect(result.stdout).not.toContain('"apiVersion"');
     expect(result.stdout.split('\n').length).toBeLessThan(15);
   });
@@ -38,7 +38,8 @@ describe('ag-bundle for a person at a terminal', () => {
   it('inspect prints its report on stdout instead of stderr, and no document', async () => {
     const result = await onTerminal(['inspect', bundle]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/bundle\.tar: 2 files and bundle\.json, /);
+    // Its two files and its SBOM (sbom.cdx.json).
+    expect(result.stdout).toMatch(/bundle\.tar: 3 files and bundle\.json, /);
     expect(result.stdout).toContain('by directory:');
     expect(result.stdout).not.toContain('"apiVersion"');
     expect(result.stderr).not.toContain('by directory:');
@@ -48,7 +49,7 @@ describe('ag-bundle for a person at a terminal', () => {
     const asked = await onTerminal(['verify', bundle, '--output', 'json']);
     const piped = await onTerminal(['verify', bundle], false);
     expect(asked.stdout).toBe(piped.stdout);
-    expect(validateDocument(JSON.parse(piped.stdout), 'verify').bundle!.contents!.files).toBe(2);
+    expect(validateDocument(JSON.parse(piped.stdout), 'verify').bundle!.contents!.files).toBe(3);
     const inspected = await onTerminal(['inspect', bundle], false);
     expect(inspected.stderr).toContain('by directory:');
     expect(JSON.parse(inspected.stdout)).toEqual(JSON.parse(piped.stdout));
