@@ -19,6 +19,8 @@ export interface EmbeddedChild {
   accessLog: string;
   /** Resident memory of the server process (VmRSS), bytes. */
   rss(): Promise<number>;
+  /** The server's process.memoryUsage() right after a forced garbage collection (testing/memory-probe.ts). */
+  memory(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
 }
 
@@ -46,7 +48,8 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
   const paths = registryPaths(registryDir);
   const port = await freePort();
   const bin = join(import.meta.dirname, '..', 'bin.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', bin, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
+  const probe = join(import.meta.dirname, 'memory-probe.ts');
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', probe, bin, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -76,6 +79,18 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
     authorization,
     accessLog: paths.accessLog,
     rss: () => rssOf(child.pid!),
+    memory: () =>
+      new Promise((resolveMemory) => {
+        const from = stderr.length;
+        const look = () => {
+          const match = /memory-probe (\{.*\})\n/.exec(stderr.slice(from));
+          if (match === null) return;
+          child.stderr?.off('data', look);
+          resolveMemory(JSON.parse(match[1]!) as NodeJS.MemoryUsage);
+        };
+        child.stderr?.on('data', look);
+        child.kill('SIGUSR2');
+      }),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
