@@ -61,7 +61,9 @@ async function manifestLatencies(count: number): Promise<number[]> {
 describe('the embedded registry under floods', () => {
   it('a wrong-password flood (16 clients x up to 100 attempts, distinct passwords) is slowed, and the verified client stays fast', async () => {
     await manifestLatencies(20); // warm: the legitimate credential is verified once and remembered
+    await registry.memory(); // resets the server's event-loop delay histogram
     const baseline = await manifestLatencies(100);
+    const quiet = await registry.memory();
     let answered = 0;
     let unauthorized = 0;
     const deadline = Date.now() + 8_000;
@@ -81,7 +83,12 @@ describe('the embedded registry under floods', () => {
     });
     const during = await manifestLatencies(200);
     await Promise.all(flood);
+    const loop = await registry.memory();
     const figures = {
+      serverLoopDelayQuietP90Ms: quiet.eventLoopDelayP90Ms,
+      serverLoopDelayP90Ms: loop.eventLoopDelayP90Ms,
+      serverLoopDelayP99Ms: loop.eventLoopDelayP99Ms,
+      serverLoopDelayMaxMs: loop.eventLoopDelayMaxMs,
       baselineP50: percentile(baseline, 50),
       baselineP99: percentile(baseline, 99),
       floodP50: percentile(during, 50),
@@ -95,6 +102,11 @@ describe('the embedded registry under floods', () => {
     // The bound: docker-registry's 30-100 ms under the same flood; before this change 300-370 ms.
     expect(figures.floodP50).toBeLessThan(30);
     expect(figures.floodP99).toBeLessThan(150);
+    // Every answered attempt was a distinct password, so a bcrypt check (never a remembered verdict); they ran on
+    // the worker thread, and the server's event loop was not held by them (the histogram samples every 10 ms; p90,
+    // as one stall of a loaded shared machine says nothing about the server).
+    expect(answered).toBeGreaterThan(20);
+    expect(figures.serverLoopDelayP90Ms).toBeLessThan(25);
   });
 
   it('idle-connection floods (2,000 TCP + 1,000 TLS each, loopback) are closed within seconds, fds come back, and RSS does not grow flood after flood', async () => {
@@ -179,7 +191,7 @@ describe('the embedded registry under floods', () => {
     console.log(
       `idle-connection floods: ${JSON.stringify({ baselineMiB: mib(baseline), baselineHeapUsedMiB: mib(baselineMemory.heapUsed), baselineFds, first: print(first), second: print(second) })}`,
     );
-    expect((baselineMemory as { collected?: boolean }).collected).toBe(true);
+    expect(baselineMemory.collected).toBe(true);
     for (const run of [first, second]) {
       expect(run.neverClosed).toBeLessThanOrEqual(5);
       // 10 s for a handshake, 10 s from a handshake to a first request (Node's defaults: 120 s, then never).
@@ -196,10 +208,11 @@ describe('the embedded registry under floods', () => {
     }
     // RSS does not come all the way back, and need not: glibc's malloc keeps the freed native memory of 3,000
     // connections (OpenSSL's per-connection state, socket buffers) in its arenas for reuse rather than returning it.
-    // That is bounded, not a leak: a second flood reuses it, leaving RSS where the first did (measured: +55 MiB
-    // after the first flood, then +27 and +51 after the next two; with MALLOC_ARENA_MAX=2 +35 MiB).
+    // That is bounded, not a leak: a second flood mostly reuses it (measured after three floods in a row: +54, +27
+    // and +51 MiB over the baseline; the second 21-24 MiB above the first in the test's runs). A native leak of the
+    // TLS connections' state (~50 KiB each, the CONNECTIONS_CEILING estimate) would add ~50 MiB per flood of 1,000.
     expect(first.settled - baseline).toBeLessThan(128 << 20);
-    expect(second.settled - first.settled).toBeLessThan(24 << 20);
+    expect(second.settled - first.settled).toBeLessThan(40 << 20);
     const log = await readFile(registry.accessLog, 'utf8');
     expect(log).toMatch(/GET \/v2\/registry\.k8s\.io\/pause\/manifests\/3\.9 200/);
   });

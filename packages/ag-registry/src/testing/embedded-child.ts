@@ -8,6 +8,13 @@ import { ensureCertificates } from '../certs.js';
 import { ensureCredentials } from '../credentials.js';
 import { registryPaths } from '../paths.js';
 
+export interface ProbeReport extends NodeJS.MemoryUsage {
+  eventLoopDelayP90Ms: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  collected: boolean;
+}
+
 /** The embedded registry as its own process (`ag-registry serve-embedded`), as `up --mode embedded` runs it. */
 export interface EmbeddedChild {
   base: string;
@@ -19,8 +26,8 @@ export interface EmbeddedChild {
   accessLog: string;
   /** Resident memory of the server process (VmRSS), bytes. */
   rss(): Promise<number>;
-  /** The server's process.memoryUsage() right after a forced garbage collection (testing/memory-probe.ts). */
-  memory(): Promise<NodeJS.MemoryUsage>;
+  /** The server's process.memoryUsage() right after a forced garbage collection, and its event-loop delay since the last call (testing/memory-probe.ts). */
+  memory(): Promise<ProbeReport>;
   stop(): Promise<void>;
 }
 
@@ -41,7 +48,12 @@ export async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-export async function startEmbeddedChild(dir: string, layout: string): Promise<EmbeddedChild> {
+/**
+ * Starts `serve-embedded` on a free loopback port. `command`: how to run
+ * ag-registry (default: from source under tsx, with testing/memory-probe.ts,
+ * which memory() needs).
+ */
+export async function startEmbeddedChild(dir: string, layout: string, command?: string[]): Promise<EmbeddedChild> {
   const registryDir = join(dir, 'registry');
   await ensureCertificates({ dir: registryDir, names: { dns: ['localhost'], ips: ['127.0.0.1'] } });
   await ensureCredentials(registryDir);
@@ -49,7 +61,8 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
   const port = await freePort();
   const bin = join(import.meta.dirname, '..', 'bin.ts');
   const probe = join(import.meta.dirname, 'memory-probe.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', probe, bin, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
+  const [program, ...args] = command ?? [process.execPath, '--expose-gc', '--import', 'tsx', '--import', probe, bin];
+  const child: ChildProcess = spawn(program!, [...args, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -86,7 +99,7 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
           const match = /memory-probe (\{.*\})\n/.exec(stderr.slice(from));
           if (match === null) return;
           child.stderr?.off('data', look);
-          resolveMemory(JSON.parse(match[1]!) as NodeJS.MemoryUsage);
+          resolveMemory(JSON.parse(match[1]!) as ProbeReport);
         };
         child.stderr?.on('data', look);
         child.kill('SIGUSR2');
