@@ -79,9 +79,14 @@ export async function startEmbeddedChild(dir: string, layout: string, command?: 
         () => 0,
       );
       if (answered === 200) break;
+      // It answers, but not yes to the generated credentials (a password check that cannot run answers 500).
+      if (answered !== 0) throw new Error(`serve-embedded answered ${answered} to the generated credentials: ${stderr}`);
       if (i > 300) throw new Error(`serve-embedded did not answer within 30 s: ${stderr}`);
       await sleep(100);
     }
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   } finally {
     await agent.close();
   }
