@@ -16,6 +16,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coreImportsPlugin } from './core-imports.mjs';
+import { inlineSourcesPlugin } from './inline-sources.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
@@ -66,7 +67,8 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     ...out,
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
     // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
-    plugins: [coreImportsPlugin(root)],
+    // Sources a worker thread evaluates, as strings (inline-sources.mjs).
+    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root)],
     bundle: true,
     platform: 'node',
     format,

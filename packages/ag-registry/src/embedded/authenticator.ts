@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkPassword } from '../credentials.js';
+import { PasswordWorker } from './password-worker.js';
 
 /** A verified credential is remembered this long: bcrypt runs once per client, not once per request. */
 const ACCEPTED_MS = 5 * 60_000;
@@ -26,8 +26,9 @@ interface Failures {
  * - a verdict is remembered, keyed by an HMAC of the presented header under a
  *   key made at start (never the secret, nor a plain hash an attacker could
  *   precompute), so a known client skips bcrypt;
- * - bcrypt checks run one at a time, so a flood queues behind itself rather
- *   than taking every turn of the event loop from clients already verified;
+ * - bcrypt checks run one at a time on a worker thread (PasswordWorker), so a
+ *   flood queues behind itself there and the event loop keeps serving
+ *   clients already verified;
  * - an address past FREE_FAILURES recent failures waits, before its next
  *   unknown credential is checked, 100 ms doubling to 2 s: a flood from one
  *   address is slowed to a few checks a second; known clients never wait.
@@ -37,6 +38,7 @@ export class Authenticator {
   private readonly verdicts = new Map<string, { ok: boolean; until: number }>();
   private readonly failures = new Map<string, Failures>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly passwords = new PasswordWorker();
   /** bcrypt checks run so far (for tests and the bench). */
   checks = 0;
 
@@ -98,9 +100,15 @@ export class Authenticator {
     if (colon <= 0) return Promise.resolve(false);
     const run = this.queue.then(() => {
       this.checks += 1;
-      return checkPassword(this.users, decoded.slice(0, colon), decoded.slice(colon + 1));
+      const hash = this.users.get(decoded.slice(0, colon));
+      return hash === undefined ? false : this.passwords.compare(decoded.slice(colon + 1), hash);
     });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Stops the password check thread. */
+  close(): Promise<void> {
+    return this.passwords.close();
   }
 }

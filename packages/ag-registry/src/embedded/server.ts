@@ -222,6 +222,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
         server.closeAllConnections();
       });
       await accessLog?.close();
+      await auth.close();
     },
   };
 }

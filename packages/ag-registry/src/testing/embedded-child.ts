@@ -8,6 +8,13 @@ import { ensureCertificates } from '../certs.js';
 import { ensureCredentials } from '../credentials.js';
 import { registryPaths } from '../paths.js';
 
+export interface ProbeReport extends NodeJS.MemoryUsage {
+  eventLoopDelayP90Ms: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  collected: boolean;
+}
+
 /** The embedded registry as its own process (`ag-registry serve-embedded`), as `up --mode embedded` runs it. */
 export interface EmbeddedChild {
   base: string;
@@ -19,6 +26,8 @@ export interface EmbeddedChild {
   accessLog: string;
   /** Resident memory of the server process (VmRSS), bytes. */
   rss(): Promise<number>;
+  /** The server's process.memoryUsage() right after a forced garbage collection, and its event-loop delay since the last call (testing/memory-probe.ts). */
+  memory(): Promise<ProbeReport>;
   stop(): Promise<void>;
 }
 
@@ -39,14 +48,21 @@ export async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-export async function startEmbeddedChild(dir: string, layout: string): Promise<EmbeddedChild> {
+/**
+ * Starts `serve-embedded` on a free loopback port. `command`: how to run
+ * ag-registry (default: from source under tsx, with testing/memory-probe.ts,
+ * which memory() needs).
+ */
+export async function startEmbeddedChild(dir: string, layout: string, command?: string[]): Promise<EmbeddedChild> {
   const registryDir = join(dir, 'registry');
   await ensureCertificates({ dir: registryDir, names: { dns: ['localhost'], ips: ['127.0.0.1'] } });
   await ensureCredentials(registryDir);
   const paths = registryPaths(registryDir);
   const port = await freePort();
   const bin = join(import.meta.dirname, '..', 'bin.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', bin, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
+  const probe = join(import.meta.dirname, 'memory-probe.ts');
+  const [program, ...args] = command ?? [process.execPath, '--expose-gc', '--import', 'tsx', '--import', probe, bin];
+  const child: ChildProcess = spawn(program!, [...args, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -63,9 +79,14 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
         () => 0,
       );
       if (answered === 200) break;
+      // It answers, but not yes to the generated credentials (a password check that cannot run answers 500).
+      if (answered !== 0) throw new Error(`serve-embedded answered ${answered} to the generated credentials: ${stderr}`);
       if (i > 300) throw new Error(`serve-embedded did not answer within 30 s: ${stderr}`);
       await sleep(100);
     }
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   } finally {
     await agent.close();
   }
@@ -76,6 +97,18 @@ export async function startEmbeddedChild(dir: string, layout: string): Promise<E
     authorization,
     accessLog: paths.accessLog,
     rss: () => rssOf(child.pid!),
+    memory: () =>
+      new Promise((resolveMemory) => {
+        const from = stderr.length;
+        const look = () => {
+          const match = /memory-probe (\{.*\})\n/.exec(stderr.slice(from));
+          if (match === null) return;
+          child.stderr?.off('data', look);
+          resolveMemory(JSON.parse(match[1]!) as ProbeReport);
+        };
+        child.stderr?.on('data', look);
+        child.kill('SIGUSR2');
+      }),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
