@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addReferrers, listReferrers, OciLayout, RegistryClient, sha256Digest, type Descriptor } from '@ag/core';
-import { echoImage, generatedLayout, LINUX_AMD64 } from '@ag/fixtures';
+import { listReferrers, RegistryClient, sha256Digest, type Descriptor } from '@ag/core';
+import { COSIGN_SIG_ARTIFACT as SIG, echoImage, generatedLayout, LINUX_AMD64, SPDX_ARTIFACT as SPDX, writeReferrerArtifact } from '@ag/fixtures';
 import type { EmbeddedServer } from './embedded/server.js';
 import { startTestEmbeddedServer } from './testing/embedded-server.js';
 
@@ -15,8 +15,6 @@ import { startTestEmbeddedServer } from './testing/embedded-server.js';
 
 const REF = 'example.org/demo/signed:1.0';
 const REPOSITORY = 'example.org/demo/signed';
-const SIG = 'application/vnd.dev.cosign.artifact.sig.v1+json';
-const SPDX = 'application/spdx+json';
 
 let dir: string;
 let server: EmbeddedServer;
@@ -24,35 +22,17 @@ let client: RegistryClient;
 let image: Descriptor;
 const artifacts: Record<string, Descriptor> = {};
 
-/** Stores an artifact manifest (empty config, one payload) naming `subject`, and records it as a referrer. */
-async function storeArtifact(layout: OciLayout, artifactType: string, payload: string, subject: Descriptor): Promise<Descriptor> {
-  const config = await layout.writeBytes(Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
-  const layer = await layout.writeBytes(Buffer.from(payload), artifactType === SPDX ? SPDX : 'application/vnd.dev.cosign.simplesigning.v1+json');
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    artifactType,
-    config,
-    layers: [layer],
-    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-  };
-  const stored = await layout.writeBytes(Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
-  const descriptor = { ...stored, artifactType, annotations: { 'org.opencontainers.image.title': artifactType } };
-  await addReferrers(layout, [{ subject: subject.digest, descriptor }]);
-  return descriptor;
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'agr-referrers-'));
   const layoutDir = join(dir, 'images');
   const generated = await generatedLayout(layoutDir);
   image = await generated.writeImageSpec({ ref: REF, platforms: [echoImage('signed', LINUX_AMD64)], index: true });
-  const layout = await OciLayout.open(layoutDir);
-  artifacts['sig'] = await storeArtifact(layout, SIG, '{"critical":"image"}', image);
-  artifacts['sbom'] = await storeArtifact(layout, SPDX, '{"spdxVersion":"SPDX-2.3"}', image);
-  artifacts['sbomSig'] = await storeArtifact(layout, SIG, '{"critical":"sbom"}', artifacts['sbom']);
+  artifacts['sig'] = await writeReferrerArtifact(generated, SIG, '{"critical":"image"}', image);
+  artifacts['sbom'] = await writeReferrerArtifact(generated, SPDX, '{"spdxVersion":"SPDX-2.3"}', image);
+  artifacts['sbomSig'] = await writeReferrerArtifact(generated, SIG, '{"critical":"sbom"}', artifacts['sbom']);
   // A referrer of something no image holds is not served.
-  artifacts['stray'] = await storeArtifact(layout, SIG, '{"critical":"stray"}', { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest('nothing'), size: 7 });
+  const nothing = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest('nothing'), size: 7 };
+  artifacts['stray'] = await writeReferrerArtifact(generated, SIG, '{"critical":"stray"}', nothing);
 
   const started = await startTestEmbeddedServer(dir, layoutDir);
   server = started.server;
