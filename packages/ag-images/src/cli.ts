@@ -268,6 +268,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
+        if (args['with-referrers'] === true) log.info('a dry run does not look for referrers: they are listed only once their images are stored');
         printDryRun(context, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
         if (document !== undefined) context.emit(document);
         return;
