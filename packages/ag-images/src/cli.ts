@@ -85,6 +85,12 @@ function configure(parser: Argv): Argv {
           describe: 'keep only --platform\'s platforms of an image pinned by its index digest (…@sha256:) too; it then gets a new digest the far side serves instead (default: such an index is kept whole)',
         })
         .option('allow-nondistributable-artifacts', { type: 'boolean', default: false, describe: 'fetch foreign (Windows base) layers from their URLs instead of leaving them as references' })
+        .option('with-referrers', {
+          type: 'boolean',
+          default: false,
+          describe:
+            "also carry the images' signatures and SBOMs published as OCI referrers (push restores them). Off by default: each image then costs extra requests, and referrers are content you should mean to trust",
+        })
         .option('mirror', sharedOption('mirror', MIRROR_SYNTAX, { array: true }))
         .option('fsync', { type: 'boolean', default: true, describe: 'flush each blob to disk before naming it (--no-fsync for scratch layouts)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'resolve the images and print what would be fetched (JSON on stderr); write nothing' }),
@@ -252,6 +258,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         allPlatforms,
         subsetPinned: args['subset-pinned'] === true,
         allowNondistributable: args['allow-nondistributable-artifacts'] === true,
+        withReferrers: args['with-referrers'] === true,
         mirrors,
         connections,
         concurrency: concurrency(args),
@@ -261,6 +268,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         progress,
       });
       if (args['dry-run'] === true) {
+        if (args['with-referrers'] === true) log.info('a dry run does not look for referrers: they are listed only once their images are stored');
         printDryRun(context, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
         if (document !== undefined) context.emit(document);
         return;
@@ -268,7 +276,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       log.info(
         `pulled ${result.images.length} image(s) into ${layoutDir}: fetched ${result.fetched.blobs} blob(s), ${formatBytes(result.fetched.bytes)}; ` +
           `${result.present.blobs} already there (${formatBytes(result.present.bytes)})` +
-          (result.foreignLeft > 0 ? `; ${result.foreignLeft} foreign layer(s) left as references (--allow-nondistributable-artifacts fetches them)` : ''),
+          (result.foreignLeft > 0 ? `; ${result.foreignLeft} foreign layer(s) left as references (--allow-nondistributable-artifacts fetches them)` : '') +
+          (args['with-referrers'] === true ? `; ${result.referrers.length} referrer(s) (signatures, SBOMs)` : ''),
       );
       const stored = allPlatforms ? [...new Set(result.images.flatMap((i) => i.manifests.map((m) => m.platform)))] : platformStrings(platforms);
       if (document?.root === undefined) noRootNote(log, layoutName);
@@ -322,7 +331,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       }
       log.info(
         `pushed ${result.images.length} image(s) to ${registry}: uploaded ${result.uploaded.blobs} blob(s), ${formatBytes(result.uploaded.bytes)}; ` +
-          `mounted ${result.mounted}; ${result.present} blob(s) and ${result.imagesPresent} image(s) already there`,
+          `mounted ${result.mounted}; ${result.present} blob(s) and ${result.imagesPresent} image(s) already there` +
+          (result.referrers.length > 0 ? `; restored ${result.referrers.length} referrer(s)` : ''),
       );
       if (result.foreignLeftOut.length > 0) {
         log.warn(
@@ -399,8 +409,8 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     const result = await gcLayout(await OciLayout.open(layoutDir), { dryRun: args['dry-run'] === true });
-    if (args['dry-run'] === true) printDryRun(context, result.removed.map((blob) => ({ action: 'delete', ...blob })), { freedBytes: result.freedBytes, partials: result.partials });
-    else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept`);
+    if (args['dry-run'] === true) printDryRun(context, result.removed.map((blob) => ({ action: 'delete', ...blob })), { freedBytes: result.freedBytes, partials: result.partials, orphanReferrers: result.orphanReferrers });
+    else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept${result.orphanReferrers.length > 0 ? `; dropped ${result.orphanReferrers.length} referrer(s) whose image is gone` : ''}`);
     if (document !== undefined) context.emit(document);
   },
 

@@ -24,6 +24,7 @@ import {
   type StoredImage,
 } from '@ag/core';
 import type { Connections } from './connection.js';
+import { pullReferrers, type ReferrerRecord } from './referrers.js';
 import { sourceFor, type MirrorRule } from './sources.js';
 
 /** Annotation on a layout entry that keeps only some platforms: the digest of the index upstream served. */
@@ -47,6 +48,8 @@ export interface PullOptions {
   /** Fetch non-distributable (foreign) layers from their URLs instead of leaving them as references. */
   allowNondistributable?: boolean;
   mirrors?: MirrorRule[];
+  /** Also fetch the images' referrers (signatures, SBOMs) and their referrers (see referrers.ts). */
+  withReferrers?: boolean;
   connections: Connections;
   /** Blobs fetched at once (default 4). */
   concurrency?: number;
@@ -74,6 +77,8 @@ export interface PullResult {
   present: { blobs: number; bytes: number };
   /** Foreign layers left as references. */
   foreignLeft: number;
+  /** Referrers stored with the images (withReferrers). */
+  referrers: ReferrerRecord[];
 }
 
 /** What one reference resolved to, before anything is stored. */
@@ -113,7 +118,7 @@ export async function pullImages(options: PullOptions): Promise<PullResult> {
   const refs = [...new Set(options.refs.map((r) => formatReference(parseReference(r))))].map(parseReference);
   const dryRun = options.dryRun === true;
   const layout = dryRun ? await OciLayout.open(options.layoutDir).catch(() => undefined) : await OciLayout.open(options.layoutDir, { create: true, fsync: options.fsync ?? true });
-  const result: PullResult = { images: [], actions: [], fetched: { blobs: 0, bytes: 0 }, present: { blobs: 0, bytes: 0 }, foreignLeft: 0 };
+  const result: PullResult = { images: [], actions: [], fetched: { blobs: 0, bytes: 0 }, present: { blobs: 0, bytes: 0 }, foreignLeft: 0, referrers: [] };
   const task = progress.task(`pulling ${refs.length} image(s)`, 0, 'bytes');
   let total = 0;
   const limit = createLimiter(Math.max(1, options.concurrency ?? 4));
@@ -203,6 +208,15 @@ export async function pullImages(options: PullOptions): Promise<PullResult> {
         ...(image.partial ? { annotations: { [UPSTREAM_DIGEST_ANNOTATION]: image.upstreamDigest } } : {}),
       })),
     );
+    // After the images are named: a referrer records its subject, which must be there.
+    if (options.withReferrers) {
+      for (const image of ready) {
+        // What the layout stores (a partial pull's upstream index is not: its signature could not be checked here).
+        const subjects = [image.top.descriptor.digest, ...image.manifests.map((m) => m.descriptor.digest)];
+        const client = options.connections.client(image.source.registry);
+        result.referrers.push(...(await pullReferrers(layout, client, image.source.repository, subjects, log)));
+      }
+    }
     for (const image of ready) {
       log.info(
         `${image.name}: ${image.manifests.map((m) => platformText(m.platform)).join(', ')} (${image.top.descriptor.digest.slice(0, 19)}` +

@@ -18,6 +18,7 @@ import {
   type Progress,
 } from '@ag/core';
 import type { Connections } from './connection.js';
+import { pushReferrers, type ReferrerRecord } from './referrers.js';
 
 export interface PushOptions {
   layoutDir: string;
@@ -63,6 +64,8 @@ export interface PushResult {
   imagesPresent: number;
   /** Foreign layers the layout stores that were not pushed (no allowNondistributable), each once. */
   foreignLeftOut: Array<{ digest: string; size: number; refs: string[] }>;
+  /** Referrers (signatures, SBOMs) the layout holds for the pushed images, restored after them. */
+  referrers: Array<ReferrerRecord & { repository: string; tagged: boolean }>;
 }
 
 interface ImageJob {
@@ -115,7 +118,7 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   }
   if (jobs.length === 0) throw new MissingError(`the layout ${layout.dir} names no images to push`, { hint: 'pull images into it first' });
 
-  const result: PushResult = { images: [], actions: [], uploaded: { blobs: 0, bytes: 0 }, mounted: 0, present: 0, imagesPresent: 0, foreignLeftOut: [] };
+  const result: PushResult = { images: [], actions: [], uploaded: { blobs: 0, bytes: 0 }, mounted: 0, present: 0, imagesPresent: 0, foreignLeftOut: [], referrers: [] };
   if (!options.allowNondistributable) result.foreignLeftOut = await storedForeignLayers(layout, jobs);
   // Which repositories hold a blob by now (in this run), so later ones can mount it; one push per digest at a time.
   const holders = new Map<string, Promise<string | undefined>>();
@@ -239,6 +242,15 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
     });
   }
   result.images = settled.map((s) => (s as PromiseFulfilledResult<PushedImage>).value);
+  // The layout's referrers of these images go after them: a referrer's subject must be there first.
+  if (!options.dryRun) {
+    for (const job of jobs) {
+      const pushed = await pushReferrers(layout, client, job.repository, job.graph.manifests.keys(), log).catch((error: unknown) => {
+        throw withContext(`pushing the referrers of ${job.ref}`, error, { reference: job.ref });
+      });
+      result.referrers.push(...pushed.map((r) => ({ ...r, repository: job.repository })));
+    }
+  }
   return result;
 }
 

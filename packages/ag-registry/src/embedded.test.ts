@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoImage, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, writeWindowsImage, type Descriptor, type GeneratedLayout } from '@ag/fixtures';
-import { ensureCertificates } from './certs.js';
-import { ensureCredentials, parseHtpasswd } from './credentials.js';
-import { startEmbeddedServer, type EmbeddedServer } from './embedded/server.js';
-import { registryPaths } from './paths.js';
+import type { EmbeddedServer } from './embedded/server.js';
+import { startTestEmbeddedServer } from './testing/embedded-server.js';
 import { skopeo } from './testing/run.js';
 
 
@@ -59,20 +57,9 @@ beforeAll(async () => {
     if (stored) for (const hex of await readdir(foreignDir)) await copyFile(join(foreignDir, hex), layout.blobPath(`sha256:${hex}`));
   }
 
-  const registryDir = join(dir, 'registry');
-  await ensureCertificates({ dir: registryDir, names: { dns: ['localhost'], ips: ['127.0.0.1'] } });
-  await ensureCredentials(registryDir);
-  const paths = registryPaths(registryDir);
-  creds = (await readFile(paths.credentials, 'utf8')).trim();
+  let paths;
+  ({ server, paths, creds } = await startTestEmbeddedServer(dir, layoutDir));
   auth = `Basic ${Buffer.from(creds).toString('base64')}`;
-  server = await startEmbeddedServer({
-    layout: layoutDir,
-    listen: { host: '127.0.0.1', port: 0 },
-    cert: await readFile(paths.serverCert, 'utf8'),
-    key: await readFile(paths.serverKey, 'utf8'),
-    users: parseHtpasswd(await readFile(paths.htpasswd, 'utf8')),
-    reloadIntervalMs: 0,
-  });
   base = `https://127.0.0.1:${server.address.port}`;
   agent = new Agent({ connect: { ca: await readFile(paths.caCert, 'utf8') } });
   // The registry directory's certs/ is a client's --cert-dir as it is.

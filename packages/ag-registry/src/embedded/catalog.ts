@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { internalReference, isManifestDescriptor, OciLayout, parseReference, walkImages, type Descriptor } from '@ag/core';
+import { internalReference, isManifestDescriptor, isReferrerEntry, OciLayout, parseReference, walkImages, type Descriptor } from '@ag/core';
 import { entryName } from '../layout-reader.js';
+import { addReferrersToCatalog } from './referrers.js';
 
 /** What one repository of the embedded registry can serve. */
 export interface Repository {
@@ -11,6 +12,8 @@ export interface Repository {
   manifests: Map<string, string>;
   /** Digests of every config and layer reachable (and present in the layout). */
   blobs: Set<string>;
+  /** subject digest -> the referrers (signatures, SBOMs) the layout holds for it, as the referrers API lists them. */
+  referrers: Map<string, Descriptor[]>;
 }
 
 export interface Catalog {
@@ -42,6 +45,7 @@ export async function buildCatalog(dir: string): Promise<Catalog> {
   const repositories = new Map<string, Repository>();
   const skipped: string[] = [];
   for (const descriptor of index.manifests) {
+    if (isReferrerEntry(descriptor)) continue;
     const name = entryName(descriptor);
     if (name === undefined) {
       skipped.push(`${descriptor.digest}: no full image name in its annotations`);
@@ -71,7 +75,7 @@ export async function buildCatalog(dir: string): Promise<Catalog> {
     }
     let repository = repositories.get(repositoryName);
     if (repository === undefined) {
-      repository = { tags: new Map(), manifests: new Map(), blobs: new Set() };
+      repository = { tags: new Map(), manifests: new Map(), blobs: new Set(), referrers: new Map() };
       repositories.set(repositoryName, repository);
     }
     if (tag !== undefined) repository.tags.set(tag, descriptor);
@@ -81,6 +85,7 @@ export async function buildCatalog(dir: string): Promise<Catalog> {
       if ((await layout.blobSize(digest)) !== undefined) repository.blobs.add(digest);
     }
   }
+  await addReferrersToCatalog(layout, index.manifests, repositories, skipped);
   return { layout, repositories, skipped };
 }
 

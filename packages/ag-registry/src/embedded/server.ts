@@ -10,6 +10,7 @@ import { AccessLog } from './access-log.js';
 import { Authenticator } from './authenticator.js';
 import { LiveCatalog, type Catalog, type Repository } from './catalog.js';
 import { connectionLimit, TIMEOUTS } from './limits.js';
+import { serveReferrers } from './referrers.js';
 
 /**
  * The embedded registry: a read-only OCI distribution server (distribution
@@ -148,6 +149,14 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     if (match) {
       const repository = lookup(res, head, current, match[1]!);
       if (repository) await serveManifest(res, head, current.layout, repository, match[2]!, manifests);
+      return;
+    }
+    match = /^\/v2\/(.+)\/referrers\/([^/]+)$/.exec(path);
+    if (match) {
+      const repository = lookup(res, head, current, match[1]!);
+      if (repository === undefined) return;
+      if (!isDigest(match[2]!)) sendError(res, head, { status: 400, code: 'DIGEST_INVALID', message: `invalid digest ${JSON.stringify(match[2])}` });
+      else serveReferrers(res, head, repository, match[2]!, url);
       return;
     }
     match = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(path);

@@ -4,7 +4,8 @@ import { VerificationError, withContext } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import type { OciLayout } from './layout.js';
 import { isManifestDescriptor } from './manifest.js';
-import { walkImages } from './walk.js';
+import { walkImages, type ImageGraph } from './walk.js';
+import { isReferrerEntry, referrerEntries } from './referrers.js';
 import { processAlive } from './process-alive.js';
 
 export interface GcOptions {
@@ -20,6 +21,8 @@ export interface GcResult {
   kept: number;
   /** Partial downloads left by processes that are gone (deleted unless dry-run). */
   partials: string[];
+  /** Referrers whose subject is no longer in the layout (their index.json entries removed unless dry-run). */
+  orphanReferrers: string[];
 }
 
 const HEX = /^[a-f0-9]{64}$/;
@@ -36,11 +39,19 @@ const HEX = /^[a-f0-9]{64}$/;
 export async function gcLayout(layout: OciLayout, options: GcOptions = {}): Promise<GcResult> {
   const entries = await layout.entries();
   const missing: Descriptor[] = [];
-  const graph = await walkImages(
-    layout,
-    entries.map((entry) => entry.descriptor),
-    { missing },
-  );
+  // Images are roots; a referrer (signature, SBOM) is a root while its subject is reached, and so on
+  // for referrers of referrers.
+  const roots = entries.map((entry) => entry.descriptor).filter((d) => !isReferrerEntry(d));
+  const referrers = referrerEntries(entries.map((entry) => entry.descriptor));
+  let graph: ImageGraph;
+  for (;;) {
+    missing.length = 0;
+    graph = await walkImages(layout, roots, { missing });
+    const live = referrers.filter((r) => graph.descriptors.has(r.subject) && !roots.includes(r.descriptor));
+    if (live.length === 0) break;
+    roots.push(...live.map((r) => r.descriptor));
+  }
+  const orphans = referrers.filter((r) => !roots.includes(r.descriptor));
   const missingManifests = missing.filter(isManifestDescriptor);
   if (missingManifests.length > 0) {
     throw new VerificationError(`garbage collection refused: manifest ${missingManifests[0]!.digest} is missing from ${layout.dir}`, {
@@ -48,7 +59,11 @@ export async function gcLayout(layout: OciLayout, options: GcOptions = {}): Prom
       hint: 'run ag-images verify and pull the damaged images again first',
     });
   }
-  const result: GcResult = { removed: [], freedBytes: 0, kept: 0, partials: [] };
+  const result: GcResult = { removed: [], freedBytes: 0, kept: 0, partials: [], orphanReferrers: orphans.map((r) => r.descriptor.digest) };
+  if (orphans.length > 0 && !options.dryRun) {
+    // The entries go before their blobs, so index.json never names what is gone.
+    await layout.updateIndex((manifests) => manifests.filter((d) => !orphans.some((o) => o.descriptor === d || JSON.stringify(o.descriptor) === JSON.stringify(d))));
+  }
   let names: string[];
   try {
     names = await readdir(layout.blobDir);

@@ -11,6 +11,7 @@ export * from './blob-writer.js';
 export * from './verifying-reader.js';
 export * from './layout.js';
 export * from './walk.js';
+export * from './referrers.js';
 export * from './gc.js';
 export * from './verify.js';
 export * from './process-alive.js';

@@ -265,6 +265,19 @@ export class OciLayout {
     await this.setEntries([annotations === undefined ? { ref, descriptor } : { ref, descriptor, annotations }]);
   }
 
+  /**
+   * Edits index.json's entries under the layout lock (for entries that are
+   * not named images, such as referrers; see oci/referrers.ts). `edit` returns
+   * the new list, or undefined to leave the file alone.
+   */
+  async updateIndex(edit: (manifests: Descriptor[]) => Descriptor[] | undefined): Promise<void> {
+    await withLayoutLock(join(this.ingestDir, 'index.lock'), async () => {
+      const index = await this.readIndex();
+      const manifests = edit(index.manifests);
+      if (manifests !== undefined) await this.writeIndex({ ...index, schemaVersion: 2, mediaType: index.mediaType ?? MediaType.ociIndex, manifests });
+    });
+  }
+
   /** Removes references from index.json (their blobs stay until `gc`). Returns how many were removed. */
   async removeEntries(refs: string[]): Promise<number> {
     const names = new Set(refs);

@@ -70,6 +70,21 @@ async function readText(body: Dispatcher.ResponseData['body'], max = 64 * 1024):
   return text.slice(0, max);
 }
 
+/** A manifest's or index's bytes, refusing more than MAX_MANIFEST_BYTES. */
+async function readManifestBody(body: Dispatcher.ResponseData['body'], doing: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_MANIFEST_BYTES) {
+      body.destroy();
+      throw new VerificationError(`${doing}: more than ${MAX_MANIFEST_BYTES} bytes, too large for a manifest`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** A pass-through that reports bytes as they flow (upload progress). */
 function counting(onBytes: ((count: number) => void) | undefined): Transform {
   return new Transform({
@@ -168,17 +183,7 @@ export class RegistryClient {
         response.body.destroy();
         throw new VerificationError(`${doing}: ${length} bytes is more than a manifest may have (${MAX_MANIFEST_BYTES})`);
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_MANIFEST_BYTES) {
-          response.body.destroy();
-          throw new VerificationError(`${doing}: more than ${MAX_MANIFEST_BYTES} bytes, too large for a manifest`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      const bytes = Buffer.concat(chunks);
+      const bytes = await readManifestBody(response.body, doing);
       const digest = sha256Digest(bytes);
       const named = isDigest(reference) ? reference : header(response.headers, 'docker-content-digest');
       if (named !== undefined && isDigest(named) && named !== digest) {
@@ -390,6 +395,16 @@ export class RegistryClient {
    * registry stored it under the digest of the bytes sent.
    */
   async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    return (await this.putManifestReporting(repository, reference, bytes, mediaType)).digest;
+  }
+
+  /**
+   * putManifest, also reporting the `OCI-Subject` header: a registry with the
+   * referrers API answers it when it indexed the manifest's `subject`
+   * (distribution-spec 1.1, "Pushing Manifests with Subject"); without it the
+   * client must maintain the referrers tag itself.
+   */
+  async putManifestReporting(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<{ digest: string; subject: string | undefined }> {
     const digest = sha256Digest(bytes);
     return this.retrying(`pushing the manifest ${this.registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`, async (doing) => {
       const response = await this.send({
@@ -410,7 +425,34 @@ export class RegistryClient {
           hint: 'the registry rewrote the manifest; pushing by digest would not find it',
         });
       }
-      return digest;
+      return { digest, subject: header(response.headers, 'oci-subject') };
+    });
+  }
+
+  /**
+   * One page of `GET /v2/<name>/referrers/<digest>` (distribution-spec 1.1,
+   * "Listing Referrers"): the image index's bytes and the next page's URL (from
+   * a `Link: <…>; rel="next"` header), or undefined when the registry answers
+   * 404, that is, has no referrers API (distribution 2.x). `page` is the next
+   * page's URL from an earlier answer.
+   */
+  async getReferrersPage(repository: string, digest: string, page?: string): Promise<{ bytes: Buffer; next: string | undefined } | undefined> {
+    return this.retrying(`listing the referrers of ${this.registry}/${repository}@${digest}`, async (doing) => {
+      const response = await this.send({
+        method: 'GET',
+        target: page ?? `/v2/${repository}/referrers/${digest}`,
+        scopes: [`repository:${repository}:pull`],
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+        doing,
+      });
+      if (response.statusCode === 404) {
+        await response.body.dump();
+        return undefined;
+      }
+      if (response.statusCode !== 200) throw await this.statusError(doing, response.statusCode, response.headers, await readText(response.body));
+      const bytes = await readManifestBody(response.body, doing);
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(response.headers, 'link') ?? '');
+      return { bytes, next: link === null ? undefined : new URL(link[1]!, response.url).href };
     });
   }
 

@@ -10,3 +10,4 @@ export * from './errors.js';
 export * from './refusals.js';
 export * from './target-credentials.js';
 export * from './client.js';
+export * from './referrers.js';
