@@ -13,6 +13,21 @@ export function moduleExports<T>(namespace: T): T {
   return (namespace as { default?: T }).default ?? namespace;
 }
 
+let wasmTierUpOff = false;
+
 export async function loadUndici(): Promise<Undici> {
+  if (!wasmTierUpOff) {
+    // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it
+    // fast (Liftoff), then again optimised (TurboFan) on a background thread,
+    // and a process cannot exit before that job ends: 100 to 250 ms after the
+    // document is written, on every run (a no-op pull took 0.4 s, a third of
+    // it that tail; packages/ag-images/README.md). llhttp's work is small next
+    // to the bytes it hands on, so the optimised code is not worth waiting
+    // for. V8 reads this flag when it compiles a module, so it holds when set
+    // now, before undici's first connection (both Node 20 and the
+    // executables' Node 24 know it).
+    (await import('node:v8')).setFlagsFromString('--liftoff-only');
+    wasmTierUpOff = true;
+  }
   return moduleExports(await import('undici'));
 }

@@ -245,17 +245,22 @@ export class OciLayout {
         throw new MissingError(`cannot name ${descriptor.digest} in index.json: the blob is not stored`, { details: { digest: descriptor.digest } });
       }
     }
+    const added = entries.map(({ ref, descriptor, annotations }) => {
+      const { platform: _platform, annotations: _old, ...plain } = descriptor;
+      return { ...plain, annotations: { ...annotations, [CONTAINERD_NAME_ANNOTATION]: ref, [REF_NAME_ANNOTATION]: ref } };
+    });
+    /** Whether index.json already names every entry exactly so (a re-run): then it is left alone. */
+    const unchanged = (index: ImageIndex): boolean => {
+      const current = new Map(index.manifests.map((d) => [d.annotations?.[REF_NAME_ANNOTATION] ?? '', JSON.stringify(d)]));
+      return added.every((d) => current.get(d.annotations[REF_NAME_ANNOTATION]) === JSON.stringify(d));
+    };
+    // Looked at before taking the lock too: a no-op pull then costs one read, no lock directory, no write, no fsync.
+    if (unchanged(await this.readIndex())) return;
     await withLayoutLock(join(this.ingestDir, 'index.lock'), async () => {
       const index = await this.readIndex();
+      if (unchanged(index)) return;
       const names = new Set(entries.map((entry) => entry.ref));
       const kept = index.manifests.filter((d) => !names.has(d.annotations?.[REF_NAME_ANNOTATION] ?? ''));
-      const added = entries.map(({ ref, descriptor, annotations }) => {
-        const { platform: _platform, annotations: _old, ...plain } = descriptor;
-        return { ...plain, annotations: { ...annotations, [CONTAINERD_NAME_ANNOTATION]: ref, [REF_NAME_ANNOTATION]: ref } };
-      });
-      // Nothing new (a re-run): leave the file alone, so a no-op costs no write and no fsync.
-      const current = new Map(index.manifests.map((d) => [d.annotations?.[REF_NAME_ANNOTATION] ?? '', JSON.stringify(d)]));
-      if (added.every((d) => current.get(d.annotations[REF_NAME_ANNOTATION]) === JSON.stringify(d))) return;
       await this.writeIndex({ ...index, schemaVersion: 2, mediaType: index.mediaType ?? MediaType.ociIndex, manifests: [...kept, ...added] });
     });
   }

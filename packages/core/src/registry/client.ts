@@ -1,4 +1,5 @@
 import { Transform, type Readable } from 'node:stream';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { UsageError, VerificationError, UnreachableError, type AgError } from '../errors.js';
 import { headersForRedirect, isRedirectStatus, redirectTarget } from '../download/redirect.js';
@@ -584,6 +585,9 @@ export class RegistryClient {
       if (response.statusCode === 401 && authAttempt === 0 && url.origin === this.origin.origin) {
         const challenges = parseChallenges(response.headers['www-authenticate']);
         await response.body.dump();
+        // undici hands the connection back to its pool a turn of the event loop after the body ends; asking
+        // again before that opened a second connection (another TLS handshake) on every run.
+        await yieldToEventLoop();
         if (await this.authenticate(challenges, request.scopes ?? [], request.doing, headers['authorization'] !== undefined)) {
           if (replayable) continue;
           throw new UnreachableError(`${request.doing}: the registry asked to authenticate again`, { details: { retryable: true } });
