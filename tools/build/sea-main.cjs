@@ -95,5 +95,22 @@ function main() {
   script.runInThisContext()(toolModule.exports, require, toolModule, process.execPath, dirname(process.execPath));
 }
 
-if (require('node:sea').isSea()) main();
+/**
+ * Node.js 24 flags vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER (compileTool's import() route) as experimental
+ * on its first use, with a warning on stderr an operator can do nothing about: that one warning is dropped,
+ * every other goes through.
+ */
+function quietLoaderWarning() {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (warning, ...rest) {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    if (typeof text === 'string' && text.includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+    return emitWarning.call(process, warning, ...rest);
+  };
+}
+
+if (require('node:sea').isSea()) {
+  quietLoaderWarning();
+  main();
+}
 else module.exports = { compileTool };
