@@ -264,6 +264,7 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
   it('summarises the run for npm run demo', () => {
     const summary = formatSummary(result).join('\n');
     expect(summary).toContain('no packet left the far side: TX 0');
+    expect(summary).toMatch(/OS packages \d+ from Debian's archive \(.+\), installed offline into the far side's Debian root: containerd installed 1\.6\./);
     expect(summary).toMatch(/ag-images push\s+\d+\.\d s/);
     for (const timing of result.timings) expect(timing.ms).toBeGreaterThanOrEqual(0);
   });
