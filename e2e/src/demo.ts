@@ -4,7 +4,7 @@
  * stderr and a summary at the end. Needs root and the Debian packages of
  * tools/ci/install-debian-packages.sh.
  *
- *   npm run demo [-- --keep] [-- --work DIR] [-- --quiet] [-- --registry HOST[:PORT]/PREFIX] [-- --ha]
+ *   npm run demo [-- --keep] [-- --work DIR] [-- --quiet] [-- --registry HOST[:PORT]/PREFIX] [-- --ha] [-- --with-os-packages]
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,11 +24,12 @@ async function main(): Promise<number> {
       quiet: { type: 'boolean', default: false },
       registry: { type: 'string' },
       ha: { type: 'boolean', default: false },
+      'with-os-packages': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    say('npm run demo [-- --keep] [-- --work DIR] [-- --quiet] [-- --registry HOST[:PORT]/PREFIX] [-- --ha]');
+    say('npm run demo [-- --keep] [-- --work DIR] [-- --quiet] [-- --registry HOST[:PORT]/PREFIX] [-- --ha] [-- --with-os-packages]');
     say('  the whole pipeline across a simulated air gap (network namespaces), as root');
     say('  --keep   keep the working directory (the bundle, both sides, every document)');
     say('  --work   use DIR as the working directory (implies --keep)');
@@ -38,6 +39,9 @@ async function main(): Promise<number> {
     say('           images go to HOST/PREFIX/<upstream host>/<path>; e.g. --registry registry.site.example:5443/k8s');
     say('  --ha     the production topology: init with a control-plane endpoint and --upload-certs, two more control planes');
     say('           joined with the certificate key, then the worker (all against the kubeadm double)');
+    say("  --with-os-packages  resolve and download the OS packages (containerd, conntrack, …) from Debian's archive through");
+    say("           a proxy on this machine (the connected side's only way out), carry them, and install them offline into the");
+    say('           cached debootstrap Debian 12 root on the far side (the first run builds that root: minutes)');
     return 0;
   }
   const transcript = new Transcript((line) => {
@@ -45,7 +49,7 @@ async function main(): Promise<number> {
   });
   say('ag demo: Kubernetes v1.27.3 with flannel and podinfo, from plan on a connected side to containerd on a far side that has no route out');
   const work = values.work ?? (await mkdtemp(join(tmpdir(), 'ag-demo-')));
-  const result = await runScenario({ reporter: transcript, work, ha: values.ha, ...(values.registry !== undefined ? { siteRegistry: values.registry } : {}) }).catch((error: unknown) => {
+  const result = await runScenario({ reporter: transcript, work, ha: values.ha, osPackages: values['with-os-packages'], ...(values.registry !== undefined ? { siteRegistry: values.registry } : {}) }).catch((error: unknown) => {
     say(`the working directory is left for a look: ${work}`);
     throw error;
   });

@@ -15,6 +15,8 @@ export interface FarResult {
   nodeFound: string;
   /** `ag-bundle --version` on the far side: the Node.js built into the executable. */
   toolVersion: string;
+  /** With OS packages: what dpkg-query says of containerd in the root they went into (`installed VERSION`). */
+  containerdPackage?: string;
   unpacked: AgDocument;
   pushed: AgDocument;
   kubeadm: AgDocument;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { createNetworkNamespace, type NetworkNamespace } from '@ag/fixtures';
+import { createNetworkNamespace, startForwardProxy, type ForwardProxy, type NetworkNamespace } from '@ag/fixtures';
 
 /** Where every far-side name lookup would go: TEST-NET-1, routed into the black hole. */
 export const FAR_NAMESERVER = '192.0.2.53';
@@ -20,7 +20,9 @@ export interface Leak {
  *
  * - `connected` has only its loopback: the stand-in upstream (file hosts,
  *   registry, token server) runs there, and so does the connected side's
- *   pipeline. It reaches nothing on this machine outside itself.
+ *   pipeline. It reaches nothing on this machine outside itself, unless
+ *   the run carries OS packages: then one more link to this machine, where
+ *   a proxy relays to Debian's archive alone (`outbound`).
  * - `far` has its loopback and one more link, `hole`, that carries the
  *   default routes (IPv4 and IPv6) and the resolver's address. The hole is a
  *   veth pair whose other end lies in a third, empty namespace (`sink`):
@@ -37,6 +39,13 @@ export interface Leak {
  */
 export interface Gap {
   connected: NetworkNamespace;
+  /**
+   * With `outboundHosts`: the connected side's one way out, a proxy on this
+   * machine's end of a veth link (a /30 of its own; the namespace has no
+   * default route), relaying only to those hosts. Put its url in
+   * http_proxy / https_proxy.
+   */
+  outbound?: ForwardProxy;
   far: NetworkNamespace;
   /** The far side's black-hole interface. */
   hole: string;
@@ -63,17 +72,49 @@ async function linkCounters(namespace: string, device: string, direction: 'tx' |
   return { packets: counters.packets, bytes: counters.bytes };
 }
 
-/** Creates the namespaces and the black hole (`farNames` also map to 127.0.0.1 on the far side); undoes everything it did if a step fails. */
-export async function createGap(options: { farNames?: string[] } = {}): Promise<Gap> {
+/**
+ * A veth link from `namespace` to this machine, a link-local /30 picked at
+ * random (runs side by side must not clash), and a proxy listening on this
+ * machine's end only, relaying to `hosts`. No default route: the namespace
+ * reaches the proxy's address and nothing else.
+ */
+async function linkOut(namespace: string, hosts: readonly string[], undoes: Array<() => Promise<unknown>>): Promise<ForwardProxy> {
+  const octet = 1 + (randomBytes(1)[0]! % 250);
+  const block = 4 * (randomBytes(1)[0]! % 64);
+  const hostAddress = `169.254.${octet === 169 ? 170 : octet}.${block + 1}`;
+  const inside = `169.254.${octet === 169 ? 170 : octet}.${block + 2}`;
+  const hostEnd = `agout${randomBytes(3).toString('hex')}`;
+  const ip = (args: string[]) => execa('ip', args);
+  await ip(['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'out0', 'netns', namespace]);
+  undoes.push(() => execa('ip', ['link', 'del', hostEnd], { reject: false }));
+  await ip(['addr', 'add', `${hostAddress}/30`, 'dev', hostEnd]);
+  await ip(['link', 'set', hostEnd, 'up']);
+  await ip(['-n', namespace, 'addr', 'add', `${inside}/30`, 'dev', 'out0']);
+  await ip(['-n', namespace, 'link', 'set', 'out0', 'up']);
+  const proxy = await startForwardProxy({ allowHosts: hosts, listen: hostAddress });
+  undoes.push(() => proxy.close());
+  return proxy;
+}
+
+/**
+ * Creates the namespaces and the black hole (`farNames` also map to
+ * 127.0.0.1 on the far side; `outboundHosts` are what the connected side
+ * may reach through a proxy on this machine); undoes everything it did if a
+ * step fails.
+ */
+export async function createGap(options: { farNames?: string[]; outboundHosts?: readonly string[] } = {}): Promise<Gap> {
   const made: NetworkNamespace[] = [];
   const etcDirs: string[] = [];
+  const undoes: Array<() => Promise<unknown>> = [];
   const undo = async (): Promise<void> => {
+    for (const step of undoes.reverse()) await step();
     for (const namespace of made.reverse()) await namespace.destroy();
     for (const dir of etcDirs) await rm(dir, { recursive: true, force: true });
   };
   try {
     const connected = await createNetworkNamespace('ag-conn');
     made.push(connected);
+    const outbound = options.outboundHosts === undefined ? undefined : await linkOut(connected.name, options.outboundHosts, undoes);
     const far = await createNetworkNamespace('ag-far');
     made.push(far);
     const sink = await createNetworkNamespace('ag-sink');
@@ -102,6 +143,7 @@ export async function createGap(options: { farNames?: string[] } = {}): Promise<
 
     return {
       connected,
+      ...(outbound === undefined ? {} : { outbound }),
       far,
       hole,
       leak: () => linkCounters(far.name, hole, 'tx'),

@@ -1,7 +1,8 @@
 import { chmod, cp, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { AgDocument } from '@ag/core';
-import { kubectlStandIn, startContainerd, writeKubeadmDouble } from '@ag/fixtures';
+import { execa } from 'execa';
+import { cachedDebianRoot, kubectlStandIn, startContainerd, writeKubeadmDouble } from '@ag/fixtures';
 import { adaptContainerdConfig, writeFarRoot } from './far-root.js';
 import { writeHelmDouble } from './helm-double.js';
 import { CERTS_DIR, CONTAINERD_DIR, ctr, manifestImages, pullByUpstreamName, type Cleanups } from './far-side.js';
@@ -90,6 +91,18 @@ export async function runTripInNetns(steps: Step[], world: World, sides: NetnsSi
   };
   const local: Record<string, (step: Step) => Promise<void>> = {
     prepare: () => writeFarRoot(at('root')),
+    'os-packages': async () => {
+      // Built once by debootstrap and cached (tools/fixtures debian-root.ts); a fresh copy per run.
+      const cached = await cachedDebianRoot();
+      const dir = at(world.packagesRoot!.dir);
+      await mkdir(dir, { recursive: true });
+      far.reporter.note('the cached root is debootstrap --variant=minbase bookworm, with an empty usr/lib/systemd/systemd for ag-nodeprep\'s init check');
+      far.reporter.command(`tar --numeric-owner --xattrs -xpf ${cached.tarball} -C ${world.packagesRoot!.dir}   # debootstrap --variant=minbase bookworm, cached`);
+      await execa('tar', ['--numeric-owner', '--xattrs', '-xpf', cached.tarball, '-C', dir]);
+      // minbase has no systemd, which ag-nodeprep requires of a node; only its presence matters here (nothing boots this tree).
+      await mkdir(join(dir, 'usr/lib/systemd'), { recursive: true });
+      await writeFile(join(dir, 'usr/lib/systemd/systemd'), '', { flag: 'wx' });
+    },
     containerd: async () => {
       outputs.containerdConfig = await readFile(at('root', 'etc', 'containerd', 'config.toml'), 'utf8');
       const dir = at(CONTAINERD_DIR);

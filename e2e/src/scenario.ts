@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatRegistryTarget, type AgDocument } from '@ag/core';
-import { unmountAllUnder } from '@ag/fixtures';
+import { unmountAllUnder, type RelayedRequest } from '@ag/fixtures';
 import { CLUSTER, type ConnectedResult } from './connected-side.js';
 import { FAR_ARCH, FAR_REGISTRY_ENDPOINT, FAR_REGISTRY_LISTEN, type Cleanups, type FarResult } from './far-side.js';
 import { createGap, FAR_REGISTRY_NAME, type Gap, type Leak } from './gap.js';
@@ -45,7 +45,17 @@ export interface ScenarioOptions {
   siteRegistry?: string;
   /** The seed's production topology: three control planes behind a load balancer's endpoint (the kubeadm double's HA commands). */
   ha?: boolean;
+  /**
+   * Resolve and download the OS packages from Debian's archive (the connected
+   * side's only way out: a proxy on this machine relaying to the archive's
+   * hosts alone), carry them, and install them into the cached debootstrap
+   * root on the far side, with no route out.
+   */
+  osPackages?: boolean;
 }
+
+/** The hosts of ag-fetch's debian-12 sources (packages/ag-fetch/src/os-packages/os-releases.ts): the connected side's only way out. */
+export const DEBIAN_ARCHIVE_HOSTS = ['deb.debian.org'] as const;
 
 /** What the run found about the gap itself. */
 export interface GapReport {
@@ -63,6 +73,8 @@ export interface GapReport {
   farListeners: string;
   /** The sensor's control: one connection attempt outward after the run, and the counter after it. */
   control: { result: string; leak: Leak };
+  /** What the connected side's proxy relayed (with OS packages): Debian's archive only. */
+  outbound?: RelayedRequest[];
 }
 
 export interface ScenarioResult {
@@ -105,7 +117,7 @@ async function checkGap(gap: Gap, upstream: UpstreamInfo): Promise<GapReport> {
   }
   // The control comes last, so that the figures above are the run's alone.
   const result = await gap.tryConnectFromFar('192.0.2.1', 443);
-  return { hole: gap.hole, leak, arrived, routes, upstreamFromFar, farListeners, control: { result, leak: await gap.leak() } };
+  return { hole: gap.hole, leak, arrived, routes, upstreamFromFar, farListeners, control: { result, leak: await gap.leak() }, ...(gap.outbound === undefined ? {} : { outbound: [...gap.outbound.relayed] }) };
 }
 
 /**
@@ -136,9 +148,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const cleanups: Cleanups = [];
   try {
     const site = options.siteRegistry === undefined ? undefined : planSiteRegistry(options.siteRegistry);
-    const gap = await createGap({ farNames: site?.name !== undefined ? [site.name] : [] });
+    const gap = await createGap({ farNames: site?.name !== undefined ? [site.name] : [], ...(options.osPackages === true ? { outboundHosts: DEBIAN_ARCHIVE_HOSTS } : {}) });
     cleanups.push(() => gap.destroy());
-    reporter.note(`network namespaces: ${gap.connected.name} (connected: loopback only), ${gap.far.name} (far: loopback, and ${gap.hole} into a black hole)`);
+    const connectedReach = gap.outbound === undefined ? 'loopback only' : `loopback, and ${DEBIAN_ARCHIVE_HOSTS.join(', ')} through a proxy at ${gap.outbound.url} on this machine`;
+    reporter.note(`network namespaces: ${gap.connected.name} (connected: ${connectedReach}), ${gap.far.name} (far: loopback, and ${gap.hole} into a black hole)`);
     reporter.note(`each side's commands below run inside its namespace (ip netns exec NAME …)`);
 
     const [, upstream] = await Promise.all([
@@ -157,6 +170,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await writeConnectedBin(connectedDir);
     const connectedShell = new Shell(gap.connected.prefix, connectedDir, reporter, {
       ...upstream.registry.env,
+      // apt reads http_proxy (deb.debian.org is http://); the stand-in upstream is on the namespace's loopback.
+      ...(gap.outbound === undefined ? {} : { http_proxy: gap.outbound.url, https_proxy: gap.outbound.url, HTTP_PROXY: gap.outbound.url, HTTPS_PROXY: gap.outbound.url }),
       NO_PROXY: '127.0.0.1,localhost',
       no_proxy: '127.0.0.1,localhost',
       PATH: `${join(connectedDir, FAR_BIN)}:${process.env['PATH'] ?? ''}`,
@@ -173,6 +188,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       registryName: FAR_REGISTRY_NAME,
       registryEndpoint: FAR_REGISTRY_ENDPOINT,
       ha: options.ha ?? false,
+      osPackages: options.osPackages ?? false,
       ...(siteRegistry === undefined ? {} : { siteRegistry }),
     });
     const steps = tripSteps(world, CLUSTER.os);
@@ -202,6 +218,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const far: FarResult = {
       nodeFound: (out.stdout.get(`${first!.name}:no-node`) ?? []).join('').trim(),
       toolVersion: (out.stdout.get(`${first!.name}:unpack`) ?? []).at(-1)!.trim(),
+      ...(out.stdout.has('os-packages') ? { containerdPackage: out.stdout.get('os-packages')!.at(-1)!.trim() } : {}),
       unpacked: await readDocument(farDir, 'doc/unpacked.json'),
       pushed: await readDocument(farDir, 'doc/pushed.json'),
       kubeadm: await readDocument(farDir, 'doc/kubeadm.json'),

@@ -30,11 +30,12 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     try {
       // The seed's production topology (npm run demo -- --ha): it runs every kubeadm command of the classic
       // one-node procedure and, besides, init with a control-plane endpoint and two control-plane joins.
-      result = await runScenario({ reporter: transcript, work, ha: true });
+      // OS packages on: Debian's archive through the connected side's proxy, installed into the cached debootstrap root.
+      result = await runScenario({ reporter: transcript, work, ha: true, osPackages: true });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n\nthe run so far:\n${transcript.tail(120)}`);
     }
-  }, 600_000); // the first run after a change to the sources also builds the executable (cached by content)
+  }, 900_000); // the first run after a change to the sources also builds the executable (cached by content); the first ever, the Debian root
 
   afterAll(async () => {
     if (work !== undefined) await removeWork(work);
@@ -101,6 +102,25 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
     expect(await sha256(far('bundle', 'tools', FAR_ARCH, 'ag'))).toBe(carried.sha256);
     expect(result.far.unpacked.root).toBe(far('bundle'));
     expect(result.far.unpacked.bundle?.unpackedAt).toBeDefined();
+  });
+
+  it("carries the OS packages' closure from Debian's archive and installs it with ag-nodeprep into a Debian 12 root on the far side, offline", async () => {
+    const packages = result.connected.document.packages!;
+    expect(packages).toMatchObject({ os: 'debian-12', format: 'deb', repository: 'packages', baseline: { kind: 'minimal' } });
+    expect(packages.requested).toEqual(expect.arrayContaining(['containerd', 'conntrack', 'socat', 'iptables']));
+    const containerd = packages.closure!.find((p) => p.name === 'containerd')!;
+    expect(containerd.version).toMatch(/^1\.6\./);
+    // Every .deb of the closure crossed in the bundle: unpacked on the far side, by its sum.
+    for (const pkg of packages.closure!) expect(await sha256(far('bundle', pkg.path)), pkg.path).toBe(pkg.sha256);
+    // Installed: dpkg in that root says so, at the carried version.
+    expect(result.far.containerdPackage).toBe(`installed ${containerd.version}`);
+    const node = JSON.parse(await readFile(far('doc', 'os-packages.json'), 'utf8')) as AgDocument;
+    expect(node.nodeprep!.root).toBe(far('debian-root'));
+    expect(node.nodeprep!.skipped).toEqual([]);
+    expect(node.nodeprep!.actions.filter((a) => a.step === 'packages').length).toBeGreaterThan(0);
+    // The proxy relayed to Debian's archive and nowhere else.
+    expect(result.gap.outbound!.length).toBeGreaterThan(0);
+    for (const relayed of result.gap.outbound!) expect(relayed.target).toMatch(/^(http:\/\/)?deb\.debian\.org[:/]/);
   });
 
   it('configures containerd through ag-nodeprep and ag-registry trust: certs.d mirrors for the upstream names, the sandbox image, cgroupfs', async () => {
@@ -244,6 +264,7 @@ describe.skipIf(why !== undefined)('the whole pipeline across a simulated air ga
   it('summarises the run for npm run demo', () => {
     const summary = formatSummary(result).join('\n');
     expect(summary).toContain('no packet left the far side: TX 0');
+    expect(summary).toMatch(/OS packages \d+ from Debian's archive \(.+\), installed offline into the far side's Debian root: containerd installed 1\.6\./);
     expect(summary).toMatch(/ag-images push\s+\d+\.\d s/);
     for (const timing of result.timings) expect(timing.ms).toBeGreaterThanOrEqual(0);
   });

@@ -23,6 +23,11 @@ export function formatSummary(result: ScenarioResult): string[] {
       ? `pushed      ${pushed.images.length} images to the site's registry (${pushed.push?.registry ?? '?'}, no ag-registry up), ${result.far.imagesThere} of them there by ag-registry status`
       : `pushed      ${pushed.images.length} images to the internal registry (${pushed.push?.registry ?? '?'}), ${result.far.repositories ?? '?'} repositories there`,
   );
+  const packages = document.packages;
+  if (result.far.containerdPackage !== undefined && packages?.closure !== undefined) {
+    const bytes = packages.closure.reduce((sum, p) => sum + p.size, 0);
+    lines.push(`OS packages ${packages.closure.length} from Debian's archive (${formatBytes(bytes)}), installed offline into the far side's Debian root: containerd ${result.far.containerdPackage}`);
+  }
   lines.push(`ran         ghcr.io/stefanprodan/podinfo:6.4.0 (the stand-in) in containerd; it printed "${result.far.podinfoOutput.trim()}"`);
   lines.push(`resolved    ${result.far.clusterImages.length} images kubeadm's config and flannel's manifest name, each pulled by containerd by the name they give`);
   const { leak, control } = result.gap;

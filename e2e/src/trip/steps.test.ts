@@ -5,8 +5,8 @@ import { SiteFileSchema } from '@ag/core';
 import { tripSteps, type Step } from './steps.js';
 import { labNetRegex, netnsWorld, vagrantMachines, vagrantWorld, type World } from './world.js';
 
-const netns = (ha = false): World =>
-  netnsWorld({ arch: 'amd64', filesUrl: 'http://127.0.0.1:8080', registryHost: '127.0.0.1:5001', registryCaFile: '/x/ca.crt', registryListen: '127.0.0.1:5000', registryName: 'registry.ag.internal', registryEndpoint: 'registry.ag.internal:5000', ha });
+const netns = (ha = false, osPackages = false): World =>
+  netnsWorld({ arch: 'amd64', filesUrl: 'http://127.0.0.1:8080', registryHost: '127.0.0.1:5001', registryCaFile: '/x/ca.crt', registryListen: '127.0.0.1:5000', registryName: 'registry.ag.internal', registryEndpoint: 'registry.ag.internal:5000', ha, osPackages });
 const vagrant = (ha = false, workers = 1): World => vagrantWorld({ os: 'fedora-37', labNet: '192.168.56', ha, workers });
 const ids = (steps: Step[]): string[] => steps.map((s) => s.id);
 const commandsOf = (steps: Step[], id: string): string[] => steps.find((s) => s.id === id)?.commands ?? [];
@@ -42,6 +42,22 @@ describe('the trip, one definition for both worlds', () => {
     }
     expect(commandsOf(there, 'prepare')[0]).toBe('ag-nodeprep apply --resolved disable --nameserver 192.168.56.11 < doc/unpacked.json > doc/node.json');
     expect(commandsOf(here, 'prepare')[0]).toBe('ag-nodeprep apply --root root --cgroup-driver cgroupfs --skip packages < doc/unpacked.json > doc/node.json');
+  });
+
+  it('with OS packages (npm run demo -- --with-os-packages), downloads them and installs them into a Debian root of their own right after prepare', () => {
+    const without = tripSteps(netns(), 'debian-12');
+    const withPackages = tripSteps(netns(false, true), 'debian-12');
+    expect(commandsOf(without, 'pack')[0]).toContain('| ag-fetch download --no-os-packages |');
+    expect(ids(without)).not.toContain('os-packages');
+    for (const id of ['pack', 'pack-delta']) expect(commandsOf(withPackages, id)[0], id).toContain('| ag-fetch download | ag-images pull');
+    expect(ids(withPackages).slice(ids(withPackages).indexOf('prepare'), ids(withPackages).indexOf('prepare') + 2)).toEqual(['prepare', 'os-packages']);
+    const step = withPackages.find((s) => s.id === 'os-packages')!;
+    expect(step.local).toEqual(expect.any(String));
+    // No --skip: every step of ag-nodeprep that applies to that root, the packages first.
+    expect(step.commands[0]).toBe('ag-nodeprep apply --root debian-root --cgroup-driver cgroupfs < doc/unpacked.json > doc/os-packages.json');
+    expect(step.commands[1]).toContain('chroot debian-root dpkg-query');
+    // The Vagrant world installs them in its prepare step, on the node itself.
+    expect(ids(tripSteps(vagrant(), 'fedora-37'))).not.toContain('os-packages');
   });
 
   it('writes a valid site file for either OS', () => {

@@ -323,6 +323,22 @@ export function tripSteps(world: World, os: string): Step[] {
       checks: ['every blocker found before anything changes'],
     },
   );
+  if (world.packagesRoot !== undefined) {
+    const { dir: root, flags } = world.packagesRoot;
+    add({
+      id: 'os-packages',
+      place: far(first),
+      title: `ag-nodeprep apply --root ${root}: the bundle's OS packages into a Debian root with no route out`,
+      local: 'the cached debootstrap Debian 12 root (minbase) is extracted first: the stand-in tree has no dpkg database',
+      commands: [
+        line('ag-nodeprep apply --root', root, flags, '< doc/unpacked.json > doc/os-packages.json'),
+        `chroot ${root} dpkg-query --show --showformat='\${db:Status-Status} \${Version}\\n' containerd`,
+      ],
+      reads: ['doc/unpacked.json', 'bundle/packages/'],
+      writes: [`${root}/`, 'doc/os-packages.json'],
+      checks: ["every package of the bundle's closure installed, from the bundle's repository alone"],
+    });
+  }
   if (world.siteRegistry === undefined) {
     add(
       {

@@ -72,6 +72,13 @@ export interface World {
   flannelFlags: string[];
   /** A kubelet runs: flannel apply, Helm, the cluster checks and the upgrade happen. */
   kubelet: boolean;
+  /**
+   * A node tree with a dpkg database where the bundle's OS packages are
+   * installed by a step of its own (netns: the cached debootstrap root, as
+   * the stand-in tree has none); none where the prepare step installs them
+   * on the node itself (Vagrant), or where they are left out.
+   */
+  packagesRoot?: { dir: string; flags: string[] };
   /** The far side is one directory for every node: bootstrap and unpack once, not per node. */
   sharedFarDirectory: boolean;
   topology: Topology;
@@ -154,7 +161,12 @@ export interface NetnsOptions {
   registryEndpoint: string;
   ha: boolean;
   siteRegistry?: RegistryTarget;
+  /** Resolve and carry the OS packages (Debian's archive through the connected side's proxy), installed into the cached debootstrap root. */
+  osPackages?: boolean;
 }
+
+/** Where the netns run installs the OS packages (relative to the far directory). */
+export const NETNS_PACKAGES_ROOT = 'debian-root';
 
 /** The far directory's node trees (relative to it). */
 export const NETNS_ROOTS: Record<string, string> = { 'ag-far': 'root', 'ag-far-w1': 'worker-root', 'ag-far-cp2': 'cp2-root', 'ag-far-cp3': 'cp3-root' };
@@ -175,16 +187,19 @@ export function netnsWorld(options: NetnsOptions): World {
     name: 'netns',
     upstreamDescription: 'a stand-in upstream in the connected namespace (every upstream host as a path prefix of one file server and one registry)',
     planFlags: ['--mirror', options.filesUrl],
-    // Resolving OS packages needs Debian's archive, which the stand-in does not serve (ag-fetch's own test covers it).
-    downloadFlags: ['--no-os-packages'],
+    // OS packages come from Debian's archive itself (the stand-in serves none), through the connected side's proxy.
+    downloadFlags: options.osPackages === true ? [] : ['--no-os-packages'],
     pullFlags: ['--mirror', options.registryHost, '--ca-file', options.registryCaFile],
     packFlags: ['--tools', 'tools'],
     arch: options.arch,
     rootFlags: (node) => ['--root', root(node)],
     hostRootFlags: (node) => ['--root', root(node)],
     kubeadmPrograms: (node) => ['--kubeadm', `kubeadm-double/${node.name}/kubeadm`, '--kubectl', 'kubeadm-double/kubectl'],
-    // No dpkg database in the stand-in root and no systemd: the packages step would be a blocker; cgroupfs as containerd runs here.
+    // No dpkg database in the stand-in root and no systemd: the packages step would be a blocker (they go into
+    // packagesRoot instead); cgroupfs as containerd runs here.
     nodeprepFlags: () => ['--cgroup-driver', 'cgroupfs', '--skip', 'packages'],
+    // Every step that applies to that root (the packages first), cgroupfs as above.
+    ...(options.osPackages === true ? { packagesRoot: { dir: NETNS_PACKAGES_ROOT, flags: ['--cgroup-driver', 'cgroupfs'] } } : {}),
     kubeletFlags: ['--kubelet-arg', 'cgroup-driver=cgroupfs'],
     registry: options.siteRegistry ?? { target: options.registryEndpoint, ...OWN_REGISTRY_FILES },
     ...(options.siteRegistry === undefined ? {} : { siteRegistry: options.siteRegistry }),
