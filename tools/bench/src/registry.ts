@@ -15,12 +15,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { generatedLayout, LINUX_AMD64, DOCKER_REGISTRY_BIN } from '@ag/fixtures';
+import { freePort, generatedLayout, LINUX_AMD64, DOCKER_REGISTRY_BIN } from '@ag/fixtures';
 import { parseBenchSize } from './bundle.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
@@ -50,17 +49,6 @@ interface Target {
   pid: number;
   manifests: string[];
   blobs: string[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 function agRegistry(args: string[], input?: string): string {
