@@ -164,13 +164,24 @@ export function classifySystemError(error: unknown): { kind: ExitCodeName; hint?
   }
 }
 
-/** The causes of an error, itself first (at most 8: a cycle ends there). */
-function causeChain(error: unknown): Array<Record<string, unknown>> {
+/**
+ * The causes of an error, itself first (at most `max`: a cycle ends there).
+ * undici wraps socket errors and ag wraps with context, so what went wrong
+ * underneath is found down this chain.
+ */
+export function causeChain(error: unknown, max = 8): Array<Record<string, unknown>> {
   const chain: Array<Record<string, unknown>> = [];
-  for (let current = error; chain.length < 8 && current !== null && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
+  for (let current = error; chain.length < max && current !== null && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
     chain.push(current as Record<string, unknown>);
   }
   return chain;
+}
+
+/** The first code down the causes that is not ag's own (ENOSPC, ECONNREFUSED, UND_ERR_SOCKET…). */
+export function systemCodeOf(error: unknown, max = 8): string | undefined {
+  return causeChain(error, max)
+    .map((e) => e['code'])
+    .find((c): c is string => typeof c === 'string' && c !== '' && !c.startsWith('AG_'));
 }
 
 /**
@@ -184,7 +195,7 @@ export function errorFields(error: AgError): Record<string, unknown> {
   const chain = causeChain(error);
   const details = error.details ?? {};
   const registryCode = typeof details['registryCode'] === 'string' ? details['registryCode'] : undefined;
-  const systemCode = chain.map((e) => e['code']).find((c): c is string => typeof c === 'string' && !c.startsWith('AG_'));
+  const systemCode = systemCodeOf(error);
   const path = typeof details['path'] === 'string' ? details['path'] : chain.map((e) => e['path']).find((p): p is string => typeof p === 'string');
   return {
     ...details,

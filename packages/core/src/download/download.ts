@@ -4,7 +4,7 @@ import { chmod, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { TEMP_MARKER } from '../atomic.js';
-import { AgError, UnreachableError, VerificationError, withContext } from '../errors.js';
+import { AgError, causeChain, UnreachableError, VerificationError, withContext } from '../errors.js';
 import { sha256File } from '../hash.js';
 import { requestFollowingRedirects, statusError, type HttpResponse } from './http.js';
 import { RefusalWindow } from './refusals.js';
@@ -237,11 +237,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
 
 /** Whether the disk (or the quota) filled up somewhere down the error's causes. */
 function diskFull(error: unknown): boolean {
-  for (let at: unknown = error; at !== undefined && at !== null; at = (at as { cause?: unknown }).cause) {
-    const code = (at as { code?: unknown }).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
-  }
-  return false;
+  return causeChain(error).some((e) => e['code'] === 'ENOSPC' || e['code'] === 'EDQUOT');
 }
 
 /**

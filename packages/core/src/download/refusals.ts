@@ -1,4 +1,4 @@
-import { AgError, UnreachableError } from '../errors.js';
+import { AgError, causeChain, UnreachableError } from '../errors.js';
 
 /**
  * Waiting out a server that refuses connections for a while: a registry or
@@ -18,21 +18,10 @@ export const DEFAULT_REFUSED_WINDOW_MS = 30_000;
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 2_000;
 
-function codes(error: unknown): string[] {
-  const found: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') found.push(code);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return found;
-}
-
 /** Whether nothing listened: the connection was refused (ECONNREFUSED, here or in a wrapped cause). */
 export function isRefusedConnection(error: unknown): boolean {
   if (error instanceof AgError && error.details?.['retryable'] === false) return false;
-  return codes(error).includes('ECONNREFUSED');
+  return causeChain(error, 5).some((e) => e['code'] === 'ECONNREFUSED');
 }
 
 export type RefusalDecision = { retry: true; delayMs: number; error: AgError } | { retry: false; error: AgError };

@@ -1,5 +1,5 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import { AgError, UnreachableError } from '../errors.js';
+import { AgError, systemCodeOf, UnreachableError } from '../errors.js';
 import { RefusalWindow } from './refusals.js';
 
 /**
@@ -60,24 +60,13 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 }
 
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  // undici wraps socket errors (`TypeError: fetch failed` style) and ag wraps with context: walk the causes.
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '' && !code.startsWith('AG_')) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /**
  * Whether an error (thrown by undici, Node or ag's HTTP helpers) is worth
  * another attempt. An AgError decides by `details.retryable` when it sets it.
  */
 export function isRetryableError(error: unknown): boolean {
   if (error instanceof AgError && typeof error.details?.['retryable'] === 'boolean') return error.details['retryable'];
-  const code = errorCode(error);
+  const code = systemCodeOf(error, 5);
   return code !== undefined && RETRYABLE_CODES.has(code);
 }
 

@@ -1,4 +1,4 @@
-import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, classifySystemError } from '../errors.js';
+import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, classifySystemError, systemCodeOf } from '../errors.js';
 import { isRetryableStatus, parseRetryAfter } from '../download/retry.js';
 import { missingPrerequisite, registryErrorEntries } from './refusals.js';
 
@@ -97,16 +97,6 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-function codeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && !code.startsWith('AG_')) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /**
  * A thrown network error, as an AgError saying what was being done, keeping
  * its code (so the retry policy still sees ECONNRESET) and naming the fix for
@@ -114,7 +104,7 @@ function codeOf(error: unknown): string | undefined {
  */
 export function networkError(doing: string, error: unknown, host: string): AgError {
   if (error instanceof AgError) return error;
-  const code = codeOf(error);
+  const code = systemCodeOf(error, 5);
   const message = error instanceof Error ? error.message : String(error);
   if (code !== undefined && TLS_CODES.has(code)) {
     return new UnreachableError(`${doing}: the TLS certificate of ${host} is not trusted (${code})`, {
