@@ -6,7 +6,6 @@ import {
   MissingError,
   newDocument,
   outputMode,
-  reportPlannedActions,
   processIo,
   readDocument,
   runTool,
@@ -184,7 +183,7 @@ async function pack(context: Context): Promise<void> {
   });
   if (args['dry-run'] === true) {
     // The dry-run convention: the planned writes on stderr, the document passed on unchanged.
-    reportPlannedActions(io, 'ag-bundle', result.actions, { files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, absent: result.absent ?? [], bundle: result.document.bundle }, args['log-format']);
+    context.reportPlanned(result.actions, { files: result.files, carriedFiles: result.carriedFiles, reusedFiles: result.reusedFiles, absent: result.absent ?? [], bundle: result.document.bundle });
     context.emit(document);
     return;
   }
@@ -259,7 +258,7 @@ async function unpack(context: Context): Promise<void> {
     progress,
   });
   if (result.status === 'would-unpack') {
-    reportPlannedActions(io, 'ag-bundle', [{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }], {}, args['log-format']);
+    context.reportPlanned([{ action: 'unpack', path: result.dir, files: result.files, bytes: result.bytes, reused: result.reused }]);
     // The carried document, as verify passes it on: nothing was unpacked, so no unpackedAt.
     const { unpackedAt: _unpackedAt, ...bundle } = result.document.bundle!;
     context.emit({ ...result.document, bundle });

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { parseDuration, processIo, readDocument, runTool, sharedOption, type AgDocument, type CommandContext, type Io, reportPlannedActions } from '@ag/core';
+import { parseDuration, processIo, readDocument, runTool, sharedOption, type AgDocument, type CommandContext, type Io } from '@ag/core';
 import { summaries } from './summary.js';
 
 export const VERSION = '0.1.0';
@@ -20,10 +20,6 @@ async function requireDocument(context: Context): Promise<AgDocument> {
   return (await readDocument(context.io, { required: true, inPath: context.args.in })) as AgDocument;
 }
 
-function reportActions(context: Context, actions: Array<{ action: string; target: string }>): void {
-  reportPlannedActions(context.io, 'ag-flannel', actions, {}, context.args['log-format']);
-}
-
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async render(context) {
     const { renderFlannel } = await import('./render.js');
@@ -42,7 +38,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       dryRun,
       log: context.log,
     });
-    if (dryRun) reportActions(context, result.changed ? [{ action: 'write-file', target: result.path }] : []);
+    if (dryRun) context.reportPlanned(result.changed ? [{ action: 'write-file', target: result.path }] : []);
     else context.log.info(result.changed ? `wrote ${result.path}` : `${result.path} is already up to date`);
     context.log.info(`pod network ${result.section.podSubnet}, backend ${result.section.backend}, ${result.section.images.length} image(s) pinned by digest`);
     context.emit({ ...document, flannel: result.section });
@@ -64,7 +60,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       intervalMs: context.io.env['AG_POLL_INTERVAL_MS'] !== undefined ? Number(context.io.env['AG_POLL_INTERVAL_MS']) : undefined,
       dryRun: context.args['dry-run'] === true,
     });
-    if (context.args['dry-run'] === true) reportActions(context, result.actions);
+    if (context.args['dry-run'] === true) context.reportPlanned(result.actions);
     context.emit({ ...document, flannel: result.section });
   },
 };

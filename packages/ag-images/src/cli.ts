@@ -17,7 +17,6 @@ import {
   parseReference,
   processIo,
   readDocument,
-  reportPlannedActions,
   resolveInRoot,
   runTool,
   sharedOption,
@@ -228,10 +227,6 @@ function noRootNote(log: Context['log'], layout: string): void {
   log.info(`the document names no bundle root, and none is guessed: images.layout is ${JSON.stringify(layout)}, to be found under the root a later stage is given (--dir)`);
 }
 
-function printDryRun(context: Context, actions: ReadonlyArray<{ action: string }>, extra: Record<string, unknown> = {}): void {
-  reportPlannedActions(context.io, 'ag-images', actions, extra, context.args['log-format']);
-}
-
 const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async pull(context) {
     const { pullImages } = await import('./pull.js');
@@ -269,7 +264,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       });
       if (args['dry-run'] === true) {
         if (args['with-referrers'] === true) log.info('a dry run does not look for referrers: they are listed only once their images are stored');
-        printDryRun(context, result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
+        context.reportPlanned(result.actions, { layout: layoutDir, fetch: result.fetched, present: result.present });
         if (document !== undefined) context.emit(document);
         return;
       }
@@ -325,7 +320,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
         throw fromDocument ? explainOwnRegistryFailure(error, document?.registry) : error;
       });
       if (args['dry-run'] === true) {
-        printDryRun(context, result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
+        context.reportPlanned(result.actions, { registry, present: result.present, foreignLeftOut: result.foreignLeftOut });
         if (document !== undefined) context.emit(document);
         return;
       }
@@ -409,7 +404,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
     const document = await readDocument(io, { required: false, inPath: args.in });
     const layoutDir = layoutDirFor(document, str(args, 'layout'), io.cwd);
     const result = await gcLayout(await OciLayout.open(layoutDir), { dryRun: args['dry-run'] === true });
-    if (args['dry-run'] === true) printDryRun(context, result.removed.map((blob) => ({ action: 'delete', ...blob })), { freedBytes: result.freedBytes, partials: result.partials, orphanReferrers: result.orphanReferrers });
+    if (args['dry-run'] === true) context.reportPlanned(result.removed.map((blob) => ({ action: 'delete', ...blob })), { freedBytes: result.freedBytes, partials: result.partials, orphanReferrers: result.orphanReferrers });
     else log.info(`${layoutDir}: deleted ${result.removed.length} unreferenced blob(s) (${formatBytes(result.freedBytes)}) and ${result.partials.length} stale partial(s); ${result.kept} kept${result.orphanReferrers.length > 0 ? `; dropped ${result.orphanReferrers.length} referrer(s) whose image is gone` : ''}`);
     if (document !== undefined) context.emit(document);
   },
@@ -435,7 +430,7 @@ const handlers: Record<string, (context: Context) => Promise<number | void>> = {
       stderr: io.stderr,
       log,
     });
-    if (args['dry-run'] === true) printDryRun(context, result.images.map((image) => ({ action: 'import', ...image })), { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
+    if (args['dry-run'] === true) context.reportPlanned(result.images.map((image) => ({ action: 'import', ...image })), { command: result.command, blobs: result.blobs, bytes: result.bytes, skipped: result.skipped });
     else log.info(`imported ${result.images.length} image(s) (${result.blobs} blobs, ${formatBytes(result.bytes)})${result.skipped.length > 0 ? `; skipped ${result.skipped.length} with nothing for this platform` : ''}`);
     if (document !== undefined) context.emit(document);
   },

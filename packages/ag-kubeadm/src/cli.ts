@@ -5,7 +5,6 @@ import {
   parseDuration,
   processIo,
   readDocument,
-  reportPlannedActions,
   runTool,
   sharedOption,
   UsageError,
@@ -96,7 +95,7 @@ function runContext(context: CommandContext<Record<string, unknown>>): RunContex
 }
 
 function reportActions(context: CommandContext<Record<string, unknown>>, actions: Runner['actions']): void {
-  if (context.args['dry-run'] === true) reportPlannedActions(context.io, 'ag-kubeadm', actions, {}, context.args['log-format']);
+  if (context.args['dry-run'] === true) context.reportPlanned(actions);
 }
 
 function emit(context: CommandContext<Record<string, unknown>>, document: AgDocument, section: KubeadmSection | undefined): void {

@@ -11,7 +11,6 @@ import {
   parseSize,
   processIo,
   readDocument,
-  reportPlannedActions,
   resolveInRoot,
   runTool,
   sharedOption,
@@ -61,10 +60,6 @@ function emit(context: Context, document: AgDocument, registry: RegistrySection 
   context.emit(out);
 }
 
-function reportDryRun<A extends { action: string }>(context: Context, actions: readonly A[], extra: Record<string, unknown> = {}): void {
-  reportPlannedActions(context.io, 'ag-registry', actions, extra, context.args['log-format']);
-}
-
 export const handlers: Record<string, (context: Context) => Promise<number | void>> = {
   async certs(context) {
     const { ensureCertificates } = await import('./certs.js');
@@ -75,7 +70,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const ips = strings(args, 'ip');
     const names = hosts.length + ips.length > 0 ? normalizeSubjectNames(hosts, ips) : undefined;
     if (args['dry-run'] === true) {
-      reportDryRun(context, [{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }]);
+      context.reportPlanned([{ action: 'ensure-certificates', target: registryPaths(dir).certsDir, names: names ?? 'this host', renew: args['renew'] === true }]);
       emit(context, document, undefined);
       return;
     }
@@ -108,7 +103,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       log,
     });
     // `steps` stays the name scripts read; `actions` is what every stage's dry run says.
-    if (result.plan) reportDryRun(context, result.plan.steps, result.plan);
+    if (result.plan) context.reportPlanned(result.plan.steps, result.plan);
     emit(context, document, result.section);
   },
 
@@ -116,7 +111,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
     const { down } = await import('./down.js');
     const document = await optionalDocument(context);
     const result = await down({ dir: registryDir(context, document), dryRun: context.args['dry-run'] === true, io: context.io, log: context.log });
-    if (result.action === 'planned') reportDryRun(context, [{ action: 'stop', runner: result.runner ?? 'none running' }]);
+    if (result.action === 'planned') context.reportPlanned([{ action: 'stop', runner: result.runner ?? 'none running' }]);
     if (document !== undefined) emit(context, document, undefined);
   },
 
@@ -197,7 +192,7 @@ export const handlers: Record<string, (context: Context) => Promise<number | voi
       dryRun: args['dry-run'] === true,
       log,
     });
-    if (args['dry-run'] === true) reportDryRun(context, result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })));
+    if (args['dry-run'] === true) context.reportPlanned(result.files.map((f) => ({ action: 'write-file', target: f.path, mode: f.mode, why: f.why })));
     for (const file of result.files) log.debug(`${file.action}: ${file.path} (${file.mode})`);
     // The registry's place is recorded so that push, kubeadm's internal repository and flannel's pins agree.
     if (document !== undefined) emit(context, document, fromFlag ? recordTarget(document, target, { ...(caFile ? { caFile } : {}), ...(credentialsFile ? { credentialsFile } : {}) }) : undefined);

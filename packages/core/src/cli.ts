@@ -4,6 +4,7 @@ import type { Io } from './io.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './log.js';
 import type { AgDocument } from './document/schema.js';
 import { emitDocument } from './output/emit.js';
+import { reportPlannedActions, type PlannedAction } from './output/dry-run.js';
 import { OUTPUT_MODES } from './output/mode.js';
 import { summarise, type DocumentSummary } from './output/summary.js';
 import { createProgress, type Progress } from './progress.js';
@@ -35,6 +36,8 @@ export interface CommandContext<A = CommonArgs> {
   args: A & CommonArgs;
   /** Writes the stage's result: the document, its summary on a terminal, or nothing (`--output`). */
   emit(document: AgDocument): void;
+  /** A dry run's planned actions, on stderr, as every tool says them (output/dry-run.ts). */
+  reportPlanned<A extends PlannedAction>(actions: readonly A[], extra?: Record<string, unknown>): void;
 }
 
 export type Handler = (context: CommandContext<Record<string, unknown>>) => Promise<number | void>;
@@ -193,7 +196,9 @@ export async function runTool(tool: ToolDefinition, givenArgv: string[], io: Io)
       if (io.stdout.isTTY === true) progress.stop();
       emitDocument(io, args, document, summary);
     };
-    const code = await handler({ io, log, progress, emit, args: args as CommandContext<Record<string, unknown>>['args'] });
+    const reportPlanned = <A extends PlannedAction>(actions: readonly A[], extra: Record<string, unknown> = {}): void =>
+      reportPlannedActions(io, tool.name, actions, extra, args['log-format']);
+    const code = await handler({ io, log, progress, emit, reportPlanned, args: args as CommandContext<Record<string, unknown>>['args'] });
     return code ?? ExitCode.ok;
   } catch (thrown) {
     const agError = toAgError(thrown);
