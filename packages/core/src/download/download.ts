@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { TEMP_MARKER } from '../atomic.js';
 import { AgError, causeChain, UnreachableError, VerificationError, withContext } from '../errors.js';
@@ -139,10 +140,11 @@ class PartialFile {
     this.size = 0;
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /** Takes a chunk into the batch; true when the batch is full and should be flushed before more come. */
+  add(chunk: Buffer): boolean {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+    return this.pendingBytes >= WRITE_BATCH;
   }
 
   /** Writes what is gathered; the hash follows only bytes that reached the file, so a broken attempt resumes exactly. */
@@ -190,6 +192,39 @@ class PartialFile {
     this.handle = undefined;
     await handle?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Reads a body in flowing mode, so each chunk reaches the partial file's batch the moment it arrives.
+ * `for await` would leave chunks in the stream's buffer until asked for, and a connection that breaks
+ * destroys the stream with that buffer: the bytes that did arrive would be lost, and not resumed after.
+ * The stream pauses only while a full batch is written (back-pressure).
+ */
+function takeEachChunk(body: HttpResponse['body'], partial: PartialFile, onChunk: () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let writing: Promise<void> = Promise.resolve();
+    const afterWrites = (settle: () => void): void => {
+      writing.then(settle, reject);
+    };
+    body.on('data', (chunk: Buffer) => {
+      const full = partial.add(chunk);
+      onChunk();
+      if (!full) return;
+      body.pause();
+      writing = partial.flush().then(
+        () => void body.resume(),
+        (error: unknown) => {
+          body.destroy(error as Error);
+          throw error;
+        },
+      );
+    });
+    // finished() also settles for a body that ended or broke before these listeners were attached.
+    finished(body).then(
+      () => afterWrites(resolve),
+      (error: unknown) => afterWrites(() => reject(error)),
+    );
+  });
 }
 
 /** A body that ended before Content-Length said it would: the connection broke; worth resuming. */
@@ -424,10 +459,7 @@ async function fetchOnce(
   const resumedFrom = partial.size;
   options.onProgress?.({ url, dest, received: partial.size, total, resumedFrom });
   try {
-    for await (const chunk of response.body) {
-      await partial.write(chunk as Buffer);
-      options.onProgress?.({ url, dest, received: partial.received, total, resumedFrom });
-    }
+    await takeEachChunk(response.body, partial, () => options.onProgress?.({ url, dest, received: partial.received, total, resumedFrom }));
   } finally {
     // What arrived intact before a break is kept, so the next attempt resumes after it.
     await partial.flush();
