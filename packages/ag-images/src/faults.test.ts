@@ -86,11 +86,11 @@ describe('ag-images pull through faults', () => {
       child.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
       const ingest = join(layoutDir, INGEST_DIR);
       const deadline = Date.now() + 60_000;
-      let partial: string | undefined;
       for (;;) {
-        const names = await readdir(ingest).catch(() => [] as string[]);
-        partial = names.find((n) => n.endsWith('.partial'));
-        if (partial !== undefined && (await stat(join(ingest, partial)).catch(() => undefined))!.size > 2 * 1024 * 1024) break;
+        // Any partial blob past 2 MiB; one may finish (and be renamed away) between readdir and stat.
+        const names = (await readdir(ingest).catch(() => [] as string[])).filter((n) => n.endsWith('.partial'));
+        const sizes = await Promise.all(names.map(async (n) => (await stat(join(ingest, n)).catch(() => undefined))?.size ?? 0));
+        if (sizes.some((size) => size > 2 * 1024 * 1024)) break;
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no partial blob appeared: ${said}`);
         await sleep(20);
       }
