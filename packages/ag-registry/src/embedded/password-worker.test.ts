@@ -38,7 +38,7 @@ describe('the password check thread', () => {
     });
     console.log(`event-loop delay, max: ${JSON.stringify({ workerMs: offLoop, mainThreadMs: onLoop })}`);
     // A timer due every 10 ms fires within a few ms of time; bcryptjs's own slices on the main thread hold it for tens.
-    expect(offLoop.p90).toBeLessThan(25);
+    // Compared in the same run, not against a fixed figure: a loaded machine delays both alike.
     expect(onLoop.p90).toBeGreaterThan(offLoop.p90 * 2);
   });
 
