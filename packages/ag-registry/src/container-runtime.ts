@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create as createTar } from 'tar';
-import { ExternalError, formatCommand, MissingError, runProgram, type Descriptor, type Io, type OciLayout } from '@ag/core';
+import { ExternalError, formatCommand, runProgram, type Descriptor, type Io, type OciLayout } from '@ag/core';
 import { platformManifest } from './layout-reader.js';
 import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_NAMESPACE } from './defaults.js';
 import { SERVICE_NAME } from './paths.js';
@@ -134,26 +133,15 @@ async function imageArchiveDir(layout: OciLayout, image: RegistryImage, tempRoot
   return { dir, manifest: descriptor };
 }
 
-/** Pipes a tar of `dir` (symlinks followed) into `argv`'s stdin. */
+/**
+ * Pipes a tar of `dir` (symlinks followed) into `argv`'s stdin, through
+ * runProgram (execa): what the runtime says goes to our stderr, never our
+ * stdout; a failure names the command and the tail of what it said; a
+ * missing runtime is exit 5; the runtime is ended with us when interrupted.
+ */
 async function pipeTarInto(dir: string, argv: string[], io: Pick<Io, 'env' | 'stderr'>): Promise<void> {
-  const command = formatCommand(argv[0]!, argv.slice(1));
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: io.env as NodeJS.ProcessEnv });
-  const output: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => {
-    output.push(chunk);
-    io.stderr.write(chunk);
-  });
-  const exited = new Promise<number>((resolveExit, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? new MissingError(`running ${command}: ${argv[0]} is not installed or not on PATH`) : error),
-    );
-    child.once('close', (code) => resolveExit(code ?? 128));
-  });
-  const tar = createTar({ cwd: dir, follow: true, portable: true, noMtime: true }, ['oci-layout', 'index.json', 'manifest.json', 'blobs']);
-  await Promise.all([pipeline(tar, child.stdin).catch(() => undefined), exited]);
-  const code = await exited;
-  if (code !== 0) throw new ExternalError(`${command} failed with exit code ${code}:\n${Buffer.concat(output).toString('utf8').trim().split('\n').slice(-8).join('\n')}`);
+  const tar = Readable.from(createTar({ cwd: dir, follow: true, portable: true, noMtime: true }, ['oci-layout', 'index.json', 'manifest.json', 'blobs']));
+  await runProgram(argv[0]!, argv.slice(1), { env: io.env, stderr: io.stderr, input: tar });
 }
 
 /** Loads the registry image from the layout into the runtime; returns the manifest digest it runs. */

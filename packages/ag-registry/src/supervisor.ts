@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive as alive, UsageError, withContext, writeFileAtomic } from '@ag/core';
+import { processAlive as alive, startProgram, UsageError, withContext, writeFileAtomic, type StartedProgram } from '@ag/core';
 import { forgetChild, recordChild, stopOrphan } from './child-record.js';
 import { readOptional } from './files.js';
 import type { RegistryPaths } from './paths.js';
@@ -46,22 +45,20 @@ export async function startSupervised(paths: RegistryPaths, spec: SuperviseSpec)
   await writeFileAtomic(paths.superviseFile, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
   const [program, ...args] = selfCommand();
   const logFd = openSync(paths.logFile, 'a', 0o600);
-  let child: ChildProcess;
+  let pid: number;
   try {
-    child = spawn(program!, [...args, 'supervise', '--state-dir', paths.dir], {
+    // Through startProgram (execa), detached: its own session, its output the log file, not ended with `up`.
+    ({ pid } = await startProgram(program!, [...args, 'supervise', '--state-dir', paths.dir], {
       cwd: paths.dir,
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      outputFd: logFd,
       env: { ...process.env, ...spec.env },
-    });
+    }));
+  } catch (error) {
+    throw withContext(`starting the ag-registry supervisor`, error);
   } finally {
     closeSync(logFd);
   }
-  const pid = await new Promise<number>((resolvePid, reject) => {
-    child.once('error', (error) => reject(withContext(`starting the ag-registry supervisor`, error)));
-    child.once('spawn', () => resolvePid(child.pid!));
-  });
-  child.unref();
   await writeFileAtomic(paths.pidFile, `${pid}\n`, { mode: 0o644 });
   return pid;
 }
@@ -116,16 +113,15 @@ export async function runSupervisor(paths: RegistryPaths): Promise<void> {
   // A registry left by a supervisor killed before it could stop it holds the port: stop it first.
   if (await stopOrphan(paths)) stamp('stopped the registry a previous supervisor left running');
   let stopping = false;
-  let child: ChildProcess | undefined;
+  let child: StartedProgram | undefined;
   let wake: (() => void) | undefined;
+  // The supervisor handles SIGTERM and SIGINT itself (so execa's cleanup leaves them to it): it must stop
+  // restarting as well as end the registry, and give the registry STOP_GRACE_MS to finish its requests.
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     stamp(`${signal}: stopping the registry`);
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS).unref();
-    }
+    child?.stop();
     wake?.();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -136,15 +132,20 @@ export async function runSupervisor(paths: RegistryPaths): Promise<void> {
     const started = Date.now();
     stamp(`starting ${spec.argv.join(' ')}`);
     const [program, ...args] = withParentDeathSignal(spec.argv);
-    const running = spawn(program!, args, { cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...spec.env } });
-    child = running;
-    const exited = new Promise<string>((resolveExit) => {
-      running.once('error', (error) => resolveExit(`could not start: ${error.message}`));
-      running.once('exit', (code, signal) => resolveExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
-    });
-    if (running.pid !== undefined) await recordChild(paths, running.pid, spec.argv).catch((error: Error) => stamp(`could not record the registry's pid: ${error.message}`));
-    const outcome = await exited;
-    if (running.pid !== undefined) await forgetChild(paths, running.pid);
+    let outcome: string;
+    try {
+      // Through startProgram (execa): the registry's output goes to ours (the log file), never to a stdout.
+      const running = await startProgram(program!, args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, graceMs: STOP_GRACE_MS });
+      child = running;
+      // A signal that came while it was starting: stop() found no child to end.
+      if (stopping) running.stop();
+      await recordChild(paths, running.pid, spec.argv).catch((error: Error) => stamp(`could not record the registry's pid: ${error.message}`));
+      outcome = (await running.ended).how;
+      await forgetChild(paths, running.pid);
+    } catch (error) {
+      outcome = `could not start: ${(error as Error).message}`;
+    }
+    child = undefined;
     if (stopping) {
       stamp(`registry ${outcome}; stopped`);
       break;

@@ -16,26 +16,29 @@ async function ended(pid: number): Promise<boolean> {
   return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
 }
 
-describe('runProgram when ag is interrupted', () => {
+describe('runProgram and startProgram when ag is interrupted', () => {
   let dir: string;
-  let script: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ag-program-interrupt-'));
-    script = join(dir, 'ag-like.mts');
-    // What a tool does: run a long child through runProgram, its stderr copied to ours.
-    await writeFile(
-      script,
-      `import { runProgram } from ${JSON.stringify(join(here, 'program.ts'))};\n` +
-        `await runProgram('sh', ['-c', 'echo "child $$" >&2; exec sleep 300'], { env: { PATH: '/usr/bin:/bin' }, stderr: process.stderr });\n`,
-    );
+    const program = JSON.stringify(join(here, 'program.ts'));
+    const child = `'sh', ['-c', 'echo "child $$" >&2; exec sleep 300'], { env: { PATH: '/usr/bin:/bin' }`;
+    // What a tool does: run a long child through runProgram, its stderr copied to ours;
+    // or start one alongside it (startProgram, not detached), its output on our stderr.
+    await writeFile(join(dir, 'runProgram.mts'), `import { runProgram } from ${program};\nawait runProgram(${child}, stderr: process.stderr });\n`);
+    await writeFile(join(dir, 'startProgram.mts'), `import { startProgram } from ${program};\nawait (await startProgram(${child} })).ended;\n`);
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('ends the child (a real sleep) when the ag process gets %s, and dies of that signal', async (signal) => {
-    const ag = execa(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, reject: false, stdin: 'ignore' });
+  it.each([
+    ['runProgram', 'SIGTERM'],
+    ['runProgram', 'SIGINT'],
+    ['startProgram', 'SIGTERM'],
+    ['startProgram', 'SIGINT'],
+  ] as const)('%s: ends the child (a real sleep) when the ag process gets %s, and dies of that signal', async (how, signal) => {
+    const ag = execa(process.execPath, ['--import', 'tsx', join(dir, `${how}.mts`)], { cwd: REPO_ROOT, reject: false, stdin: 'ignore' });
     const pid = await new Promise<number>((resolvePid, reject) => {
       let seen = '';
       ag.stderr.on('data', (chunk: Buffer) => {
@@ -47,15 +50,17 @@ describe('runProgram when ag is interrupted', () => {
     });
     expect(await ended(pid)).toBe(false);
 
+    // Its exit, not the end of its output: a sleep left behind holds the stderr pipe open.
+    const exited = new Promise<string | null>((resolveExit) => ag.once('exit', (_code, diedOf) => resolveExit(diedOf)));
     ag.kill(signal);
-    const result = await ag;
-    expect(result.signal).toBe(signal);
+    expect(await exited).toBe(signal);
     let gone = false;
     for (let tries = 0; tries < 50 && !gone; tries += 1) {
       gone = await ended(pid);
       if (!gone) await new Promise((r) => setTimeout(r, 100));
     }
     if (!gone) process.kill(pid, 'SIGKILL'); // leave nothing behind when the assertion below fails
+    await ag;
     expect(gone, `sleep (pid ${pid}) outlived the ag process`).toBe(true);
   });
 });

@@ -1,9 +1,10 @@
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { findProgram, formatCommand, parseDuration, pollUntil, runProgram } from './program.js';
+import { findProgram, formatCommand, parseDuration, pollUntil, runProgram, startProgram } from './program.js';
 
 function sink(): PassThrough & { text(): string } {
   const stream = new PassThrough() as PassThrough & { text(): string };
@@ -79,5 +80,58 @@ describe('helpers', () => {
     await expect(
       pollUntil(async (note) => note('still refused'), { what: 'the API server', timeoutMs: 20, intervalMs: 5 }),
     ).rejects.toMatchObject({ kind: 'external', message: expect.stringContaining('waiting for the API server (last: still refused)') });
+  });
+});
+
+describe('startProgram', () => {
+  const env = { PATH: '/usr/bin:/bin' };
+
+  it('starts a program alongside us: its output to the given descriptor (never our stdout), how it ended', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ag-start-program-'));
+    const log = join(dir, 'log');
+    const fd = openSync(log, 'a');
+    try {
+      const started = await startProgram('sh', ['-c', 'echo out; echo err >&2; exit 4'], { env, outputFd: fd });
+      expect(started).toMatchObject({ pid: expect.any(Number), command: `sh -c 'echo out; echo err >&2; exit 4'` });
+      expect(await started.ended).toEqual({ exitCode: 4, signal: undefined, how: 'exited with code 4' });
+    } finally {
+      closeSync(fd);
+    }
+    expect(await readFile(log, 'utf8')).toBe('out\nerr\n');
+  });
+
+  it('says a missing program is not installed (exit 5), with the caller\'s hint', async () => {
+    await expect(startProgram('ag-no-such-registry', [], { env: { PATH: '/nonexistent' }, missingHint: 'install docker-registry' })).rejects.toMatchObject({
+      kind: 'missing',
+      message: expect.stringContaining('ag-no-such-registry is not installed or not on PATH'),
+      hint: 'install docker-registry',
+    });
+  });
+
+  it('stop() sends SIGTERM, and SIGKILL after graceMs to a child that ignores SIGTERM', async () => {
+    const polite = await startProgram('sleep', ['30'], { env });
+    polite.stop();
+    expect(await polite.ended).toMatchObject({ signal: 'SIGTERM', how: 'killed by SIGTERM' });
+    // An ignored signal stays ignored across exec: sleep ignores SIGTERM too.
+    const stubborn = await startProgram('sh', ['-c', `trap '' TERM; exec sleep 30`], { env, graceMs: 300 });
+    const asked = Date.now();
+    stubborn.stop();
+    expect(await stubborn.ended).toMatchObject({ signal: 'SIGKILL' });
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - asked).toBeLessThan(10_000);
+  });
+
+  it('detached: the child leads its own session (a daemon that outlives us)', async () => {
+    const daemon = await startProgram('sleep', ['30'], { env, detached: true, outputFd: 2 });
+    try {
+      const stat = await readFile(`/proc/${daemon.pid}/stat`, 'utf8');
+      // proc(5): field 6 is the session id; after the last ')' come fields 3 onwards.
+      const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+      expect(session).toBe(daemon.pid);
+      expect(session).not.toBe(Number((await readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ')[3]));
+    } finally {
+      daemon.stop();
+    }
+    expect(await daemon.ended).toMatchObject({ signal: 'SIGTERM' });
   });
 });

@@ -51,29 +51,47 @@ export function formatCommand(program: string, args: readonly string[]): string 
 }
 
 /**
+ * What every child ag starts has in common, in one place: exactly the
+ * environment given (PATH included), never a thrown non-zero exit (the
+ * caller decides), and execa's `cleanup`: when ag is interrupted (SIGINT,
+ * SIGTERM, SIGHUP) or exits, the child is sent SIGTERM too, so a kubeadm, an
+ * apt-get or a registry does not go on alone after the command that started
+ * it is gone. (execa's cleanup is signal-exit's: it acts on a signal only
+ * when no other handler is installed; a command that handles SIGTERM itself,
+ * such as the registry supervisor, ends its children there.)
+ */
+function commonOptions(options: { env: Io['env']; cwd?: string | undefined }) {
+  return { env: options.env as NodeJS.ProcessEnv, extendEnv: false, cwd: options.cwd, reject: false, cleanup: true } as const;
+}
+
+/** Why a program could not be started at all: a missing program is a MissingError (exit 5), anything else names the command. */
+function startFailure(program: string, command: string, error: NodeJS.ErrnoException, missingHint?: string): Error {
+  if (error.code === 'ENOENT') {
+    return new MissingError(`running ${command}: ${program} is not installed or not on PATH`, {
+      hint: missingHint ?? `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
+    });
+  }
+  return withContext(`running ${command}`, error);
+}
+
+/**
  * Runs a program to completion with stdin closed (or fed `input`). Throws an ExternalError
  * (exit code 7) naming the command when it exits non-zero, a MissingError
  * when it is not installed. Never writes to our stdout.
  *
- * execa starts it (the project's library for child processes) with its
- * `cleanup`: when ag is interrupted (SIGINT, SIGTERM, SIGHUP) or exits, the
- * child is sent SIGTERM too, so a kubeadm or an apt-get does not go on alone
- * after the command that started it is gone.
+ * execa starts it (the project's library for child processes); it is
+ * ended with ag when ag is interrupted (commonOptions).
  */
 export async function runProgram(program: string, args: readonly string[], options: RunProgramOptions): Promise<ProgramResult> {
   const command = formatCommand(program, args);
   // Loaded on first use: execa and what it imports cost every tool's start otherwise (npm run bench:startup -- --profile).
   const { execa } = await import('execa');
   const child = execa(program, args, {
-    env: options.env as NodeJS.ProcessEnv,
-    extendEnv: false,
-    cwd: options.cwd,
+    ...commonOptions(options),
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     stdout: 'pipe',
     stderr: 'pipe',
     stripFinalNewline: false,
-    reject: false,
-    cleanup: true,
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
   });
   const copyTo = options.stderr;
@@ -82,13 +100,8 @@ export async function runProgram(program: string, args: readonly string[], optio
   const done = await child;
   const spawnError = done.cause as NodeJS.ErrnoException | undefined;
   if (done.failed && done.exitCode === undefined && done.signal === undefined && spawnError !== undefined) {
-    if (spawnError.code === 'ENOENT') {
-      throw new MissingError(`running ${command}: ${program} is not installed or not on PATH`, {
-        hint: options.missingHint ?? `install ${program} (ag-nodeprep apply installs the bundle's binaries) or pass its path`,
-      });
-    }
     // A child that exits without reading its input is reported by its exit code, not by the broken pipe.
-    if (spawnError.code !== 'EPIPE') throw withContext(`running ${command}`, spawnError);
+    if (spawnError.code !== 'EPIPE') throw startFailure(program, command, spawnError, options.missingHint);
   }
   const result: ProgramResult = { exitCode: done.exitCode ?? 128, stdout: String(done.stdout ?? ''), stderr: String(done.stderr ?? '') };
   if (result.exitCode === 0 || options.allowFailure) return result;
@@ -98,6 +111,82 @@ export async function runProgram(program: string, args: readonly string[], optio
     hint: options.hint,
     details: { command, exitCode: result.exitCode },
   });
+}
+
+export interface StartProgramOptions {
+  /** The environment, PATH included. */
+  env: Io['env'];
+  cwd?: string;
+  /**
+   * Where the child's stdout and stderr go, as a file descriptor (a log file);
+   * default our stderr (fd 2). Never our stdout, which is the document.
+   */
+  outputFd?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL; default 5 s. */
+  graceMs?: number;
+  /**
+   * Outlive ag: the child gets its own session (setsid), is not ended with ag
+   * and does not keep ag running (a daemon such as the registry supervisor).
+   */
+  detached?: boolean;
+  /** What to do when the program is not there (default: install it, or pass its path). */
+  missingHint?: string;
+}
+
+/** How a started program ended. */
+export interface ProgramEnd {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  /** `exited with code 1`, `killed by SIGTERM`: for logs. */
+  how: string;
+}
+
+/** A long-lived child started by `startProgram`. */
+export interface StartedProgram {
+  pid: number;
+  /** The command as `formatCommand` writes it. */
+  command: string;
+  /** Resolves (never rejects) when the child has ended; a detached child's is not awaited by anyone. */
+  ended: Promise<ProgramEnd>;
+  /** Asks it to end: SIGTERM, then SIGKILL after `graceMs` if it is still there. */
+  stop(): void;
+}
+
+/**
+ * Starts a program that runs alongside ag (a registry, a supervisor) rather
+ * than to completion: resolves once it runs, with its pid and a handle;
+ * throws a MissingError when it is not installed, another error naming the
+ * command when it cannot be started. stdin is closed; its output goes to
+ * `outputFd` (default our stderr), never our stdout. Unless `detached`, it
+ * is ended with ag (commonOptions), as runProgram's children are.
+ */
+export async function startProgram(program: string, args: readonly string[], options: StartProgramOptions): Promise<StartedProgram> {
+  const command = formatCommand(program, args);
+  const { execa } = await import('execa');
+  // execa's types name only small descriptors; any open one is handed to spawn as it is (a single value, not an array).
+  const output = (options.outputFd ?? 2) as 2;
+  const child = execa(program, args, {
+    ...commonOptions(options),
+    stdin: 'ignore',
+    stdout: output,
+    stderr: output,
+    forceKillAfterDelay: options.graceMs ?? 5_000,
+    detached: options.detached === true,
+    cleanup: options.detached !== true,
+  });
+  const spawned = new Promise<undefined>((resolveSpawn) => child.once('spawn', () => resolveSpawn(undefined)));
+  const early = await Promise.race([spawned, child]);
+  if (early !== undefined || child.pid === undefined) {
+    const cause = (early?.cause ?? new Error('it ended before it started')) as NodeJS.ErrnoException;
+    throw startFailure(program, command, cause, options.missingHint);
+  }
+  if (options.detached) child.unref();
+  const ended = child.then((done): ProgramEnd => {
+    const signal = done.signal ?? undefined;
+    const how = signal ? `killed by ${signal}` : done.exitCode !== undefined ? `exited with code ${done.exitCode}` : `failed: ${done.shortMessage}`;
+    return { exitCode: done.exitCode, signal, how };
+  });
+  return { pid: child.pid, command, ended, stop: () => void child.kill('SIGTERM') };
 }
 
 /** Whether systemd on the live host reports `unit` active (`systemctl is-active`); false where there is no systemctl. */
