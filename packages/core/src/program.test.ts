@@ -112,8 +112,11 @@ describe('startProgram', () => {
     const polite = await startProgram('sleep', ['30'], { env });
     polite.stop();
     expect(await polite.ended).toMatchObject({ signal: 'SIGTERM', how: 'killed by SIGTERM' });
-    // An ignored signal stays ignored across exec: sleep ignores SIGTERM too.
-    const stubborn = await startProgram('sh', ['-c', `trap '' TERM; exec sleep 30`], { env, graceMs: 300 });
+    // An ignored signal stays ignored across exec: sleep ignores SIGTERM too. The marker file says the trap is
+    // set: a SIGTERM sent before that would end sh itself, which is not what this test is about.
+    const ready = join(await mkdtemp(join(tmpdir(), 'ag-start-program-')), 'trapped');
+    const stubborn = await startProgram('sh', ['-c', `trap '' TERM; : > '${ready}'; exec sleep 30`], { env, graceMs: 300 });
+    await pollUntil(async () => (await readFile(ready).then(() => true, () => false)) || undefined, { timeoutMs: 10_000, intervalMs: 10, what: 'the shell to set its trap' });
     const asked = Date.now();
     stubborn.stop();
     expect(await stubborn.ended).toMatchObject({ signal: 'SIGKILL' });
