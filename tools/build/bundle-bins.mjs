@@ -25,6 +25,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
 const fastStringWidth = join(root, 'tools', 'build', 'fast-string-width.mjs');
 const seaCodeCache = join(root, 'tools', 'build', 'sea-code-cache.cjs');
+const yargsAssert = join(root, 'tools', 'build', 'yargs-assert.mjs');
+
+/** yargs's import of node:assert goes to a stand-in (yargs-assert.mjs says why); every other module's stays. */
+function yargsAssertPlugin() {
+  return {
+    name: 'yargs-assert',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?assert$/ }, (args) => (/[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: yargsAssert } : undefined));
+    },
+  };
+}
 
 export function toolEntries() {
   return readdirSync(packagesDir)
@@ -78,8 +89,8 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     outfile,
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
     // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
-    // Sources a worker thread evaluates, as strings (inline-sources.mjs).
-    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root)],
+    // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert.
+    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin()],
     bundle: true,
     platform: 'node',
     format,
