@@ -26,6 +26,35 @@ const packagesDir = join(root, 'packages');
 const fastStringWidth = join(root, 'tools', 'build', 'fast-string-width.mjs');
 const seaCodeCache = join(root, 'tools', 'build', 'sea-code-cache.cjs');
 const yargsAssert = join(root, 'tools', 'build', 'yargs-assert.mjs');
+const plainWrapAnsi = join(root, 'tools', 'build', 'plain-wrap-ansi.mjs');
+
+/**
+ * cliui's import of wrap-ansi goes to a module that wraps text without escape sequences itself
+ * (plain-wrap-ansi.mjs says why) and hands the rest to the wrap-ansi cliui would have had.
+ */
+function plainWrapAnsiPlugin() {
+  return {
+    name: 'plain-wrap-ansi',
+    setup(build) {
+      build.onResolve({ filter: /^wrap-ansi$/ }, async (args) => {
+        if (!/[\\/]node_modules[\\/]cliui[\\/]/.test(args.importer) || args.pluginData?.real) return undefined;
+        const real = await build.resolve('wrap-ansi', { kind: args.kind, resolveDir: args.resolveDir, pluginData: { real: true } });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: 'plain-wrap-ansi' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'plain-wrap-ansi' }, (args) => ({
+        resolveDir: dirname(plainWrapAnsi),
+        contents: [
+          `import wrapAnsi from ${JSON.stringify(args.path)};`,
+          `import { isPlain, wrapPlain } from ${JSON.stringify(plainWrapAnsi)};`,
+          'export default function wrap(text, columns, options) {',
+          '  return isPlain(String(text)) ? wrapPlain(text, columns, options) : wrapAnsi(text, columns, options);',
+          '}',
+        ].join('\n'),
+      }));
+    },
+  };
+}
 
 /** yargs's import of node:assert goes to a stand-in (yargs-assert.mjs says why); every other module's stays. */
 function yargsAssertPlugin() {
@@ -89,8 +118,9 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     outfile,
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
     // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
-    // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert.
-    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin()],
+    // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert, cliui's
+    // wrapping of plain text without wrap-ansi's escape walk.
+    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), plainWrapAnsiPlugin()],
     bundle: true,
     platform: 'node',
     format,
