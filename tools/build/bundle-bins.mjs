@@ -2,18 +2,21 @@
 // Bundles every tool's src/bin.ts twice:
 //   packages/<tool>/dist/<tool>.mjs          one self-contained ESM file, which the
 //                                           bundle's tools/ carries for a host with Node.js alone;
-//   packages/<tool>/dist/split/<tool>.mjs    the same code split at each import(), which
-//                                           bin/<tool>.mjs runs: a start reads and compiles the
-//                                           command line's code only (~290 KB of ag-kubeadm's
-//                                           1.2 MB), a subcommand's code when it runs.
-// The same esbuild settings, as CommonJS, make the code inside the single
-// executables (tools/build/src/executables.ts).
+//   packages/<tool>/dist/<tool>.cjs          the same as one CommonJS file, which bin/<tool>.cjs
+//                                           runs (sea-main.cjs's runBuiltTool) with
+//   packages/<tool>/dist/<tool>.cjs.cache    its V8 code cache, taken by this machine's node after
+//                                           a --help run (sea-code-cache.cjs), as the single
+//                                           executables have theirs: a start compiles only what
+//                                           --help did not run. Node.js 20 gives an ES module no
+//                                           code cache, a vm.Script's CommonJS wrapper one.
+// The same esbuild settings, as CommonJS for Node.js 24, make the code inside
+// the single executables (tools/build/src/executables.ts).
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coreImportsPlugin } from './core-imports.mjs';
 import { inlineSourcesPlugin } from './inline-sources.mjs';
@@ -21,6 +24,47 @@ import { inlineSourcesPlugin } from './inline-sources.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
 const fastStringWidth = join(root, 'tools', 'build', 'fast-string-width.mjs');
+const seaCodeCache = join(root, 'tools', 'build', 'sea-code-cache.cjs');
+const yargsAssert = join(root, 'tools', 'build', 'yargs-assert.mjs');
+const plainWrapAnsi = join(root, 'tools', 'build', 'plain-wrap-ansi.mjs');
+
+/**
+ * cliui's import of wrap-ansi goes to a module that wraps text without escape sequences itself
+ * (plain-wrap-ansi.mjs says why) and hands the rest to the wrap-ansi cliui would have had.
+ */
+function plainWrapAnsiPlugin() {
+  return {
+    name: 'plain-wrap-ansi',
+    setup(build) {
+      build.onResolve({ filter: /^wrap-ansi$/ }, async (args) => {
+        if (!/[\\/]node_modules[\\/]cliui[\\/]/.test(args.importer) || args.pluginData?.real) return undefined;
+        const real = await build.resolve('wrap-ansi', { kind: args.kind, resolveDir: args.resolveDir, pluginData: { real: true } });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: 'plain-wrap-ansi' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'plain-wrap-ansi' }, (args) => ({
+        resolveDir: dirname(plainWrapAnsi),
+        contents: [
+          `import wrapAnsi from ${JSON.stringify(args.path)};`,
+          `import { isPlain, wrapPlain } from ${JSON.stringify(plainWrapAnsi)};`,
+          'export default function wrap(text, columns, options) {',
+          '  return isPlain(String(text)) ? wrapPlain(text, columns, options) : wrapAnsi(text, columns, options);',
+          '}',
+        ].join('\n'),
+      }));
+    },
+  };
+}
+
+/** yargs's import of node:assert goes to a stand-in (yargs-assert.mjs says why); every other module's stays. */
+function yargsAssertPlugin() {
+  return {
+    name: 'yargs-assert',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?assert$/ }, (args) => (/[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: yargsAssert } : undefined));
+    },
+  };
+}
 
 export function toolEntries() {
   return readdirSync(packagesDir)
@@ -32,43 +76,51 @@ export function toolEntries() {
     }));
 }
 
-/** Where the split build of a tool goes: `dist/split/<tool>.mjs` and its `chunks/`. */
-export function splitEntry(tool) {
-  return { ...tool, outfile: join(dirname(tool.outfile), 'split', `${tool.name}.mjs`), splitting: true };
+/** Where the CommonJS build of a tool goes, which bin/<tool>.cjs runs: `dist/<tool>.cjs`, its code cache `dist/<tool>.cjs.cache`. */
+export function commonJsEntry(tool) {
+  return { ...tool, outfile: join(dirname(tool.outfile), `${tool.name}.cjs`), format: 'cjs', target: 'node20' };
 }
 
 /**
- * Bundles one tool. `format: 'cjs'` is for a single executable, whose Node
- * runs CommonJS: `import.meta.url` there is the executable itself (the
- * wrapper that runs the code passes it as `__filename`). `profiling`:
- * one statement a line and a source map, for `npm run bench:startup -- --profile`
- * to say which package each sample of a start was in.
+ * A CommonJS bundle is run from its bytes read as latin1 (sea-main.cjs): with a byte above 0x7f the
+ * string would not be the text, and the code cache another decoding made would not fit it.
  */
-export async function bundleTool({ entry, outfile, format = 'esm', target = 'node20', profiling = false, splitting = false }) {
-  const esm = format === 'esm';
-  const out = splitting
-    ? {
-        // Code splitting (ESM only): each import() target and what only it needs becomes a chunk loaded on demand.
-        entryPoints: { [basename(outfile, '.mjs')]: entry },
-        outdir: dirname(outfile),
-        splitting: true,
-        chunkNames: 'chunks/[name]-[hash]',
-        outExtension: { '.js': '.mjs' },
-      }
-    : { entryPoints: [entry], outfile };
-  // The split build goes to a new directory that then takes the old one's place: its chunks' names
-  // change with their content, and a tool running meanwhile should find a whole build, old or new.
-  const finalDir = dirname(outfile);
-  if (splitting) {
-    out.outdir = `${finalDir}.new`;
-    await rm(out.outdir, { recursive: true, force: true });
+export async function checkAscii(name, file) {
+  const offset = (await readFile(file)).findIndex((byte) => byte > 0x7f);
+  if (offset >= 0) throw new Error(`${name}'s bundle has a non-ASCII byte at offset ${offset}: keep esbuild's charset ascii`);
+}
+
+/** Runs the CommonJS build's --help once under this node and writes the V8 code cache of what ran beside it. */
+export async function writeCodeCache({ name, outfile }) {
+  try {
+    await checkAscii(name, outfile);
+    await promisify(execFile)(process.execPath, [seaCodeCache, name, outfile, `${outfile}.cache`, '--', '--help']);
+  } catch (error) {
+    throw new Error(`making the code cache of ${name}: ${error.stderr || error.message}`);
   }
+}
+
+/**
+ * Bundles one tool. `format: 'cjs'` is for a single executable and for
+ * bin/<tool>.cjs, which run CommonJS with a code cache: `import.meta.url`
+ * there is the file the wrapper that runs the code passes as `__filename`
+ * (the executable itself, or dist/<tool>.cjs). `profiling`: one statement a
+ * line and a source map, for `npm run bench:startup -- --profile` to say
+ * which package each sample of a start was in.
+ */
+export async function bundleTool({ entry, outfile, format = 'esm', target = 'node20', profiling = false }) {
+  const esm = format === 'esm';
+  // V8 accepts a code cache for any source of the length it was made for: the old cache goes before the
+  // new source comes, so that a start in between compiles from source rather than running stale code.
+  if (!esm) await rm(`${outfile}.cache`, { force: true });
   await build({
-    ...out,
+    entryPoints: [entry],
+    outfile,
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
     // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
-    // Sources a worker thread evaluates, as strings (inline-sources.mjs).
-    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root)],
+    // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert, cliui's
+    // wrapping of plain text without wrap-ansi's escape walk.
+    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), plainWrapAnsiPlugin()],
     bundle: true,
     platform: 'node',
     format,
@@ -96,12 +148,6 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
           banner: { js: "var __agImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
         }),
   });
-  if (splitting) {
-    await rm(`${finalDir}.old`, { recursive: true, force: true });
-    await rename(finalDir, `${finalDir}.old`).catch(() => undefined);
-    await rename(out.outdir, finalDir);
-    await rm(`${finalDir}.old`, { recursive: true, force: true });
-  }
 }
 
 /** Runs the bundled tool's hidden --write-shell-files (core/src/cli/shell-files.ts) into its dist/. */
@@ -117,9 +163,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const only = process.argv.slice(2);
   const tools = toolEntries().filter((t) => only.length === 0 || only.includes(t.name));
   const started = Date.now();
-  await Promise.all(tools.flatMap((tool) => [bundleTool(tool), bundleTool(splitEntry(tool))]));
+  await Promise.all(tools.flatMap((tool) => [bundleTool(tool), bundleTool(commonJsEntry(tool))]));
+  const bundled = Date.now();
   // Man pages and bash/zsh completion from each tool's own command definitions, beside it in dist/share/
-  // (ag-bundle pack carries them in tools/share/, ag-nodeprep installs them).
-  await Promise.all(tools.map((tool) => writeShellFiles(tool)));
-  process.stderr.write(`bundled ${tools.length} tool(s) with their man pages and completion in ${Date.now() - started} ms: ${tools.map((t) => t.name).join(', ') || 'none'}\n`);
+  // (ag-bundle pack carries them in tools/share/, ag-nodeprep installs them); the code caches.
+  await Promise.all(tools.flatMap((tool) => [writeShellFiles(tool), writeCodeCache(commonJsEntry(tool))]));
+  // The split ESM build an earlier bin ran: nothing runs it now.
+  await Promise.all(tools.map((tool) => rm(join(dirname(tool.outfile), 'split'), { recursive: true, force: true })));
+  process.stderr.write(
+    `bundled ${tools.length} tool(s) in ${bundled - started} ms, their man pages, completion and code caches in ${Date.now() - bundled} ms: ${tools.map((t) => t.name).join(', ') || 'none'}\n`,
+  );
 }

@@ -1,15 +1,15 @@
-// An esbuild plugin for the split build (bundle-bins.mjs): rewrites each
+// An esbuild plugin for every bundle of a tool (bundle-bins.mjs): rewrites each
 // `import { a, b } from '@ag/core'` in the tools' sources into imports of the
 // core modules that define a and b.
 //
-// Why: esbuild places a module in the chunks by which entry points *reach*
-// it through import statements, before tree shaking. @ag/core's index
-// re-exports every core module, so a cli.ts that imports one name from it
-// reaches them all, and whatever any subcommand uses (TypeBox and the
-// document schema, the registry client, yaml…) lands in a chunk that every
-// start loads. Imported from where they are defined, a start reaches only
-// what the command line uses. The program is the same: the same modules,
-// the same bindings.
+// Why: a bundle evaluates at start every module a start *reaches* through
+// import statements (esbuild decides before tree shaking; in a split build,
+// which chunks a start loads). @ag/core's index re-exports every core module,
+// so a cli.ts that imports one name from it reaches them all, and whatever
+// any subcommand uses (TypeBox and the document schema, the registry client,
+// yaml…) is evaluated at every start. Imported from where they are defined,
+// a start reaches only what the command line uses. The program is the same:
+// the same modules, the same bindings.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 

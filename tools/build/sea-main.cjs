@@ -8,9 +8,11 @@
 // under this same Node.js. Only the chosen tool's code is compiled: the
 // others stay bytes in the file.
 //
-// Outside an executable this file only exports `compileTool`, which
-// sea-code-cache.cjs uses at build time so that the source V8 hashes is the
-// same byte for byte.
+// Outside an executable this file is the one loader of a tool's CommonJS
+// bundle with its code cache: sea-code-cache.cjs uses it at build time (so
+// that the source V8 hashes is the same byte for byte), and each tool's
+// bin/ag-<tool>.cjs uses it to run dist/ag-<tool>.cjs with the cache npm ci's
+// build made beside it under this machine's Node.js (runBuiltTool).
 const { basename, dirname, join, resolve } = require('node:path');
 const vm = require('node:vm');
 
@@ -22,6 +24,58 @@ function compileTool(name, source, cachedData) {
     // ag-fetch imports a few modules on demand: let import() reach Node's own loader.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
+}
+
+/**
+ * Node.js (20 and 24) flags vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER (compileTool's import() route) as experimental
+ * on its first use, with a warning on stderr an operator can do nothing about: that one warning is dropped,
+ * every other goes through.
+ */
+function quietLoaderWarning() {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (warning, ...rest) {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    if (typeof text === 'string' && text.includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+    return emitWarning.call(process, warning, ...rest);
+  };
+}
+
+/** AG_NO_CODE_CACHE=1: compile from source, to measure what the cache buys (npm run bench:startup). */
+const codeCacheWanted = () => process.env.AG_NO_CODE_CACHE !== '1';
+
+/**
+ * Runs a tool's bundle as a CommonJS module whose file is `filename`, with `cachedData` when given.
+ * A cache V8 rejects (another Node.js or V8 flags made it) costs only the compiling it would have
+ * spared: V8 then compiles from source. Returns the script, whose cache sea-code-cache.cjs takes.
+ */
+function runTool({ name, source, cachedData, require: toolRequire, filename }) {
+  const script = compileTool(name, source, cachedData);
+  if (process.env.AG_DEBUG_CODE_CACHE === '1') {
+    process.stderr.write(`ag: ${name} code cache ${cachedData === undefined ? 'not used' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`);
+  }
+  const toolModule = { exports: {} };
+  script.runInThisContext()(toolModule.exports, toolRequire, toolModule, filename, dirname(filename));
+  return script;
+}
+
+/**
+ * What bin/ag-<tool>.cjs runs: `file` (dist/ag-<tool>.cjs, tools/build/bundle-bins.mjs) with the
+ * code cache beside it (`file`.cache), if there is one. The source is ASCII (the build checks), read
+ * as latin1 at build time and here alike.
+ */
+function runBuiltTool(file) {
+  const { readFileSync } = require('node:fs');
+  let cachedData;
+  if (codeCacheWanted()) {
+    try {
+      cachedData = readFileSync(`${file}.cache`);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+  }
+  const source = readFileSync(file, 'latin1');
+  quietLoaderWarning();
+  runTool({ name: basename(file, '.cjs'), source, cachedData, require: require('node:module').createRequire(file), filename: file });
 }
 
 function usage(manifest) {
@@ -85,32 +139,12 @@ function main() {
   // The assets where they lie in the executable, not copied (getAsset copies: 20 ms and a garbage collection
   // for ag-kubeadm). The source is ASCII (esbuild escapes the rest; the build checks), so latin1 reads it as is.
   const source = Buffer.from(getRawAsset(`${chosen.tool}.js`)).toString('latin1');
-  // AG_NO_CODE_CACHE=1: compile from source, to measure what the cache buys (npm run bench:startup).
-  const cachedData = process.env.AG_NO_CODE_CACHE === '1' ? undefined : new Uint8Array(getRawAsset(`${chosen.tool}.cache`));
-  const script = compileTool(chosen.tool, source, cachedData);
-  if (process.env.AG_DEBUG_CODE_CACHE === '1') {
-    process.stderr.write(`ag: ${chosen.tool} code cache ${cachedData === undefined ? 'not used' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`);
-  }
-  const toolModule = { exports: {} };
-  script.runInThisContext()(toolModule.exports, require, toolModule, process.execPath, dirname(process.execPath));
-}
-
-/**
- * Node.js 24 flags vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER (compileTool's import() route) as experimental
- * on its first use, with a warning on stderr an operator can do nothing about: that one warning is dropped,
- * every other goes through.
- */
-function quietLoaderWarning() {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function (warning, ...rest) {
-    const text = typeof warning === 'string' ? warning : warning?.message;
-    if (typeof text === 'string' && text.includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
-    return emitWarning.call(process, warning, ...rest);
-  };
+  const cachedData = codeCacheWanted() ? new Uint8Array(getRawAsset(`${chosen.tool}.cache`)) : undefined;
+  runTool({ name: chosen.tool, source, cachedData, require, filename: process.execPath });
 }
 
 if (require('node:sea').isSea()) {
   quietLoaderWarning();
   main();
 }
-else module.exports = { compileTool };
+else module.exports = { runTool, runBuiltTool };

@@ -16,8 +16,8 @@ import {
   type CommandContext,
   type Io,
 } from '@ag/core';
-import { checkSiteName, defaultStateDir, ledgerPath } from './ledger.js';
-import { generateKeyPair, loadPublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signing.js';
+import { checkSiteName, defaultStateDir, ledgerPath } from './ledger-path.js';
+import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signature-algorithms.js';
 import { parseSize } from './size.js';
 import { DOCUMENT_FILE } from './sums.js';
 import { summaries } from './summary.js';
@@ -72,7 +72,9 @@ async function packDocument(context: Context): Promise<{ document: AgDocument; d
 
 async function keyFrom(args: Record<string, unknown>, io: Io) {
   const key = stringArg(args, 'key');
-  return key === undefined ? undefined : loadPublicKey(resolve(io.cwd, key));
+  if (key === undefined) return undefined;
+  const { loadPublicKey } = await import('./signing.js');
+  return loadPublicKey(resolve(io.cwd, key));
 }
 
 function configure(parser: Argv): Argv {
@@ -305,6 +307,7 @@ async function report(context: Context): Promise<void> {
 
 async function keygen(context: Context): Promise<void> {
   const { io, args, log } = context;
+  const { generateKeyPair } = await import('./signing.js');
   const publicOut = stringArg(args, 'public-out');
   const result = await generateKeyPair({
     out: resolve(io.cwd, stringArg(args, 'out')!),

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { API_VERSION, BundleRef, RelativePath, Sha256Hex, Timestamp, UsageError, VerificationError, withContext, writeFileAtomic } from '@ag/core';
+import { API_VERSION, BundleRef, RelativePath, Sha256Hex, Timestamp, VerificationError, withContext, writeFileAtomic } from '@ag/core';
 import type { Inventory } from './inventory.js';
 
 /** One file a bundle lists in SHA256SUMS (carried or reused), with its size. */
@@ -34,24 +32,6 @@ export const LedgerEntry = Type.Object({
 export type LedgerEntry = Static<typeof LedgerEntry>;
 
 export const GENESIS = '0'.repeat(64);
-const SITE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-export function checkSiteName(name: string): void {
-  if (!SITE_NAME.test(name)) {
-    throw new UsageError(`--site ${JSON.stringify(name)} is not a site name`, { hint: 'use letters, digits, dots, dashes and underscores (it names a directory), e.g. plant-a' });
-  }
-}
-
-/** `$XDG_STATE_HOME/ag` or `~/.local/state/ag`: where the connected side keeps its ledgers. */
-export function defaultStateDir(env: Record<string, string | undefined> = process.env): string {
-  const xdg = env['XDG_STATE_HOME'];
-  return join(xdg !== undefined && xdg.startsWith('/') ? xdg : join(env['HOME'] ?? homedir(), '.local', 'state'), 'ag');
-}
-
-export function ledgerPath(site: string, stateDir: string): string {
-  return join(stateDir, 'sites', site, 'ledger.jsonl');
-}
-
 export function bundleId(site: string, sequence: number): string {
   return `${site}#${sequence}`;
 }

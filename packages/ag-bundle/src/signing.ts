@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { MissingError, UsageError, withContext, writeFileAtomic } from '@ag/core';
+import type { SignatureAlgorithm } from './signature-algorithms.js';
 
 /**
  * Signatures over SHA256SUMS (and a split bundle's parts list) that openssl
@@ -16,9 +17,7 @@ import { MissingError, UsageError, withContext, writeFileAtomic } from '@ag/core
  * SubjectPublicKeyInfo (`openssl pkey -pubin -in PUB.pem -outform DER |
  * sha256sum`).
  */
-export type SignatureAlgorithm = 'ecdsa-p256-sha256' | 'ed25519';
-
-export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ecdsa-p256-sha256', 'ed25519'];
+export { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signature-algorithms.js';
 
 /** The most a signature file may weigh (an Ed25519 one is 64 bytes, a DER P-256 one at most 72). */
 export const MAX_SIGNATURE_BYTES = 4096;

@@ -16,20 +16,21 @@ import {
 import type { Argv } from 'yargs';
 import type { NodeprepOptions } from './context.js';
 import { summaries } from './summary.js';
-import { STEPS } from './steps/index.js';
+// The steps' names and lines, not their code: --help describes them, apply loads them (plan.ts).
+import { STEP_LIST } from './steps/list.js';
 
 const VERSION = '0.1.0';
 
 function configure(parser: Argv): Argv {
   return parser
     .usage('$0 <command> [options] < document.json > document.json\n\nMakes a host ready for kubeadm, offline: plan shows, apply does, check verifies.')
-    .epilogue(`Steps, in the order apply runs them (--skip NAME leaves one out):\n${STEPS.map((s) => `${s.name}: ${s.summary}`).join('\n')}`)
+    .epilogue(`Steps, in the order apply runs them (--skip NAME leaves one out):\n${STEP_LIST.map((s) => `${s.name}: ${s.summary}`).join('\n')}`)
     .command('plan', 'list every change apply would make (with the diff of each file), or every blocker at once (exit 5); change nothing. A terminal gets the plan to read, a pipe the document')
     .command('apply', 'perform the actions; a second apply reports zero changes')
     .command('check', 'verify the host is ready; list everything that is not, exit 5 when anything is missing')
     .command('inventory', "print this node's installed OS packages and versions as JSON, for ag-fetch download --inventory; change nothing")
     .option('root', sharedOption('root', 'prepare the files under DIR (a chroot, an image, a test) and run no host commands', { default: '/' }))
-    .option('skip', { type: 'string', array: true, default: [] as string[], describe: `leave a step out (repeatable): ${STEPS.map((s) => s.name).join(', ')}` })
+    .option('skip', { type: 'string', array: true, default: [] as string[], describe: `leave a step out (repeatable): ${STEP_LIST.map((s) => s.name).join(', ')}` })
     .option('dir', sharedOption('dir', "(when not where the document's root says)"))
     .option('arch', { type: 'string', describe: 'the node architecture (default: the plan\'s only one, else this machine\'s)', requiresArg: true })
     .option('selinux', { choices: ['permissive', 'enforcing'] as const, default: 'permissive' as const, describe: 'SELinux: permissive, or left enforcing (needs container-selinux)' })

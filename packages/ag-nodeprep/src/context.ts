@@ -2,6 +2,7 @@ import type { AgDocument, Io, Logger } from '@ag/core';
 import type { Action } from './actions/types.js';
 import type { InitInfo } from './init-system.js';
 import type { OsInfo } from './os-release.js';
+import type { StepName } from './steps/list.js';
 
 export type SelinuxMode = 'permissive' | 'enforcing';
 export type FirewallMode = 'disable' | 'open';
@@ -86,12 +87,16 @@ export interface StepContext {
 }
 
 /**
- * One named, skippable step of node preparation. `plan` only reads the node
- * and returns the actions; the engine (apply.ts, check.ts) runs them.
+ * What a step does (steps/<name>.ts). `plan` only reads the node and
+ * returns the actions; the engine (apply.ts, check.ts) runs them.
  */
-export interface Step {
-  name: string;
+export interface StepCode {
+  plan(context: StepContext): Promise<Action[]>;
+}
+
+/** One named, skippable step of node preparation: its name and --help line (steps/list.ts) with its code. */
+export interface Step extends StepCode {
+  name: StepName;
   /** One line, for --help and the docs. */
   summary: string;
-  plan(context: StepContext): Promise<Action[]>;
 }

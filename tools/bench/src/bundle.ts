@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
-const AG_BUNDLE = join(REPO_ROOT, 'packages', 'ag-bundle', 'bin', 'ag-bundle.mjs');
+const AG_BUNDLE = join(REPO_ROOT, 'packages', 'ag-bundle', 'bin', 'ag-bundle.cjs');
 const MAX_SIZE = 64 * 1024 ** 3;
 
 /** Reads a size like 2G, 500M (1024-based), or bytes. */

@@ -23,8 +23,8 @@ import { freePort, generatedLayout, LINUX_AMD64, DOCKER_REGISTRY_BIN } from '@ag
 import { parseBenchSize } from './bundle.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
-const AG_REGISTRY = join(REPO_ROOT, 'packages', 'ag-registry', 'bin', 'ag-registry.mjs');
-const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.mjs');
+const AG_REGISTRY = join(REPO_ROOT, 'packages', 'ag-registry', 'bin', 'ag-registry.cjs');
+const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.cjs');
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
 
 export interface LoadRow {

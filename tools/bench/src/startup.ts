@@ -1,11 +1,16 @@
 /**
  * Start-up time of every ag tool, `--version` and `--help`, both ways it
- * ships: the .mjs file run by this machine's node, and the single
- * executable (dist/tools/<arch>/ag-<tool>, Node.js built in), the latter
- * also without its code cache (AG_NO_CODE_CACHE=1) to show what the cache
+ * ships: the tool run by this machine's node (bin/ag-<tool>.cjs), and the
+ * single executable (dist/tools/<arch>/ag-<tool>, Node.js built in), both
+ * also without their code cache (AG_NO_CODE_CACHE=1) to show what the cache
  * buys. Beside them, in the same interleaved rounds so that a busy machine
  * slows all alike: `node -e 0` (the floor any Node CLI pays here) and
  * `ag --version` (the executable's floor: its Node.js, no tool's code).
+ * When the environment sets NODE_EXTRA_CA_CERTS, `node -e 0` and each
+ * `--help` by node also without it: Node.js 20 reads and parses that file
+ * and its own CA store at every start, before any of the tool's code
+ * (https://github.com/nodejs/node/issues/40524); Node.js 24 only when TLS is
+ * first used (https://github.com/nodejs/node/pull/59856).
  *
  *   npm run bench:startup [-- --runs 15] [-- --tool ag-fetch] [-- --json] [-- --check]
  *   npm run bench:startup -- --profile ag-kubeadm     where a start's time goes, by package
@@ -27,6 +32,8 @@ export interface StartupCommand {
   command: string;
   argv: string[];
   env?: Record<string, string>;
+  /** Variables of this environment the command runs without. */
+  unset?: string[];
 }
 
 export interface StartupRow {
@@ -53,19 +60,33 @@ export function executableDir(root = REPO_ROOT): string | undefined {
   return existsSync(join(dir, 'ag')) ? dir : undefined;
 }
 
+/** Set here and read by Node.js 20 at every start (see the file comment): the rows "without" it show what that costs. */
+const EXTRA_CA_CERTS = 'NODE_EXTRA_CA_CERTS';
+const WITHOUT_EXTRA_CA_CERTS = `without ${EXTRA_CA_CERTS}`;
+
 /** Every command the benchmark times; [0] is the baseline. */
 export function startupCommands(options: { tools?: string[] } = {}): StartupCommand[] {
   const tools = builtTools().filter((t) => options.tools === undefined || options.tools.length === 0 || options.tools.includes(t.name));
   const exeDir = executableDir();
+  const extraCaCerts = process.env[EXTRA_CA_CERTS] !== undefined;
   const commands: StartupCommand[] = [{ name: 'node -e 0 (baseline)', command: 'node -e 0', argv: [process.execPath, '-e', '0'] }];
+  if (extraCaCerts) {
+    commands.push({ name: `node -e 0 ${WITHOUT_EXTRA_CA_CERTS}`, command: `env -u ${EXTRA_CA_CERTS} node -e 0`, argv: [process.execPath, '-e', '0'], unset: [EXTRA_CA_CERTS] });
+  }
   if (exeDir !== undefined) commands.push({ name: 'ag --version (floor)', command: 'dist/tools/…/ag --version', argv: [join(exeDir, 'ag'), '--version'] });
   for (const tool of tools) {
+    const bin = `node packages/${tool.name}/bin/${tool.name}.cjs`;
     for (const flag of ['--version', '--help']) {
-      commands.push({ name: `${tool.name} ${flag} .mjs`, command: `node packages/${tool.name}/bin/${tool.name}.mjs ${flag}`, argv: [process.execPath, tool.bin, flag] });
+      commands.push({ name: `${tool.name} ${flag} node`, command: `${bin} ${flag}`, argv: [process.execPath, tool.bin, flag] });
       if (exeDir === undefined) continue;
       commands.push({ name: `${tool.name} ${flag} exe`, command: `dist/tools/…/${tool.name} ${flag}`, argv: [join(exeDir, tool.name), flag] });
     }
-    // The same code in one file (what the bundle carries for a host with Node.js alone): what splitting at import() buys.
+    // What the code cache buys on this node, and what NODE_EXTRA_CA_CERTS costs it.
+    commands.push({ name: `${tool.name} --help node, no cache`, command: `AG_NO_CODE_CACHE=1 ${bin} --help`, argv: [process.execPath, tool.bin, '--help'], env: { AG_NO_CODE_CACHE: '1' } });
+    if (extraCaCerts) {
+      commands.push({ name: `${tool.name} --help node ${WITHOUT_EXTRA_CA_CERTS}`, command: `env -u ${EXTRA_CA_CERTS} ${bin} --help`, argv: [process.execPath, tool.bin, '--help'], unset: [EXTRA_CA_CERTS] });
+    }
+    // The same code as one ES module (what the bundle carries for a host with Node.js alone): no code cache on Node.js 20.
     commands.push({ name: `${tool.name} --help .mjs one file`, command: `node packages/${tool.name}/dist/${tool.name}.mjs --help`, argv: [process.execPath, join(REPO_ROOT, 'packages', tool.name, 'dist', `${tool.name}.mjs`), '--help'] });
     if (exeDir !== undefined) {
       commands.push({
@@ -81,7 +102,7 @@ export function startupCommands(options: { tools?: string[] } = {}): StartupComm
 
 /** The rows the target is for: what `ag-<tool>` runs (not the floor, nor the comparisons without cache or split). */
 function isTargetRow(row: StartupRow): boolean {
-  return !row.name.includes('no cache') && !row.name.includes('floor') && !row.name.includes('one file');
+  return !row.name.includes('no cache') && !row.name.includes('floor') && !row.name.includes('one file') && !row.name.includes(WITHOUT_EXTRA_CA_CERTS);
 }
 
 /** CPU time of this process's waited-for children so far, ms (cutime + cstime of /proc/self/stat, in clock ticks of 10 ms). */
@@ -95,7 +116,9 @@ function childrenCpuMs(): number {
 function timeOnce(command: StartupCommand): { wallMs: number; cpuMs: number } {
   const cpuBefore = childrenCpuMs();
   const started = process.hrtime.bigint();
-  const result = spawnSync(command.argv[0]!, command.argv.slice(1), { stdio: 'ignore', cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...command.env } });
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...command.env };
+  for (const name of command.unset ?? []) delete env[name];
+  const result = spawnSync(command.argv[0]!, command.argv.slice(1), { stdio: 'ignore', cwd: REPO_ROOT, env });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command.command} exited ${result.status ?? result.signal}`);
   return { wallMs, cpuMs: childrenCpuMs() - cpuBefore };
@@ -130,13 +153,14 @@ export function formatStartup(rows: readonly StartupRow[], runs: number): string
   const lines = [
     `start-up time, ${runs} runs each (median / p95 wall ms; cpu = median user+system ms, 10 ms ticks; ratio = median against node -e 0 (${process.version}) in the same rounds; target ${TARGET_MS} ms)`,
     '',
-    `${'command'.padEnd(38)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'cpu'.padStart(6)} ${'ratio'.padStart(7)} ${'over node'.padStart(10)} ${'target'.padStart(8)}`,
+    `${'command'.padEnd(52)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'cpu'.padStart(6)} ${'ratio'.padStart(7)} ${'over node'.padStart(10)} ${'target'.padStart(8)}`,
   ];
   const baseline = rows[0]?.medianMs ?? 0;
   for (const row of rows) {
-    const over = row === rows[0] ? '' : `+${(row.medianMs - baseline).toFixed(0)} ms`;
+    const difference = row.medianMs - baseline;
+    const over = row === rows[0] ? '' : `${difference >= 0 ? '+' : ''}${difference.toFixed(0)} ms`;
     const target = row === rows[0] || !isTargetRow(row) ? '' : row.medianMs < TARGET_MS ? 'ok' : 'over';
-    lines.push(`${row.name.padEnd(38)} ${row.medianMs.toFixed(1).padStart(8)} ${row.p95Ms.toFixed(1).padStart(8)} ${row.cpuMs.toFixed(0).padStart(6)} ${`${row.ratio.toFixed(2)}x`.padStart(7)} ${over.padStart(10)} ${target.padStart(8)}`);
+    lines.push(`${row.name.padEnd(52)} ${row.medianMs.toFixed(1).padStart(8)} ${row.p95Ms.toFixed(1).padStart(8)} ${row.cpuMs.toFixed(0).padStart(6)} ${`${row.ratio.toFixed(2)}x`.padStart(7)} ${over.padStart(10)} ${target.padStart(8)}`);
   }
   const measured = rows.slice(1).filter(isTargetRow);
   const slow = measured.filter((r) => r.medianMs >= TARGET_MS);

@@ -7,7 +7,7 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 
 export interface BuiltTool {
   name: string;
-  /** packages/ag-X/bin/ag-X.mjs: what `npx ag-X` runs. */
+  /** packages/ag-X/bin/ag-X.cjs: what `npx ag-X` runs. */
   bin: string;
 }
 
@@ -17,7 +17,7 @@ export function builtTools(root = REPO_ROOT): BuiltTool[] {
   return readdirSync(packages)
     .filter((name) => name.startsWith('ag-') && existsSync(join(packages, name, 'dist', `${name}.mjs`)))
     .sort()
-    .map((name) => ({ name, bin: join(packages, name, 'bin', `${name}.mjs`) }));
+    .map((name) => ({ name, bin: join(packages, name, 'bin', `${name}.cjs`) }));
 }
 
 /**

@@ -6,7 +6,7 @@ import { REPO_ROOT } from './executables.js';
 
 const CORE_SRC = join(REPO_ROOT, 'packages', 'core', 'src');
 
-describe('the split build imports @ag/core names from their own modules', () => {
+describe('the bundles import @ag/core names from their own modules', () => {
   const map = coreExportMap(CORE_SRC) as Map<string, string>;
 
   it('finds where each value is declared, types left out', () => {

@@ -38,6 +38,7 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 interface BundleBins {
   toolEntries(): Array<{ name: string; entry: string }>;
   bundleTool(options: { entry: string; outfile: string; format: 'cjs'; target: string }): Promise<void>;
+  checkAscii(name: string, file: string): Promise<void>;
 }
 
 /** What build.json records next to each executable. */
@@ -119,11 +120,8 @@ async function bundleSources(work: string): Promise<string[]> {
   const bins = (await import(join(BUILD_DIR, 'bundle-bins.mjs'))) as BundleBins;
   const tools = bins.toolEntries().sort((a, b) => a.name.localeCompare(b.name));
   await Promise.all(tools.map((tool) => bins.bundleTool({ entry: tool.entry, outfile: join(work, 'js', `${tool.name}.js`), format: 'cjs', target: `node${NODE_RUNTIME.version.split('.')[0]}` })));
-  for (const tool of tools) {
-    // sea-main.cjs reads the source as latin1, without decoding: it must be ASCII (esbuild's default charset).
-    const offset = (await readFile(join(work, 'js', `${tool.name}.js`))).findIndex((byte) => byte > 0x7f);
-    if (offset >= 0) throw new Error(`${tool.name}'s bundle has a non-ASCII byte at offset ${offset}: keep esbuild's charset ascii`);
-  }
+  // sea-main.cjs reads the source as latin1, without decoding: it must be ASCII (esbuild's default charset).
+  for (const tool of tools) await bins.checkAscii(tool.name, join(work, 'js', `${tool.name}.js`));
   return tools.map((tool) => tool.name);
 }
 

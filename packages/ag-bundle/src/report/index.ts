@@ -1,7 +1,8 @@
 import { writeFileAtomic, UsageError, type Logger } from '@ag/core';
 import type { BundleInput } from '../input.js';
 import { inspectBundle } from '../inspect.js';
-import { ledgerPath, readLedger } from '../ledger.js';
+import { readLedger } from '../ledger.js';
+import { ledgerPath } from '../ledger-path.js';
 import { DOCUMENT_FILE } from '../sums.js';
 import { gatherFigures, type ReportFigures } from './figures.js';
 import { renderHtml, renderMarkdown } from './render.js';

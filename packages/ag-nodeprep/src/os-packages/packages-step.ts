@@ -2,7 +2,7 @@ import { MissingError, bundleRoot, resolveInRoot, whichProgram, type AgError, ty
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action, ActionEnv, Provision } from '../actions/types.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { aptSourcesLine, dnfInstallCommand, installOsPackages, pendingPackages } from './install-os-packages.js';
 import { installedPackages } from './installed-packages.js';
 import { packageFiles } from './package-contents.js';
@@ -135,9 +135,7 @@ function uncarriedAction(section: PackagesSection): Action {
  * without a packages section; with --root it installs into that tree
  * (chroot apt-get, dnf --installroot).
  */
-export const packagesStep: Step = {
-  name: 'packages',
-  summary: "OS packages (containerd, runc, conntrack, socat, iptables…) from the bundle's local repository, offline",
+export const packagesStep: StepCode = {
   async plan(context) {
     const section = context.document?.packages;
     if (section === undefined || section.requested.length === 0) return [];

@@ -4,7 +4,7 @@ import { extractArchiveAction } from '../actions/extract-archive.js';
 import { installFileAction } from '../actions/install-file.js';
 import { requireAction } from '../actions/run-command.js';
 import type { Action } from '../actions/types.js';
-import type { Step, StepContext } from '../context.js';
+import type { StepCode, StepContext } from '../context.js';
 import { firstExisting, inRoot } from '../root-fs.js';
 
 /** The files of the document this node installs: those with `install`, of its architecture; units go to the kubelet step. */
@@ -65,9 +65,7 @@ function expectedWithoutDocument(): Action[] {
   ];
 }
 
-export const binariesStep: Step = {
-  name: 'binaries',
-  summary: 'kubeadm, kubelet, kubectl, crictl, CNI plugins (/opt/cni/bin), helm and k9s from the bundle, checksums and modes verified',
+export const binariesStep: StepCode = {
   async plan(context) {
     const files = installableFiles(context);
     if (context.document?.fetch === undefined) return expectedWithoutDocument();

@@ -4,7 +4,7 @@ import type { Action, ActionEnv } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
 import { containerdConfig, containerdSettings } from '../containerd-config.js';
 import { configVersionFor, detectContainerdVersion } from '../containerd-version.js';
-import type { Step, StepContext } from '../context.js';
+import type { StepCode, StepContext } from '../context.js';
 import { nodeExists } from '../root-fs.js';
 import { chooseSandboxImage, registryHost } from '../sandbox-image.js';
 import { daemonReloadAction, enableUnitAction, unitIsActive } from '../systemd.js';
@@ -49,10 +49,7 @@ export async function criPluginProblems(env: Pick<ActionEnv, 'io'>, address: str
   return line !== undefined && /\sok\s*$/.test(line) ? [] : [`containerd's CRI plugin is not loaded (${line?.trim() ?? 'not listed'})`];
 }
 
-export const containerdStep: Step = {
-  name: 'containerd',
-  summary:
-    'containerd config (CRI on, SystemdCgroup, the sandbox image, config_path for certs.d, no inline mirrors; version 2 or 3 keys), crictl.yaml, enabled and restarted',
+export const containerdStep: StepCode = {
   async plan(context) {
     const { root, options } = context;
     const detected = await detectContainerdVersion(context);

@@ -3,7 +3,7 @@ import { validateClusterNetworks } from '@ag/core';
 import { requireAction } from '../actions/run-command.js';
 import type { Action } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { disableAndStopActions, unitIsActive } from '../systemd.js';
 import { chooseSiteDns, KUBELET_RESOLV_CONF, noSiteDnsReason, parseResolvConf, readNodeDns, RESOLV_CONF, RESOLVED_UPSTREAM, type SiteDns } from './dns-sources.js';
 import { generatedHeader } from './header.js';
@@ -37,9 +37,7 @@ export function resolvConf(dns: SiteDns, purpose: string): string {
  * resolved disabled (--resolved disable, the default) or left to resolved
  * (--resolved keep); a file of its own is left alone unless --nameserver is given.
  */
-export const dnsStep: Step = {
-  name: 'dns',
-  summary: "the kubelet's resolv.conf with the site's nameservers (/etc/kubernetes/resolv.conf); a plain /etc/resolv.conf; systemd-resolved disabled (default) or kept",
+export const dnsStep: StepCode = {
   async plan(context) {
     const node = await readNodeDns(context);
     const keep = context.options.resolved === 'keep';

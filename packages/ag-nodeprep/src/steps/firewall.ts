@@ -2,7 +2,7 @@ import { runProgram } from '@ag/core';
 import { runAction } from '../actions/run-command.js';
 import type { Action } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { readNodeText } from '../root-fs.js';
 import { disableAndStopActions, findUnit, unitIsActive } from '../systemd.js';
 
@@ -45,9 +45,7 @@ export function zoneWithService(xml: string, service: string): string {
 const EMPTY_ZONE = (zone: string): string =>
   `<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>${zone}</short>\n</zone>\n`;
 
-export const firewallStep: Step = {
-  name: 'firewall',
-  summary: 'firewalld disabled (default), or with --firewall open the Kubernetes and flannel ports opened in its default zone',
+export const firewallStep: StepCode = {
   async plan({ root, options }) {
     if ((await findUnit(root, 'firewalld.service')) === undefined) return [];
     if (options.firewall === 'disable') {

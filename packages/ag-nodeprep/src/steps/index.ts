@@ -1,10 +1,11 @@
-import type { Step } from '../context.js';
+import type { Step, StepCode } from '../context.js';
 import { binariesStep } from './binaries.js';
 import { containerdStep } from './containerd.js';
 import { dnsStep } from './dns.js';
 import { firewallStep } from './firewall.js';
 import { iptablesStep } from './iptables.js';
 import { kubeletStep } from './kubelet.js';
+import { STEP_LIST, type StepName } from './list.js';
 import { modulesStep } from './modules.js';
 import { packagesStep } from '../os-packages/packages-step.js';
 import { preloadStep } from './preload.js';
@@ -13,27 +14,24 @@ import { shellStep } from './shell.js';
 import { swapStep } from './swap.js';
 import { sysctlStep } from './sysctl.js';
 
-/**
- * Every step, in the order apply runs them. Adding a step is one entry here
- * (a `Step`: name, summary, plan); its name becomes a `--skip` value and a
- * line of --help on its own.
- */
-export const STEPS: readonly Step[] = [
-  // First: later steps need what it installs (containerd, conntrack, socat,
-  // iptables-legacy, container-selinux) and look for it only when they run.
-  packagesStep,
-  modulesStep,
-  sysctlStep,
-  swapStep,
-  selinuxStep,
-  firewallStep,
-  iptablesStep,
-  dnsStep,
-  binariesStep,
-  kubeletStep,
-  containerdStep,
-  preloadStep,
-  shellStep,
-];
+/** Each step's code by its name (every name of steps/list.ts has one: the type says so). */
+const STEP_CODE: Readonly<Record<StepName, StepCode>> = {
+  packages: packagesStep,
+  modules: modulesStep,
+  sysctl: sysctlStep,
+  swap: swapStep,
+  selinux: selinuxStep,
+  firewall: firewallStep,
+  iptables: iptablesStep,
+  dns: dnsStep,
+  binaries: binariesStep,
+  kubelet: kubeletStep,
+  containerd: containerdStep,
+  preload: preloadStep,
+  shell: shellStep,
+};
 
-export const STEP_NAMES: readonly string[] = STEPS.map((step) => step.name);
+/** Every step with its code, in the order apply runs them (steps/list.ts). */
+export const STEPS: readonly Step[] = STEP_LIST.map(({ name, summary }) => ({ name, summary, plan: STEP_CODE[name].plan }));
+
+export { STEP_NAMES } from './list.js';

@@ -1,6 +1,6 @@
 import { readlink } from 'node:fs/promises';
 import { requireAction, runAction } from '../actions/run-command.js';
-import type { Step, StepContext, IptablesBackend } from '../context.js';
+import type { StepCode, StepContext, IptablesBackend } from '../context.js';
 import { nodeExists } from '../root-fs.js';
 
 /** legacy where the OS ships it (the classic kubeadm procedure), nft on RHEL 8+, which has no legacy backend. */
@@ -10,9 +10,7 @@ export function defaultBackend(context: Pick<StepContext, 'os' | 'options'>): Ip
 
 export const IPTABLES_TOOLS = ['iptables', 'ip6tables'] as const;
 
-export const iptablesStep: Step = {
-  name: 'iptables',
-  summary: 'the iptables backend chosen explicitly (legacy or nft) through the alternatives system, so the host and kube-proxy agree',
+export const iptablesStep: StepCode = {
   async plan(context) {
     const backend = defaultBackend(context);
     if (context.os.family === 'rhel') {

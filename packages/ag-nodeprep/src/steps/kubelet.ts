@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { VerificationError, bundleRoot, resolveInRoot, withContext, type FileArtifact } from '@ag/core';
 import type { Action } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { daemonReloadAction, enableUnitAction } from '../systemd.js';
 import { installableFiles, installedPrograms } from './binaries.js';
 
@@ -39,9 +39,7 @@ async function readVerified(source: string, label: string, sha256: string | unde
   return bytes.toString('utf8');
 }
 
-export const kubeletStep: Step = {
-  name: 'kubelet',
-  summary: 'the kubelet unit and kubeadm drop-in from the bundle, /usr/bin paths fixed to where the binaries went; kubelet enabled',
+export const kubeletStep: StepCode = {
   async plan(context) {
     const units = (context.document?.fetch?.files ?? []).filter((f) => f.kind === 'systemd-unit');
     if (units.length === 0) return [];

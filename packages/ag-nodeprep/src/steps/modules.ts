@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { runAction } from '../actions/run-command.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { generatedHeader } from './header.js';
 
 /** overlay for containerd's snapshotter; br_netfilter so bridged pod traffic passes iptables (kube-proxy, flannel). */
@@ -16,9 +16,7 @@ export async function moduleLoaded(name: string): Promise<boolean> {
   );
 }
 
-export const modulesStep: Step = {
-  name: 'modules',
-  summary: 'kernel modules overlay and br_netfilter, loaded now and at boot (/etc/modules-load.d/k8s.conf)',
+export const modulesStep: StepCode = {
   async plan({ root }) {
     const why = 'containerd needs overlay; pod traffic over the bridge must pass iptables (br_netfilter)';
     return [

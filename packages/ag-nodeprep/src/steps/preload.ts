@@ -2,16 +2,14 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MissingError, bundleRoot, resolveInRoot, type StoredImage } from '@ag/core';
 import type { Action, ActionEnv } from '../actions/types.js';
-import type { Step, StepContext } from '../context.js';
+import type { StepCode, StepContext } from '../context.js';
 import { containerdImages, preloadImages } from '../preload.js';
 
 function imagesOf(context: StepContext): StoredImage[] {
   return context.document?.images?.images ?? [];
 }
 
-export const preloadStep: Step = {
-  name: 'preload',
-  summary: 'with --preload-images: the bundle\'s images imported into containerd (namespace k8s.io), so kubeadm needs no registry',
+export const preloadStep: StepCode = {
   async plan(context) {
     if (!context.options.preloadImages) return [];
     const images = imagesOf(context);

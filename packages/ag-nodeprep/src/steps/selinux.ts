@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { requireAction, runAction } from '../actions/run-command.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { firstExisting, nodeExists } from '../root-fs.js';
 
 export const SELINUX_CONFIG = '/etc/selinux/config';
@@ -21,9 +21,7 @@ export function selinuxPermissive(text: string): string {
   return text.replace(/^(\s*SELINUX\s*=\s*)\w+/m, '$1permissive');
 }
 
-export const selinuxStep: Step = {
-  name: 'selinux',
-  summary: 'SELinux permissive now and at boot, or (--selinux enforcing) left enforcing with container-selinux required',
+export const selinuxStep: StepCode = {
   async plan({ root, options }) {
     if (!(await nodeExists(root, SELINUX_CONFIG))) return [];
     if (options.selinux === 'enforcing') {

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { bundleRoot, resolveInRoot } from '@ag/core';
 import { installFileAction } from '../actions/install-file.js';
 import type { Action } from '../actions/types.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 
 /**
  * Where each kind of file under the bundle's tools/share/ goes on a node:
@@ -17,9 +17,7 @@ const DESTINATIONS: ReadonlyArray<{ under: string; to: string; what: string }> =
   { under: 'tools/share/man/man1/', to: '/usr/share/man/man1/', what: 'the man page' },
 ];
 
-export const shellStep: Step = {
-  name: 'shell',
-  summary: "the ag tools' man pages and bash and zsh completion, from the bundle's tools/share/",
+export const shellStep: StepCode = {
   async plan(context) {
     const tools = context.document?.bundle?.tools ?? [];
     if (tools.length === 0 || context.document === undefined) return [];

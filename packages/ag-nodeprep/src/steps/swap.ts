@@ -3,7 +3,7 @@ import { symlinkAction } from '../actions/link.js';
 import { runAction } from '../actions/run-command.js';
 import type { Action } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { firstExisting, nodeExists } from '../root-fs.js';
 import { generatedHeader } from './header.js';
 
@@ -44,9 +44,7 @@ export async function activeSwaps(): Promise<string[]> {
 export const ZRAM_CONFIGS = ['/usr/lib/systemd/zram-generator.conf', '/etc/systemd/zram-generator.conf', '/usr/lib/systemd/system-generators/zram-generator'];
 export const ZRAM_OVERRIDE = '/etc/systemd/zram-generator.conf';
 
-export const swapStep: Step = {
-  name: 'swap',
-  summary: 'swap off now and at boot: fstab swap lines commented, the zram generator disabled where present, swap.target masked',
+export const swapStep: StepCode = {
   async plan({ root }) {
     const actions: Action[] = [];
     if (await nodeExists(root, '/etc/fstab')) {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { runAction } from '../actions/run-command.js';
 import { writeFileAction } from '../actions/write-file.js';
-import type { Step } from '../context.js';
+import type { StepCode } from '../context.js';
 import { generatedHeader } from './header.js';
 
 /** The sysctls kubeadm's preflight checks and every CNI expect. */
@@ -20,9 +20,7 @@ export async function liveSysctl(key: string): Promise<string | undefined> {
   );
 }
 
-export const sysctlStep: Step = {
-  name: 'sysctl',
-  summary: 'net.bridge.bridge-nf-call-iptables/-ip6tables and net.ipv4.ip_forward = 1 (/etc/sysctl.d/k8s.conf), applied now',
+export const sysctlStep: StepCode = {
   async plan({ root }) {
     const lines = Object.entries(SYSCTLS).map(([key, value]) => `${key} = ${value}`);
     return [

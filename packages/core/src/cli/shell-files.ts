@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
 import type { CommandSpec, OptionSpec, ToolSpec } from './spec.js';
 
 /**
@@ -111,6 +110,8 @@ export async function writeShellFiles(spec: ToolSpec, dir: string): Promise<stri
     [paths.zsh, zshCompletion(spec)],
     [paths.man, manPage(spec)],
   ];
+  // On use: every tool's start reaches this module (cli.ts), and atomic.ts loads node:crypto (~5 ms of Node's modules).
+  const { writeFileAtomic } = await import('../atomic.js');
   for (const [path, text] of files) await writeFileAtomic(join(dir, path), text);
   return files.map(([path]) => join(dir, path));
 }

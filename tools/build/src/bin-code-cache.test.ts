@@ -1,0 +1,56 @@
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './executables.js';
+
+const PACKAGES = join(REPO_ROOT, 'packages');
+const SEA_MAIN = join(REPO_ROOT, 'tools', 'build', 'sea-main.cjs');
+
+/** Runs `file` (a tool's CommonJS bundle) as bin/ag-<tool>.cjs does, saying on stderr what became of its code cache. */
+async function runBuilt(file: string, args: string[]) {
+  const bin = `${file}.bin.cjs`;
+  await writeFile(bin, `require(${JSON.stringify(SEA_MAIN)}).runBuiltTool(${JSON.stringify(file)});\n`);
+  return execa(process.execPath, [bin, ...args], { reject: false, env: { AG_DEBUG_CODE_CACHE: '1' } });
+}
+
+describe("the .mjs tools' start: bin/ag-<tool>.cjs runs dist/ag-<tool>.cjs with the code cache npm ci's build made", () => {
+  let work: string;
+  let tools: string[];
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ag-bin-code-cache-'));
+    tools = (await readdir(PACKAGES)).filter((name) => name.startsWith('ag-')).sort();
+  });
+  afterAll(async () => {
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it("uses every tool's cache, made by this node, and answers as the one-file .mjs does", async () => {
+    for (const tool of tools) {
+      const bin = await execa(process.execPath, [join(PACKAGES, tool, 'bin', `${tool}.cjs`), '--help'], { reject: false, env: { AG_DEBUG_CODE_CACHE: '1' } });
+      expect(bin.stderr, tool).toBe(`ag: ${tool} code cache accepted`);
+      const oneFile = await execa(process.execPath, [join(PACKAGES, tool, 'dist', `${tool}.mjs`), '--help'], { reject: false });
+      expect(bin.stdout, tool).toBe(oneFile.stdout);
+      expect(bin.exitCode, tool).toBe(oneFile.exitCode);
+    }
+  });
+
+  it('compiles from source, with the same answer, when V8 rejects the cache or there is none', async () => {
+    const file = join(work, 'ag-flannel.cjs');
+    await copyFile(join(PACKAGES, 'ag-flannel', 'dist', 'ag-flannel.cjs'), file);
+    const expected = await execa(process.execPath, [join(PACKAGES, 'ag-flannel', 'bin', 'ag-flannel.cjs'), '--version'], { reject: false });
+
+    const none = await runBuilt(file, ['--version']);
+    expect(none.stderr).toBe('ag: ag-flannel code cache not used');
+    expect(none.stdout).toBe(expected.stdout);
+
+    // What another Node.js's cache, or a damaged one, is to V8: bytes whose checks fail.
+    await writeFile(`${file}.cache`, Buffer.alloc(4096, 7));
+    const rejected = await runBuilt(file, ['--version']);
+    expect(rejected.stderr).toBe('ag: ag-flannel code cache rejected');
+    expect(rejected.stdout).toBe(expected.stdout);
+    expect(rejected.exitCode).toBe(0);
+  });
+});
