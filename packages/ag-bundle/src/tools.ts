@@ -94,10 +94,7 @@ async function searchDirs(): Promise<string[]> {
     const tools = dirname(dirname(process.execPath));
     return [tools, ...(await packageDists(join(tools, '..', '..', 'packages')))];
   }
-  let here = dirname(fileURLToPath(import.meta.url));
-  // The split build (dist/split/ and its chunks/, tools/build/bundle-bins.mjs) stands for its dist/.
-  if (basename(here) === 'chunks') here = dirname(here);
-  if (basename(here) === 'split') here = dirname(here);
+  const here = dirname(fileURLToPath(import.meta.url));
   // Beside this file (the bundle's tools/, running tools/ag-bundle.mjs), then a checkout's dist/tools and packages/*/dist.
   const packages = join(here, '..', '..');
   return [...(basename(here) === 'src' ? [] : [here]), join(packages, '..', 'dist', 'tools'), ...(await packageDists(packages))];
