@@ -1,8 +1,8 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VerificationError } from '../errors.js';
+import { hashHere, hashOffThread, OFF_THREAD_MIN_BYTES, type BlobHash } from './blob-hash.js';
 import { digestHex, shortDigest } from './descriptor.js';
 import { processAlive } from './process-alive.js';
 
@@ -37,7 +37,7 @@ export class BlobWriter {
   private readonly partialPath: string;
   private readonly fsync: boolean;
   private handle: FileHandle | undefined;
-  private hash: Hash = createHash('sha256');
+  private readonly hash: BlobHash;
   private size = 0;
   private closed = false;
 
@@ -46,6 +46,8 @@ export class BlobWriter {
     this.finalPath = finalPath;
     this.partialPath = partialPath;
     this.fsync = options.fsync ?? true;
+    // A blob of unknown or large size is hashed on the hash thread; a manifest or config here.
+    this.hash = expected.size !== undefined && expected.size < OFF_THREAD_MIN_BYTES ? hashHere(partialPath) : hashOffThread(partialPath);
   }
 
   /**
@@ -57,9 +59,11 @@ export class BlobWriter {
     const hex = digestHex(expected.digest);
     await mkdir(ingestDir, { recursive: true });
     const own = join(ingestDir, `${hex}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
-    const writer = new BlobWriter(expected, join(blobDir, hex), own, options);
     const adopted = await adoptPartial(ingestDir, hex, own);
-    writer.handle = await open(own, adopted ? 'r+' : 'wx', 0o644);
+    const handle = await open(own, adopted ? 'r+' : 'wx', 0o644);
+    // After the file exists: the hash thread opens it to read back what is written.
+    const writer = new BlobWriter(expected, join(blobDir, hex), own, options);
+    writer.handle = handle;
     if (adopted) await writer.rehash();
     return writer;
   }
@@ -70,18 +74,14 @@ export class BlobWriter {
   }
 
   private async rehash(): Promise<void> {
-    this.hash = createHash('sha256');
-    this.size = 0;
     const info = await stat(this.partialPath);
     // Never adopt more than the blob can hold: a partial longer than the size is wrong.
     if (this.expected.size !== undefined && info.size > this.expected.size) {
       await this.reset();
       return;
     }
-    for await (const chunk of createReadStream(this.partialPath, { highWaterMark: 1 << 20 })) {
-      this.hash.update(chunk as Buffer);
-      this.size += (chunk as Buffer).length;
-    }
+    await this.hash.hashFile(info.size);
+    this.size = info.size;
   }
 
   /**
@@ -102,7 +102,7 @@ export class BlobWriter {
       while (done < count) {
         // writev may write fewer bytes than asked; carry on from where it stopped.
         const { bytesWritten } = await handle.writev(sliceBuffers(buffers, done), this.size);
-        for (const piece of sliceBuffers(buffers, done, bytesWritten)) this.hash.update(piece);
+        this.hash.wrote(sliceBuffers(buffers, done, bytesWritten), this.size, bytesWritten);
         this.size += bytesWritten;
         // Counted once: in size now, no longer in flight.
         writingBytes -= bytesWritten;
@@ -157,7 +157,7 @@ export class BlobWriter {
   /** Drops everything written so far (the server ignored a Range request, say). */
   async reset(): Promise<void> {
     await this.openHandle().truncate(0);
-    this.hash = createHash('sha256');
+    this.hash.reset();
     this.size = 0;
   }
 
@@ -168,7 +168,13 @@ export class BlobWriter {
    */
   async commit(): Promise<{ digest: string; size: number }> {
     const handle = this.openHandle();
-    const actual = `sha256:${this.hash.digest('hex')}`;
+    let actual: string;
+    try {
+      actual = await this.hash.digest();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
     const size = this.size;
     const expected = this.expected;
     if ((expected.size !== undefined && size !== expected.size) || actual !== expected.digest) {
@@ -192,6 +198,7 @@ export class BlobWriter {
    * next writer of this digest to resume from; otherwise they are deleted.
    */
   async abort(keepPartial = true): Promise<void> {
+    if (!this.closed) this.hash.close();
     if (this.handle !== undefined) await this.handle.close().catch(() => undefined);
     this.handle = undefined;
     this.closed = true;
