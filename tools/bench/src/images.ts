@@ -21,7 +21,7 @@
  *
  *   npm run bench:images [-- --only single --only big --only set] [-- --single 256M] [-- --big 1024M]
  *                        [-- --unique 20M] [-- --shared 48M] [-- --dir /var/tmp] [-- --json] [-- --keep]
- *                        [-- --rounds 5 [-- --baseline /path/to/an/earlier/ag-images.mjs]]
+ *                        [-- --rounds 5 [-- --baseline /var/tmp/before/ag-images.mjs]…]
  *
  * `--rounds N` measures pulls only, N interleaved rounds (images-rounds.ts).
  */
@@ -29,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OciLayout, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type GeneratedLayout, type RegistryFixture, type TestCa } from '@ag/fixtures';
@@ -131,7 +131,7 @@ async function skopeoEach(refs: string[], args: (ref: string) => string[]): Prom
  */
 export async function runScenario(
   scenario: ImagesScenario,
-  options: { dir: string; ca: TestCa; log: (line: string) => void; rounds?: number; baseline?: string },
+  options: { dir: string; ca: TestCa; log: (line: string) => void; rounds?: number; baselines?: string[] },
 ): Promise<ImagesScenarioResult> {
   const { dir, ca, log } = options;
   log(`${scenario.name}: generating`);
@@ -176,9 +176,12 @@ export async function runScenario(
         ['pull', ...refs, '--layout', layoutDir, '--mirror', upstream!.host, '--ca-file', upstream!.caFile, '--credentials-file', credentialsFile, '--platform', 'linux/amd64', '--quiet'];
       const contenders: Contender[] = [
         { name: 'ag', layout: agLayout, commands: [[process.execPath, [AG_IMAGES, ...agArgs(agLayout)]]] },
-        ...(options.baseline === undefined
-          ? []
-          : [{ name: 'baseline', layout: join(dir, 'baseline', 'images'), commands: [[process.execPath, [options.baseline, ...agArgs(join(dir, 'baseline', 'images'))]]] } as Contender]),
+        // Each earlier build is named by the directory that holds it (`/var/tmp/before/ag-images.mjs`: before).
+        ...(options.baselines ?? []).map((file, i): Contender => {
+          const name = basename(dirname(file)) || `baseline${i + 1}`;
+          const layout = join(dir, `baseline-${i + 1}`, 'images');
+          return { name, layout, commands: [[process.execPath, [file, ...agArgs(layout)]]] };
+        }),
         {
           name: 'skopeo',
           layout: skopeoLayout,
@@ -253,14 +256,14 @@ async function main(): Promise<number> {
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       rounds: { type: 'string' },
-      baseline: { type: 'string' },
+      baseline: { type: 'string', multiple: true },
     },
   });
   const sizes = { single: parseBenchSize(values.single), big: parseBenchSize(values.big), unique: parseBenchSize(values.unique), shared: parseBenchSize(values.shared) };
   if (sizes.unique > MAX_UNIQUE || sizes.shared > MAX_UNIQUE) throw new Error(`--unique and --shared are at most ${MAX_UNIQUE / 1024 ** 2}M`);
   if (sizes.single > MAX_IMAGE || sizes.big > MAX_IMAGE) throw new Error(`--single and --big are at most ${MAX_IMAGE / 1024 ** 3} GiB`);
   if (values.rounds !== undefined && !/^[1-9]\d*$/.test(values.rounds)) throw new Error(`--rounds ${values.rounds}: a whole number of rounds, 1 or more`);
-  if (values.baseline !== undefined && !existsSync(values.baseline)) throw new Error(`--baseline ${values.baseline}: no such file (an ag-images.mjs of an earlier build)`);
+  for (const file of values.baseline ?? []) if (!existsSync(file)) throw new Error(`--baseline ${file}: no such file (an ag-images.mjs of an earlier build)`);
   const all = scenarios(sizes);
   const chosen = values.only ?? Object.keys(all);
   for (const name of chosen) if (all[name] === undefined) throw new Error(`--only ${name}: one of ${Object.keys(all).join(', ')}`);
@@ -281,7 +284,7 @@ async function main(): Promise<number> {
         ca,
         log,
         ...(values.rounds === undefined ? {} : { rounds: Number.parseInt(values.rounds, 10) }),
-        ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
+        ...(values.baseline === undefined ? {} : { baselines: values.baseline }),
       });
       result.scenarios.push(scenario);
       // Each table as soon as it is known: the whole run takes a while.
