@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writevSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VerificationError } from '../errors.js';
@@ -26,7 +27,8 @@ export interface BlobWriterOptions {
  * lying; `verify` re-hashes for that).
  *
  * The hash covers exactly the bytes that reached the file (it is updated after
- * each write returns), so a writer can be resumed after a broken connection:
+ * each write returns; a blob of 1 MiB or more is hashed on a thread of its
+ * own, see blob-hash.ts), so a writer can be resumed after a broken connection:
  * ask for `Range: bytes=<written>-` and `append()` again. A partial left by a
  * process that died is adopted by the next writer of the same digest (its
  * bytes are re-hashed first), so a killed pull resumes where it stopped.
@@ -93,49 +95,34 @@ export class BlobWriter {
     const handle = this.openHandle();
     let batch: Uint8Array[] = [];
     let batchBytes = 0;
-    // One write in flight while the next batch arrives: the disk and the network work at the same time
-    // (awaiting each write before reading on held a 1 GiB single-layer pull to 1.7 times skopeo's time).
-    let writing: Promise<void> | undefined;
-    let writingBytes = 0;
-    const write = async (buffers: Uint8Array[], count: number): Promise<void> => {
+    /**
+     * Writes the batch on this thread. A 1 MiB write into the page cache takes a fraction of a
+     * millisecond; handing each to libuv's thread pool and waiting for it to come back cost more
+     * than the write (1 GiB in one layer: 5.6 s of CPU against 4.0 s, and 0.79 against 0.70 of
+     * skopeo's time). Meanwhile the kernel keeps receiving into the socket's buffer.
+     */
+    const write = (): void => {
+      const buffers = batch;
+      const count = batchBytes;
+      batch = [];
+      batchBytes = 0;
       let done = 0;
       while (done < count) {
         // writev may write fewer bytes than asked; carry on from where it stopped.
-        const { bytesWritten } = await handle.writev(sliceBuffers(buffers, done), this.size);
-        this.hash.wrote(sliceBuffers(buffers, done, bytesWritten), this.size, bytesWritten);
-        this.size += bytesWritten;
-        // Counted once: in size now, no longer in flight.
-        writingBytes -= bytesWritten;
-        done += bytesWritten;
+        const written = writevSync(handle.fd, sliceBuffers(buffers, done), this.size);
+        if (written === 0) throw new Error(`blob ${shortDigest(this.expected.digest)}: the disk took no bytes at offset ${this.size}`);
+        this.hash.wrote(sliceBuffers(buffers, done, written), this.size, written);
+        this.size += written;
+        done += written;
       }
-      onBytes?.(count);
-    };
-    /** Waits for the write in flight (its error, if any, is thrown here), then starts writing the batch. */
-    const flush = async (): Promise<void> => {
-      try {
-        await writing;
-      } finally {
-        writing = undefined;
-        writingBytes = 0;
-      }
-      if (batchBytes === 0) return;
-      const buffers = batch;
-      writingBytes = batchBytes;
-      writing = write(buffers, batchBytes);
-      // Handled where it is awaited (the next flush); this keeps a failure meanwhile from being "unhandled".
-      writing.catch(() => undefined);
-      batch = [];
-      batchBytes = 0;
+      if (count > 0) onBytes?.(count);
     };
     try {
       for await (const chunk of source) {
-        if (this.expected.size !== undefined && this.size + writingBytes + batchBytes + chunk.length > this.expected.size) {
+        if (this.expected.size !== undefined && this.size + batchBytes + chunk.length > this.expected.size) {
           // Too long means other content, not more of this one: nothing here is worth resuming from.
           batch = [];
           batchBytes = 0;
-          await writing?.catch(() => undefined);
-          writing = undefined;
-          writingBytes = 0;
           await this.reset();
           throw new VerificationError(
             `blob ${this.expected.digest}: more bytes than its size of ${this.expected.size} arrived`,
@@ -145,12 +132,11 @@ export class BlobWriter {
         batch.push(chunk);
         batchBytes += chunk.length;
         // Gather about 1 MiB per write: fewer syscalls than one per network chunk.
-        if (batchBytes >= 1 << 20) await flush();
+        if (batchBytes >= 1 << 20) write();
       }
     } finally {
       // Keep what arrived before a failure: it counts towards a resumed download.
-      await flush();
-      await flush();
+      write();
     }
   }
 
