@@ -21,16 +21,20 @@
  *
  *   npm run bench:images [-- --only single --only big --only set] [-- --single 256M] [-- --big 1024M]
  *                        [-- --unique 20M] [-- --shared 48M] [-- --dir /var/tmp] [-- --json] [-- --keep]
+ *                        [-- --rounds 5 [-- --baseline /var/tmp/before/ag-images.mjs]…]
+ *
+ * `--rounds N` measures pulls only, N interleaved rounds (images-rounds.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OciLayout, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type GeneratedLayout, type RegistryFixture, type TestCa } from '@ag/fixtures';
 import { measure, parseBenchSize, type Measurement } from './bundle.js';
+import { formatRounds, pullRounds, type Contender, type PullRound } from './images-rounds.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
 const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.mjs');
@@ -59,6 +63,9 @@ export interface ImagesScenarioResult {
   /** Bytes under blobs/ of ag's layout, and the sum over images of what each image alone holds. */
   layoutBytes: number;
   perImageArchiveBytes: number;
+  /** With `--rounds`: the pulls, round by round, instead of the four steps. */
+  rounds?: PullRound[];
+  contenders?: string[];
 }
 
 export interface ImagesBenchResult {
@@ -122,7 +129,10 @@ async function skopeoEach(refs: string[], args: (ref: string) => string[]): Prom
  * password (htpasswd, Basic), as a site's registry does; ag reads it from
  * --credentials-file, skopeo from --src-creds/--dest-creds.
  */
-export async function runScenario(scenario: ImagesScenario, options: { dir: string; ca: TestCa; log: (line: string) => void }): Promise<ImagesScenarioResult> {
+export async function runScenario(
+  scenario: ImagesScenario,
+  options: { dir: string; ca: TestCa; log: (line: string) => void; rounds?: number; baselines?: string[] },
+): Promise<ImagesScenarioResult> {
   const { dir, ca, log } = options;
   log(`${scenario.name}: generating`);
   const generated = join(dir, 'generated');
@@ -161,6 +171,27 @@ export async function runScenario(scenario: ImagesScenario, options: { dir: stri
       skopeoEach(refs, (ref) => ['copy', '--all', '--insecure-policy', '--dest-cert-dir', skopeoTarget!.certDir, '--dest-creds', creds, `oci:${skopeoLayout}:${ref}`, `docker://${skopeoTarget!.host}/${ref}`]);
 
     const rows: ImagesBenchRow[] = [];
+    if (options.rounds !== undefined) {
+      const agArgs = (layoutDir: string): string[] =>
+        ['pull', ...refs, '--layout', layoutDir, '--mirror', upstream!.host, '--ca-file', upstream!.caFile, '--credentials-file', credentialsFile, '--platform', 'linux/amd64', '--quiet'];
+      const contenders: Contender[] = [
+        { name: 'ag', layout: agLayout, commands: [[process.execPath, [AG_IMAGES, ...agArgs(agLayout)]]] },
+        // Each earlier build is named by the directory that holds it (`/var/tmp/before/ag-images.mjs`: before).
+        ...(options.baselines ?? []).map((file, i): Contender => {
+          const name = basename(dirname(file)) || `baseline${i + 1}`;
+          const layout = join(dir, `baseline-${i + 1}`, 'images');
+          return { name, layout, commands: [[process.execPath, [file, ...agArgs(layout)]]] };
+        }),
+        {
+          name: 'skopeo',
+          layout: skopeoLayout,
+          commands: refs.map((ref) => ['skopeo', ['copy', '--all', '--insecure-policy', '--src-cert-dir', upstream!.certDir, '--src-creds', creds, `docker://${upstream!.host}/${ref}`, `oci:${skopeoLayout}:${ref}`]] as [string, string[]]),
+        },
+      ];
+      log(`${scenario.name}: ${options.rounds} rounds of pulls, ${contenders.map((c) => c.name).join(', ')} in turn`);
+      const rounds = await pullRounds(contenders, options.rounds, join(dir, 'scratch'), log);
+      return { name: scenario.name, images: refs.length, uniqueBytes, largestLayer, targetRatio: scenario.targetRatio, rows, layoutBytes: 0, perImageArchiveBytes, rounds, contenders: contenders.map((c) => c.name) };
+    }
     log(`${scenario.name}: pull, ag-images then skopeo`);
     rows.push({ step: 'pull', ag: await agPull(), skopeo: await skopeoPull() });
     log(`${scenario.name}: pull again (nothing to do)`);
@@ -192,6 +223,10 @@ export function verdict(row: ImagesBenchRow, targetRatio: number): { target: str
 export function formatImagesBench(result: ImagesBenchResult): string {
   const lines: string[] = [];
   for (const scenario of result.scenarios) {
+    if (scenario.rounds !== undefined) {
+      lines.push(formatRounds(`${scenario.name}: ${scenario.images} image(s), ${mibText(scenario.uniqueBytes)} unique, largest layer ${mibText(scenario.largestLayer)}`, scenario.rounds, scenario.contenders ?? []));
+      continue;
+    }
     lines.push(
       `${scenario.name}: ${scenario.images} image(s), ${mibText(scenario.uniqueBytes)} unique, largest layer ${mibText(scenario.largestLayer)}`,
       '',
@@ -220,11 +255,15 @@ async function main(): Promise<number> {
       dir: { type: 'string' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      baseline: { type: 'string', multiple: true },
     },
   });
   const sizes = { single: parseBenchSize(values.single), big: parseBenchSize(values.big), unique: parseBenchSize(values.unique), shared: parseBenchSize(values.shared) };
   if (sizes.unique > MAX_UNIQUE || sizes.shared > MAX_UNIQUE) throw new Error(`--unique and --shared are at most ${MAX_UNIQUE / 1024 ** 2}M`);
   if (sizes.single > MAX_IMAGE || sizes.big > MAX_IMAGE) throw new Error(`--single and --big are at most ${MAX_IMAGE / 1024 ** 3} GiB`);
+  if (values.rounds !== undefined && !/^[1-9]\d*$/.test(values.rounds)) throw new Error(`--rounds ${values.rounds}: a whole number of rounds, 1 or more`);
+  for (const file of values.baseline ?? []) if (!existsSync(file)) throw new Error(`--baseline ${file}: no such file (an ag-images.mjs of an earlier build)`);
   const all = scenarios(sizes);
   const chosen = values.only ?? Object.keys(all);
   for (const name of chosen) if (all[name] === undefined) throw new Error(`--only ${name}: one of ${Object.keys(all).join(', ')}`);
@@ -240,7 +279,13 @@ async function main(): Promise<number> {
     const result: ImagesBenchResult = { scenarios: [] };
     for (const name of chosen) {
       const scenarioDir = join(dir, name);
-      const scenario = await runScenario(all[name]!, { dir: scenarioDir, ca, log });
+      const scenario = await runScenario(all[name]!, {
+        dir: scenarioDir,
+        ca,
+        log,
+        ...(values.rounds === undefined ? {} : { rounds: Number.parseInt(values.rounds, 10) }),
+        ...(values.baseline === undefined ? {} : { baselines: values.baseline }),
+      });
       result.scenarios.push(scenario);
       // Each table as soon as it is known: the whole run takes a while.
       log(formatImagesBench({ scenarios: [scenario] }));

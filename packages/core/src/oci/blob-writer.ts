@@ -1,8 +1,9 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writevSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VerificationError } from '../errors.js';
+import { hashHere, hashOffThread, OFF_THREAD_MIN_BYTES, type BlobHash } from './blob-hash.js';
 import { digestHex, shortDigest } from './descriptor.js';
 import { processAlive } from './process-alive.js';
 
@@ -26,7 +27,8 @@ export interface BlobWriterOptions {
  * lying; `verify` re-hashes for that).
  *
  * The hash covers exactly the bytes that reached the file (it is updated after
- * each write returns), so a writer can be resumed after a broken connection:
+ * each write returns; a blob of 1 MiB or more is hashed on a thread of its
+ * own, see blob-hash.ts), so a writer can be resumed after a broken connection:
  * ask for `Range: bytes=<written>-` and `append()` again. A partial left by a
  * process that died is adopted by the next writer of the same digest (its
  * bytes are re-hashed first), so a killed pull resumes where it stopped.
@@ -37,7 +39,7 @@ export class BlobWriter {
   private readonly partialPath: string;
   private readonly fsync: boolean;
   private handle: FileHandle | undefined;
-  private hash: Hash = createHash('sha256');
+  private readonly hash: BlobHash;
   private size = 0;
   private closed = false;
 
@@ -46,6 +48,8 @@ export class BlobWriter {
     this.finalPath = finalPath;
     this.partialPath = partialPath;
     this.fsync = options.fsync ?? true;
+    // A blob of unknown or large size is hashed on the hash thread; a manifest or config here.
+    this.hash = expected.size !== undefined && expected.size < OFF_THREAD_MIN_BYTES ? hashHere(partialPath) : hashOffThread(partialPath);
   }
 
   /**
@@ -57,9 +61,11 @@ export class BlobWriter {
     const hex = digestHex(expected.digest);
     await mkdir(ingestDir, { recursive: true });
     const own = join(ingestDir, `${hex}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
-    const writer = new BlobWriter(expected, join(blobDir, hex), own, options);
     const adopted = await adoptPartial(ingestDir, hex, own);
-    writer.handle = await open(own, adopted ? 'r+' : 'wx', 0o644);
+    const handle = await open(own, adopted ? 'r+' : 'wx', 0o644);
+    // After the file exists: the hash thread opens it to read back what is written.
+    const writer = new BlobWriter(expected, join(blobDir, hex), own, options);
+    writer.handle = handle;
     if (adopted) await writer.rehash();
     return writer;
   }
@@ -70,18 +76,14 @@ export class BlobWriter {
   }
 
   private async rehash(): Promise<void> {
-    this.hash = createHash('sha256');
-    this.size = 0;
     const info = await stat(this.partialPath);
     // Never adopt more than the blob can hold: a partial longer than the size is wrong.
     if (this.expected.size !== undefined && info.size > this.expected.size) {
       await this.reset();
       return;
     }
-    for await (const chunk of createReadStream(this.partialPath, { highWaterMark: 1 << 20 })) {
-      this.hash.update(chunk as Buffer);
-      this.size += (chunk as Buffer).length;
-    }
+    await this.hash.hashFile(info.size);
+    this.size = info.size;
   }
 
   /**
@@ -93,49 +95,34 @@ export class BlobWriter {
     const handle = this.openHandle();
     let batch: Uint8Array[] = [];
     let batchBytes = 0;
-    // One write in flight while the next batch arrives: the disk and the network work at the same time
-    // (awaiting each write before reading on held a 1 GiB single-layer pull to 1.7 times skopeo's time).
-    let writing: Promise<void> | undefined;
-    let writingBytes = 0;
-    const write = async (buffers: Uint8Array[], count: number): Promise<void> => {
+    /**
+     * Writes the batch on this thread. A 1 MiB write into the page cache takes a fraction of a
+     * millisecond; handing each to libuv's thread pool and waiting for it to come back cost more
+     * than the write (1 GiB in one layer: 5.6 s of CPU against 4.0 s, and 0.79 against 0.70 of
+     * skopeo's time). Meanwhile the kernel keeps receiving into the socket's buffer.
+     */
+    const write = (): void => {
+      const buffers = batch;
+      const count = batchBytes;
+      batch = [];
+      batchBytes = 0;
       let done = 0;
       while (done < count) {
         // writev may write fewer bytes than asked; carry on from where it stopped.
-        const { bytesWritten } = await handle.writev(sliceBuffers(buffers, done), this.size);
-        for (const piece of sliceBuffers(buffers, done, bytesWritten)) this.hash.update(piece);
-        this.size += bytesWritten;
-        // Counted once: in size now, no longer in flight.
-        writingBytes -= bytesWritten;
-        done += bytesWritten;
+        const written = writevSync(handle.fd, sliceBuffers(buffers, done), this.size);
+        if (written === 0) throw new Error(`blob ${shortDigest(this.expected.digest)}: the disk took no bytes at offset ${this.size}`);
+        this.hash.wrote(sliceBuffers(buffers, done, written), this.size, written);
+        this.size += written;
+        done += written;
       }
-      onBytes?.(count);
-    };
-    /** Waits for the write in flight (its error, if any, is thrown here), then starts writing the batch. */
-    const flush = async (): Promise<void> => {
-      try {
-        await writing;
-      } finally {
-        writing = undefined;
-        writingBytes = 0;
-      }
-      if (batchBytes === 0) return;
-      const buffers = batch;
-      writingBytes = batchBytes;
-      writing = write(buffers, batchBytes);
-      // Handled where it is awaited (the next flush); this keeps a failure meanwhile from being "unhandled".
-      writing.catch(() => undefined);
-      batch = [];
-      batchBytes = 0;
+      if (count > 0) onBytes?.(count);
     };
     try {
       for await (const chunk of source) {
-        if (this.expected.size !== undefined && this.size + writingBytes + batchBytes + chunk.length > this.expected.size) {
+        if (this.expected.size !== undefined && this.size + batchBytes + chunk.length > this.expected.size) {
           // Too long means other content, not more of this one: nothing here is worth resuming from.
           batch = [];
           batchBytes = 0;
-          await writing?.catch(() => undefined);
-          writing = undefined;
-          writingBytes = 0;
           await this.reset();
           throw new VerificationError(
             `blob ${this.expected.digest}: more bytes than its size of ${this.expected.size} arrived`,
@@ -145,19 +132,18 @@ export class BlobWriter {
         batch.push(chunk);
         batchBytes += chunk.length;
         // Gather about 1 MiB per write: fewer syscalls than one per network chunk.
-        if (batchBytes >= 1 << 20) await flush();
+        if (batchBytes >= 1 << 20) write();
       }
     } finally {
       // Keep what arrived before a failure: it counts towards a resumed download.
-      await flush();
-      await flush();
+      write();
     }
   }
 
   /** Drops everything written so far (the server ignored a Range request, say). */
   async reset(): Promise<void> {
     await this.openHandle().truncate(0);
-    this.hash = createHash('sha256');
+    this.hash.reset();
     this.size = 0;
   }
 
@@ -168,7 +154,13 @@ export class BlobWriter {
    */
   async commit(): Promise<{ digest: string; size: number }> {
     const handle = this.openHandle();
-    const actual = `sha256:${this.hash.digest('hex')}`;
+    let actual: string;
+    try {
+      actual = await this.hash.digest();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
     const size = this.size;
     const expected = this.expected;
     if ((expected.size !== undefined && size !== expected.size) || actual !== expected.digest) {
@@ -192,6 +184,7 @@ export class BlobWriter {
    * next writer of this digest to resume from; otherwise they are deleted.
    */
   async abort(keepPartial = true): Promise<void> {
+    if (!this.closed) this.hash.close();
     if (this.handle !== undefined) await this.handle.close().catch(() => undefined);
     this.handle = undefined;
     this.closed = true;

@@ -94,6 +94,26 @@ describe('OciLayout', () => {
     expect(await readdir(layout.ingestDir)).toEqual([]);
   });
 
+  it('hashes a large blob on the hash thread: wrong bytes are refused, and after a reset the right ones are named', async () => {
+    const layout = await OciLayout.open(join(dir, 'images'), { create: true });
+    const bytes = randomBytes(2 * 1024 * 1024 + 5);
+    const expected = { digest: sha256Digest(bytes), size: bytes.length };
+    const other = Buffer.from(bytes);
+    other[bytes.length - 1] = other[bytes.length - 1]! ^ 1;
+    await expect(layout.writeBlob(chunks(other), expected)).rejects.toThrow(/content hashes to sha256:/);
+    expect(await blobNames(layout)).toEqual([]);
+    const writer = await layout.openBlobWriter(expected);
+    await writer.append(chunks(other.subarray(0, 1024 * 1024)));
+    // What a server that ignores Range makes the client do: start over.
+    await writer.reset();
+    await writer.append(chunks(bytes));
+    expect(await writer.commit()).toEqual(expected);
+    // Unknown size: hashed off the thread too.
+    const unsized = randomBytes(300_000);
+    expect(await layout.writeBlob(chunks(unsized), { digest: sha256Digest(unsized) })).toEqual({ digest: sha256Digest(unsized), size: unsized.length });
+    expect(await blobNames(layout)).toEqual([expected.digest, sha256Digest(unsized)].map((d) => d.slice(7)).sort());
+  });
+
   it('resumes a blob from the bytes that arrived before a failure', async () => {
     const layout = await OciLayout.open(join(dir, 'images'), { create: true });
     const bytes = randomBytes(3 * 1024 * 1024 + 17);
