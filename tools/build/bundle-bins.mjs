@@ -113,7 +113,7 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
   // V8 accepts a code cache for any source of the length it was made for: the old cache goes before the
   // new source comes, so that a start in between compiles from source rather than running stale code.
   if (!esm) await rm(`${outfile}.cache`, { force: true });
-  await build({
+  const result = await build({
     entryPoints: [entry],
     outfile,
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
@@ -146,8 +146,27 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
       : {
           define: { 'import.meta.url': '__agImportMetaUrl' },
           banner: { js: "var __agImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+          metafile: true,
         }),
   });
+  if (!esm) refuseExternalDynamicImports(result.metafile, outfile);
+}
+
+/**
+ * A CommonJS build runs with a V8 code cache, and on Node.js 20 a function compiled from a cache another
+ * process made has lost import()'s loader: `await import('node:v8')` there fails with "A dynamic import
+ * callback was not specified" (an import() esbuild bundles becomes a require and is not affected). So an
+ * import() that stays in the bundle (a Node.js built-in, an external package) is refused at build time,
+ * naming where it is: import it statically instead.
+ */
+function refuseExternalDynamicImports(metafile, outfile) {
+  const found = [];
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    for (const imported of imports) if (imported.kind === 'dynamic-import' && imported.external) found.push(`${input}: import('${imported.path}')`);
+  }
+  if (found.length > 0) {
+    throw new Error(`${outfile}: import() of a module outside the bundle fails in the CommonJS build under a code cache on Node.js 20; import it statically: ${found.join('; ')}`);
+  }
 }
 
 /** Runs the bundled tool's hidden --write-shell-files (core/src/cli/shell-files.ts) into its dist/. */

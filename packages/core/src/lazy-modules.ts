@@ -6,6 +6,8 @@
  * (tools/build/bundle-bins.mjs, esbuild code splitting) gives `default`
  * alone. `default ?? namespace` is right in every build and under tsx.
  */
+import { setFlagsFromString } from 'node:v8';
+
 type Undici = typeof import('undici');
 
 /** What `await import()` of a CommonJS package gave: its exports, in every build. */
@@ -26,7 +28,9 @@ export async function loadUndici(): Promise<Undici> {
     // for. V8 reads this flag when it compiles a module, so it holds when set
     // now, before undici's first connection (both Node 20 and the
     // executables' Node 24 know it).
-    (await import('node:v8')).setFlagsFromString('--liftoff-only');
+    // node:v8 is imported statically: a built-in through import() fails in the node-run tools on Node.js 20,
+    // whose V8 code cache loses import()'s loader (tools/build/src/bin-code-cache.test.ts).
+    setFlagsFromString('--liftoff-only');
     wasmTierUpOff = true;
   }
   return moduleExports(await import('undici'));

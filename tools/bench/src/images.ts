@@ -22,6 +22,7 @@
  *   npm run bench:images [-- --only single --only big --only set] [-- --single 256M] [-- --big 1024M]
  *                        [-- --unique 20M] [-- --shared 48M] [-- --dir /var/tmp] [-- --json] [-- --keep]
  *                        [-- --rounds 5 [-- --baseline /var/tmp/before/ag-images.mjs]…]
+ *                        (a --baseline that is not a script runs itself: dist/tools/amd64/ag-images)
  *
  * `--rounds N` measures pulls only, N interleaved rounds (images-rounds.ts).
  */
@@ -37,7 +38,7 @@ import { measure, parseBenchSize, type Measurement } from './bundle.js';
 import { formatRounds, pullRounds, type Contender, type PullRound } from './images-rounds.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
-const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.mjs');
+const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.cjs');
 const MAX_UNIQUE = 512 * 1024 ** 2;
 const MAX_IMAGE = 4 * 1024 ** 3;
 
@@ -177,10 +178,12 @@ export async function runScenario(
       const contenders: Contender[] = [
         { name: 'ag', layout: agLayout, commands: [[process.execPath, [AG_IMAGES, ...agArgs(agLayout)]]] },
         // Each earlier build is named by the directory that holds it (`/var/tmp/before/ag-images.mjs`: before).
+        // A script runs under this node; anything else is run itself (dist/tools/amd64/ag-images, the single executable).
         ...(options.baselines ?? []).map((file, i): Contender => {
           const name = basename(dirname(file)) || `baseline${i + 1}`;
           const layout = join(dir, `baseline-${i + 1}`, 'images');
-          return { name, layout, commands: [[process.execPath, [file, ...agArgs(layout)]]] };
+          const command: [string, string[]] = /\.[cm]?js$/.test(file) ? [process.execPath, [file, ...agArgs(layout)]] : [file, agArgs(layout)];
+          return { name, layout, commands: [command] };
         }),
         {
           name: 'skopeo',

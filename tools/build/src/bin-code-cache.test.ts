@@ -37,6 +37,20 @@ describe("the .mjs tools' start: bin/ag-<tool>.cjs runs dist/ag-<tool>.cjs with 
     }
   });
 
+  it('runs code the cache holds that reaches past --help: a pull connects (undici, node:v8), under the cache', async () => {
+    // On Node.js 20 a cached function loses import()'s loader; a built-in reached through import() failed here
+    // with "A dynamic import callback was not specified" (the build now refuses such an import()).
+    const closed = '127.0.0.1:1';
+    const pull = await execa(process.execPath, [join(PACKAGES, 'ag-images', 'bin', 'ag-images.cjs'), 'pull', `${closed}/x:1`, '--layout', join(work, 'layout'), '--retries', '0', '--retry-window', '0s'], {
+      reject: false,
+      input: '',
+      env: { AG_DEBUG_CODE_CACHE: '1' },
+    });
+    expect(pull.stderr).toContain('ag: ag-images code cache accepted');
+    expect(pull.stderr).toContain(`connect ECONNREFUSED ${closed}`);
+    expect(pull.exitCode).toBe(4);
+  });
+
   it('compiles from source, with the same answer, when V8 rejects the cache or there is none', async () => {
     const file = join(work, 'ag-flannel.cjs');
     await copyFile(join(PACKAGES, 'ag-flannel', 'dist', 'ag-flannel.cjs'), file);

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /**
  * `--no-package NAME` as yargs would read it is the negation of `--package`
  * followed by a stray NAME; `--no-package=NAME` is read as meant. Joins the
@@ -48,7 +50,7 @@ export async function downloadDocumentOsPackages(
 ): Promise<import('@ag/core').AgDocument> {
   if (document.packages === undefined) return document;
   // Loaded only when there are packages to resolve.
-  const [{ resolve }, { UsageError }, { downloadOsPackages }] = await Promise.all([import('node:path'), import('@ag/core'), import('./download-os-packages.js')]);
+  const [{ UsageError }, { downloadOsPackages }] = await Promise.all([import('@ag/core'), import('./download-os-packages.js')]);
   const inventory = typeof args['inventory'] === 'string' ? resolve(io.cwd, args['inventory']) : undefined;
   const status = typeof args['baseline-status'] === 'string' ? resolve(io.cwd, args['baseline-status']) : undefined;
   if (inventory !== undefined && status !== undefined) throw new UsageError('give --inventory or --baseline-status, not both');
