@@ -2,9 +2,9 @@
  * The CommonJS libraries ag loads on first use, not at start (undici is
  * half of a tool's code; npm run bench:startup). Through here because a
  * dynamic import() of CommonJS gives `module.exports` as `default` and its
- * names only where the loader can find them: Node.js does, the split build
- * (tools/build/bundle-bins.mjs, esbuild code splitting) gives `default`
- * alone. `default ?? namespace` is right in every build and under tsx.
+ * names only where the loader can find them: Node.js does, an esbuild
+ * bundle (tools/build/bundle-bins.mjs) may give `default` alone.
+ * `default ?? namespace` is right in every build and under tsx.
  */
 import { setFlagsFromString } from 'node:v8';
 
