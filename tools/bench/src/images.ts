@@ -49,7 +49,8 @@ export interface ImagesBenchRow {
 }
 
 /** Issue 16's targets: ag's time against skopeo's, ag's peak memory, a pull with nothing to do. */
-export const TARGETS = { ratio: 1.0, setRatio: 0.6, peakMiB: 160, noopPullMs: 500 } as const;
+/** The memory target is in MB as the issue writes it (160 MB = 152.6 MiB), though the tables print MiB. */
+export const TARGETS = { ratio: 1.0, setRatio: 0.6, peakMB: 160, noopPullMs: 500 } as const;
 
 export interface ImagesScenarioResult {
   name: string;
@@ -216,11 +217,11 @@ function mibText(bytes: number): string {
 
 /** The target a row is held to, and whether ag meets it. */
 export function verdict(row: ImagesBenchRow, targetRatio: number): { target: string; ok: boolean } {
-  const peakOk = row.ag.peakKiB / 1024 < TARGETS.peakMiB;
+  const peakOk = row.ag.peakKiB * 1024 < TARGETS.peakMB * 1e6;
   if (row.step === 'pull again') {
-    return { target: `< ${TARGETS.noopPullMs / 1000} s, < ${TARGETS.peakMiB} MB`, ok: row.ag.wallMs < TARGETS.noopPullMs && peakOk };
+    return { target: `< ${TARGETS.noopPullMs / 1000} s, < ${TARGETS.peakMB} MB`, ok: row.ag.wallMs < TARGETS.noopPullMs && peakOk };
   }
-  return { target: `<= ${targetRatio.toFixed(1)}, < ${TARGETS.peakMiB} MB`, ok: row.ag.wallMs / row.skopeo.wallMs <= targetRatio && peakOk };
+  return { target: `<= ${targetRatio.toFixed(1)}, < ${TARGETS.peakMB} MB`, ok: row.ag.wallMs / row.skopeo.wallMs <= targetRatio && peakOk };
 }
 
 export function formatImagesBench(result: ImagesBenchResult): string {
