@@ -212,9 +212,15 @@ describe('the embedded registry under floods', () => {
     // That is bounded, not a leak: a second flood mostly reuses it (measured after three floods in a row: +54, +27
     // and +51 MiB over the baseline; the second 21-24 MiB above the first in the test's runs). A native leak of the
     // TLS connections' state (~50 KiB each, the CONNECTIONS_CEILING estimate) would add ~50 MiB per flood of 1,000.
+    // One flood's growth past 40 MiB happens when the arenas fragment (once in about seven CI runs: +53 MiB);
+    // a leak grows every flood, so then a third flood must stay within 40 MiB of the second.
     expect(first.settled - baseline).toBeLessThan(128 << 20);
-    expect(second.settled - first.settled).toBeLessThan(40 << 20);
+    if (second.settled - first.settled >= 40 << 20) {
+      const third = await flood();
+      console.log(`idle-connection floods: the second grew ${mib(second.settled - first.settled)} MiB; a third: ${JSON.stringify(print(third))}`);
+      expect(third.settled - second.settled).toBeLessThan(40 << 20);
+    }
     const log = await readFile(registry.accessLog, 'utf8');
     expect(log).toMatch(/GET \/v2\/registry\.k8s\.io\/pause\/manifests\/3\.9 200/);
-  });
+  }, 240_000);
 });
