@@ -2,11 +2,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { TEMP_MARKER } from '../atomic.js';
+import { BatchedWrites } from '../batched-writes.js';
 import { AgError, causeChain, UnreachableError, VerificationError, withContext } from '../errors.js';
 import { sha256File } from '../hash.js';
+import { readEachChunk } from './each-chunk.js';
 import { requestFollowingRedirects, statusError, type HttpResponse } from './http.js';
 import { RefusalWindow } from './refusals.js';
 import { DEFAULT_RETRY_POLICY, retryDecision, sleep, type RetryEvent, type RetryPolicy } from './retry.js';
@@ -103,13 +104,10 @@ function header(response: HttpResponse, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Chunks are gathered up to this size before one write: fewer syscalls, same bytes. */
-const WRITE_BATCH = 1 << 20;
-
+/** The partial file of one download: what reached it, hashed as it was written. */
 class PartialFile {
   private handle: FileHandle | undefined;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private writes: BatchedWrites | undefined;
   hash: Hash = createHash('sha256');
   /** Bytes on disk (and in `hash`). */
   size = 0;
@@ -120,7 +118,7 @@ class PartialFile {
 
   /** Bytes received so far, written or about to be. */
   get received(): number {
-    return this.size + this.pendingBytes;
+    return this.size + (this.writes?.pending ?? 0);
   }
 
   /** Picks up what an earlier run left, if anything. */
@@ -132,54 +130,32 @@ class PartialFile {
   }
 
   async restart(): Promise<void> {
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.writes?.discard();
     await this.close();
     await rm(this.path, { force: true });
     this.hash = createHash('sha256');
     this.size = 0;
   }
 
-  /** Takes a chunk into the batch; true when the batch is full and should be flushed before more come. */
-  add(chunk: Buffer): boolean {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    return this.pendingBytes >= WRITE_BATCH;
+  /** Opens the file to append to, before a body's bytes arrive. */
+  async openToAppend(): Promise<BatchedWrites> {
+    if (this.writes !== undefined) return this.writes;
+    this.handle = await open(this.path, 'a', 0o644);
+    this.writes = new BatchedWrites(this.handle.fd, null, this.path, (pieces, length) => {
+      for (const piece of pieces) this.hash.update(piece);
+      this.size += length;
+      this.reservation?.wrote(length);
+    });
+    return this.writes;
   }
 
   /** Writes what is gathered; the hash follows only bytes that reached the file, so a broken attempt resumes exactly. */
-  async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const chunks = this.pending;
-    const total = this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.handle ??= await open(this.path, 'a', 0o644);
-    let written = (await this.handle.writev(chunks)).bytesWritten;
-    if (written === total) {
-      for (const chunk of chunks) this.count(chunk);
-      return;
-    }
-    // A short write, without an error: the disk filled. Count exactly what reached the file, then
-    // write the rest, which fails with the reason (ENOSPC) — never count bytes that are not there.
-    const all = Buffer.concat(chunks);
-    this.count(all.subarray(0, written));
-    while (written < total) {
-      const { bytesWritten } = await this.handle.write(all, written, total - written);
-      if (bytesWritten === 0) throw new Error(`writing ${this.path}: the file system accepted no more bytes`);
-      this.count(all.subarray(written, written + bytesWritten));
-      written += bytesWritten;
-    }
-  }
-
-  private count(bytes: Buffer): void {
-    this.hash.update(bytes);
-    this.size += bytes.length;
-    this.reservation?.wrote(bytes.length);
+  flush(): void {
+    this.writes?.flush();
   }
 
   async finish(): Promise<void> {
-    await this.flush();
+    this.flush();
     this.handle ??= await open(this.path, 'a', 0o644);
     await this.handle.sync();
     await this.close();
@@ -190,41 +166,9 @@ class PartialFile {
     this.reservation = undefined;
     const handle = this.handle;
     this.handle = undefined;
+    this.writes = undefined;
     await handle?.close().catch(() => undefined);
   }
-}
-
-/**
- * Reads a body in flowing mode, so each chunk reaches the partial file's batch the moment it arrives.
- * `for await` would leave chunks in the stream's buffer until asked for, and a connection that breaks
- * destroys the stream with that buffer: the bytes that did arrive would be lost, and not resumed after.
- * The stream pauses only while a full batch is written (back-pressure).
- */
-function takeEachChunk(body: HttpResponse['body'], partial: PartialFile, onChunk: () => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let writing: Promise<void> = Promise.resolve();
-    const afterWrites = (settle: () => void): void => {
-      writing.then(settle, reject);
-    };
-    body.on('data', (chunk: Buffer) => {
-      const full = partial.add(chunk);
-      onChunk();
-      if (!full) return;
-      body.pause();
-      writing = partial.flush().then(
-        () => void body.resume(),
-        (error: unknown) => {
-          body.destroy(error as Error);
-          throw error;
-        },
-      );
-    });
-    // finished() also settles for a body that ended or broke before these listeners were attached.
-    finished(body).then(
-      () => afterWrites(resolve),
-      (error: unknown) => afterWrites(() => reject(error)),
-    );
-  });
 }
 
 /** A body that ended before Content-Length said it would: the connection broke; worth resuming. */
@@ -458,11 +402,15 @@ async function fetchOnce(
   }
   const resumedFrom = partial.size;
   options.onProgress?.({ url, dest, received: partial.size, total, resumedFrom });
+  const writes = await partial.openToAppend();
   try {
-    await takeEachChunk(response.body, partial, () => options.onProgress?.({ url, dest, received: partial.received, total, resumedFrom }));
+    await readEachChunk(response.body, (chunk) => {
+      writes.add(chunk);
+      options.onProgress?.({ url, dest, received: partial.received, total, resumedFrom });
+    });
   } finally {
     // What arrived intact before a break is kept, so the next attempt resumes after it.
-    await partial.flush();
+    partial.flush();
   }
   if (total !== undefined && partial.size < total) throw prematureEnd(url, partial.size, total);
   return response.url;

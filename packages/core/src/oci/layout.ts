@@ -129,7 +129,7 @@ export class OciLayout {
   async writeBlob(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: ExpectedBlob, onBytes?: (count: number) => void): Promise<{ digest: string; size: number }> {
     const writer = await this.openBlobWriter(expected);
     try {
-      if (writer.written > 0) await writer.reset();
+      if (writer.written > 0) writer.reset();
       await writer.append(source, onBytes);
       return await writer.commit();
     } catch (error) {

@@ -508,16 +508,16 @@ export class RegistryClient {
         if (range === null || Number(range[1]) !== offset) {
           // A range we did not ask for: start again from zero rather than guess.
           await response.body.dump();
-          await writer.reset();
+          writer.reset();
           throw new UnreachableError(`${doing}: the server answered a different range than asked for`, { details: { retryable: true } });
         }
       } else if (response.statusCode === 200) {
-        if (offset > 0) await writer.reset();
+        if (offset > 0) writer.reset();
       } else {
         throw await this.statusError(doing, response.statusCode, response.headers, await readText(response.body), response.url);
       }
       try {
-        await writer.append(response.body, onBytes);
+        await writer.appendBody(response.body, onBytes);
       } catch (error) {
         response.body.destroy();
         throw networkError(doing, error, response.url.host);
