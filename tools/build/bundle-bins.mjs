@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coreImportsPlugin } from './core-imports.mjs';
 import { inlineSourcesPlugin } from './inline-sources.mjs';
+import { undiciDispatchersPlugin } from './undici-dispatchers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
@@ -27,7 +28,6 @@ const fastStringWidth = join(root, 'tools', 'build', 'fast-string-width.mjs');
 const seaCodeCache = join(root, 'tools', 'build', 'sea-code-cache.cjs');
 const yargsAssert = join(root, 'tools', 'build', 'yargs-assert.mjs');
 const plainWrapAnsi = join(root, 'tools', 'build', 'plain-wrap-ansi.mjs');
-const undiciDispatchers = join(root, 'tools', 'build', 'undici-dispatchers.cjs');
 
 /**
  * cliui's import of wrap-ansi goes to a module that wraps text without escape sequences itself
@@ -52,31 +52,6 @@ function plainWrapAnsiPlugin() {
           '  return isPlain(String(text)) ? wrapPlain(text, columns, options) : wrapAnsi(text, columns, options);',
           '}',
         ].join('\n'),
-      }));
-    },
-  };
-}
-
-/**
- * ag's import of undici (packages/core/src/lazy-modules.ts) gets undici's connection pools alone:
- * undici-dispatchers.cjs in place of undici's index.js (that file says why), its require()s resolved in
- * undici's directory, so the pools are the installed undici's own code. A package in node_modules that
- * imports undici would get the real index.
- */
-function undiciDispatchersPlugin() {
-  return {
-    name: 'undici-dispatchers',
-    setup(build) {
-      build.onResolve({ filter: /^undici$/ }, async (args) => {
-        if (/[\\/]node_modules[\\/]/.test(args.importer) || args.pluginData?.real) return undefined;
-        const real = await build.resolve('undici', { kind: args.kind, resolveDir: args.resolveDir, pluginData: { real: true } });
-        if (real.errors.length > 0) return { errors: real.errors };
-        return { path: real.path, namespace: 'undici-dispatchers' };
-      });
-      build.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, async (args) => ({
-        contents: await readFile(undiciDispatchers, 'utf8'),
-        resolveDir: dirname(args.path),
-        loader: 'js',
       }));
     },
   };
@@ -145,7 +120,8 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
     // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
     // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert, cliui's
-    // wrapping of plain text without wrap-ansi's escape walk. undici's connection pools without the rest of undici.
+    // wrapping of plain text without wrap-ansi's escape walk. undici's connection pools without the rest of undici,
+    // its HTTP/2 code loaded when used (undici-dispatchers.mjs).
     plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), plainWrapAnsiPlugin(), undiciDispatchersPlugin()],
     bundle: true,
     platform: 'node',

@@ -1,6 +1,6 @@
 'use strict';
 /* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, as undici's own index.js is. */
-// undici as the tools' bundles hold it (bundle-bins.mjs's undiciDispatchersPlugin loads this in place of
+// undici as the tools' bundles hold it (undici-dispatchers.mjs loads this in place of
 // undici's index.js, its require()s resolved from undici's directory): the connection pools ag uses
 // (packages/core/src/lazy-modules.ts, UndiciDispatchers), nothing else. undici's index also builds fetch,
 // WebSocket, EventSource, the cache and cookie helpers and the mocks at load: ~20 ms of a pull's start, and
