@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coreImportsPlugin } from './core-imports.mjs';
 import { inlineSourcesPlugin } from './inline-sources.mjs';
+import { undiciDispatchersPlugin } from './undici-dispatchers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packagesDir = join(root, 'packages');
@@ -119,8 +120,9 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     // @ag/core's names imported from the modules that define them: a start then reaches (and, in one file,
     // evaluates) only those, not every module core's index re-exports (core-imports.mjs).
     // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert, cliui's
-    // wrapping of plain text without wrap-ansi's escape walk.
-    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), plainWrapAnsiPlugin()],
+    // wrapping of plain text without wrap-ansi's escape walk. undici's connection pools without the rest of undici,
+    // its HTTP/2 code loaded when used (undici-dispatchers.mjs).
+    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), plainWrapAnsiPlugin(), undiciDispatchersPlugin()],
     bundle: true,
     platform: 'node',
     format,

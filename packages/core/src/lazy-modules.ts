@@ -8,7 +8,17 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-type Undici = typeof import('undici');
+/**
+ * What ag takes from undici: its connection pools. A request goes through the
+ * pool's own `request()` (`dispatchRequest`), never undici's top-level
+ * functions. The tools' bundles hold exactly this much of undici
+ * (tools/build/undici-dispatchers.cjs): no fetch, WebSocket, cookies, cache,
+ * mocks, whose modules cost a pull ~20 ms of start-up (cookies reads
+ * `globalThis.Headers`, which loads and runs Node.js's own copy of undici;
+ * packages/ag-images/README.md). Something more from undici goes here and in
+ * that file.
+ */
+export type UndiciDispatchers = Pick<typeof import('undici'), 'Agent' | 'EnvHttpProxyAgent'>;
 
 /** What `await import()` of a CommonJS package gave: its exports, in every build. */
 export function moduleExports<T>(namespace: T): T {
@@ -17,7 +27,7 @@ export function moduleExports<T>(namespace: T): T {
 
 let wasmTierUpOff = false;
 
-export async function loadUndici(): Promise<Undici> {
+export async function loadUndici(): Promise<UndiciDispatchers> {
   if (!wasmTierUpOff) {
     // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it
     // fast (Liftoff), then again optimised (TurboFan) on a background thread,

@@ -66,6 +66,16 @@ export async function createHttpDispatcher(options: HttpDispatcherOptions = {}):
   });
 }
 
+/**
+ * One request to `url` through `dispatcher`: what undici's top-level
+ * `request(url, { dispatcher })` does (makeDispatcher in undici's index.js),
+ * through the dispatcher's own method, so that only undici's pools are loaded
+ * (lazy-modules.ts `UndiciDispatchers`).
+ */
+export function dispatchRequest(dispatcher: Dispatcher, url: URL, options: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<Dispatcher.ResponseData> {
+  return dispatcher.request({ ...options, origin: url.origin, path: `${url.pathname}${url.search}` });
+}
+
 /** Removes user:password from a proxy URL, for logs. */
 export function redactUrl(url: string): string {
   try {

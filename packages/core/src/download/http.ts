@@ -1,9 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, withContext } from '../errors.js';
-import { createHttpDispatcher } from './dispatcher.js';
+import { createHttpDispatcher, dispatchRequest } from './dispatcher.js';
 import { credentialsFromUrl, headersForRedirect, isRedirectStatus, redirectTarget } from './redirect.js';
 import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
-import { loadUndici } from '../lazy-modules.js';
 
 export interface HttpResponse {
   statusCode: number;
@@ -40,17 +39,15 @@ export function defaultDispatcher(): Promise<Dispatcher> {
  * Does not retry and does not judge the status: see `withRetry` and `statusError`.
  */
 export async function requestFollowingRedirects(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
-  const { request } = await loadUndici();
   const dispatcher = options.dispatcher ?? (await defaultDispatcher());
   const start = credentialsFromUrl(new URL(url));
   let current = start.url;
   let headers: Record<string, string> = { 'user-agent': 'ag', ...options.headers, ...start.headers };
   const maxRedirects = options.maxRedirects ?? 10;
   for (let hop = 0; ; hop += 1) {
-    const response = await request(current, {
+    const response = await dispatchRequest(dispatcher, current, {
       method: options.method ?? 'GET',
       headers,
-      dispatcher,
       signal: options.signal ?? null,
     });
     if (!isRedirectStatus(response.statusCode)) {

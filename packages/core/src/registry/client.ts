@@ -13,7 +13,7 @@ import { parseChallenges, type Challenge } from './challenge.js';
 import { credentialFiles, findCredentials, type Credentials } from './credentials.js';
 import { credentialsError, networkError, registryStatusError, type CredentialsUsed } from './errors.js';
 import { createTlsDispatcher, tlsFor, type TlsSettings } from './tls.js';
-import { loadUndici } from '../lazy-modules.js';
+import { dispatchRequest } from '../download/dispatcher.js';
 
 export interface RegistryClientOptions extends TlsSettings {
   /** The registry as references name it: `docker.io`, `registry.k8s.io`, `127.0.0.1:5000`. */
@@ -550,7 +550,6 @@ export class RegistryClient {
    * so the caller starts over with a fresh stream).
    */
   private async send(request: SendRequest): Promise<Response> {
-    const { request: undiciRequest } = await loadUndici();
     const start = new URL(request.target, this.origin);
     const replayable = !(request.body !== null && request.body !== undefined && typeof request.body === 'object' && 'pipe' in request.body);
     for (let authAttempt = 0; ; authAttempt += 1) {
@@ -563,11 +562,10 @@ export class RegistryClient {
       let response: Dispatcher.ResponseData;
       for (let hop = 0; ; hop += 1) {
         try {
-          response = await undiciRequest(url, {
+          response = await dispatchRequest(await this.dispatcherFor(url), url, {
             method: request.method,
             headers,
             body: request.body ?? null,
-            dispatcher: await this.dispatcherFor(url),
             signal: this.options.signal ?? null,
           });
         } catch (error) {
@@ -653,7 +651,6 @@ export class RegistryClient {
   }
 
   private async fetchToken(scopes: string[], doing: string): Promise<string> {
-    const { request: undiciRequest } = await loadUndici();
     const bearer = this.bearer!;
     const url = new URL(bearer.realm);
     if (url.protocol !== 'https:' && !this.options.plainHttp) {
@@ -669,7 +666,7 @@ export class RegistryClient {
     const body = await this.retrying(what, async () => {
       let response: Dispatcher.ResponseData;
       try {
-        response = await undiciRequest(url, { method: 'GET', headers, dispatcher: await this.dispatcherFor(url), signal: this.options.signal ?? null });
+        response = await dispatchRequest(await this.dispatcherFor(url), url, { method: 'GET', headers, signal: this.options.signal ?? null });
       } catch (error) {
         throw networkError(what, error, url.host);
       }
