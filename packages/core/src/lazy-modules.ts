@@ -1,6 +1,7 @@
 /**
- * The CommonJS libraries ag loads on first use, not at start (undici is
- * half of a tool's code; npm run bench:startup). Through here because a
+ * The CommonJS libraries ag loads on first use, not at start (undici's
+ * pools, with llhttp's WebAssembly, are a third of ag-images' bundle; npm run
+ * bench:startup). Through here because a
  * dynamic import() of CommonJS gives `module.exports` as `default` and its
  * names only where the loader can find them: Node.js does, an esbuild
  * bundle (tools/build/bundle-bins.mjs) may give `default` alone.
