@@ -14,6 +14,17 @@ export async function sha256File(path: string): Promise<{ sha256: string; size: 
   return { sha256: hasher.digest(), size: hasher.size };
 }
 
+/**
+ * The SHA-256 of a file's first `length` bytes, as a Hash that takes more: the
+ * bytes of a partial file that a resumed transfer appends to.
+ */
+export async function hashFileStart(path: string, length: number): Promise<Hash> {
+  const hash = createHash('sha256');
+  if (length === 0) return hash;
+  for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash;
+}
+
 /** A pass-through stream that hashes and counts what flows through it. */
 export class HashingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');

@@ -1,12 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { TEMP_MARKER } from '../atomic.js';
 import { BatchedWrites } from '../batched-writes.js';
 import { AgError, causeChain, UnreachableError, VerificationError, withContext } from '../errors.js';
-import { sha256File } from '../hash.js';
+import { hashFileStart, sha256File } from '../hash.js';
 import { readEachChunk } from './each-chunk.js';
 import { requestFollowingRedirects, statusError, type HttpResponse } from './http.js';
 import { RefusalWindow } from './refusals.js';
@@ -81,13 +80,6 @@ async function sizeOf(path: string): Promise<number | undefined> {
   }
 }
 
-/** Hashes what is already in a partial file, so that a resumed download's digest covers every byte. */
-async function hashExisting(path: string): Promise<Hash> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash;
-}
-
 /** `Content-Range: bytes 100-199/200` -> { start: 100, total: 200 }. */
 export function parseContentRange(value: string | string[] | undefined): { start: number | undefined; total: number | undefined } {
   const text = Array.isArray(value) ? value[0] : value;
@@ -125,7 +117,8 @@ class PartialFile {
   async adopt(): Promise<void> {
     const existing = await sizeOf(this.path);
     if (existing === undefined || existing === 0) return;
-    this.hash = await hashExisting(this.path);
+    // Hashed first, so that a resumed download's digest covers every byte.
+    this.hash = await hashFileStart(this.path, existing);
     this.size = existing;
   }
 
