@@ -36,9 +36,10 @@ export async function loadUndici(): Promise<UndiciDispatchers> {
     // document is written, on every run (a no-op pull took 0.4 s, a third of
     // it that tail; packages/ag-images/README.md). llhttp's work is small next
     // to the bytes it hands on, so the optimised code is not worth waiting
-    // for. V8 reads this flag when it compiles a module, so it holds when set
-    // now, before undici's first connection (both Node 20 and the
-    // executables' Node 24 know it).
+    // for. Node.js 20's V8 reads this flag when it compiles a module, so it
+    // holds when set now, before undici's first connection. Node.js 24's does
+    // not take it at run time: the executables start with it instead
+    // (EXECUTABLE_V8_FLAGS, tools/build/src/executables.ts).
     // node:v8 is imported statically: a built-in through import() fails in the node-run tools on Node.js 20,
     // whose V8 code cache loses import()'s loader (tools/build/src/bin-code-cache.test.ts).
     setFlagsFromString('--liftoff-only');

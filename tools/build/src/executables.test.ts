@@ -3,14 +3,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureExecutables, executablePaths, runnerFor, type ExecutableBuild } from './executables.js';
-import { NODE_RUNTIME, nodeTarball, type Arch } from './node-runtime.js';
+import { createRequire } from 'node:module';
+import { EXECUTABLE_V8_FLAGS, ensureExecutables, executablePaths, REPO_ROOT, runnerFor, type ExecutableBuild } from './executables.js';
+import { extractNode, NODE_RUNTIME, nodeTarball, type Arch } from './node-runtime.js';
 
 /** Runs a built executable of `arch` (the arm64 one under qemu-user on this amd64 machine). */
 function runAs(arch: Arch, program: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   const argv = [...runnerFor(arch), program, ...args];
   return execa(argv[0]!, argv.slice(1), { reject: false, cwd: options.cwd, env: options.env, stdin: 'ignore' });
 }
+
+/**
+ * Parses 100 MiB of HTTP responses with undici (llhttp, WebAssembly) as a pull does, optionally after
+ * setting --liftoff-only at run time as core's loadUndici does; run under --trace-wasm-compilation-times.
+ */
+const PARSE_MUCH = (undici: string): string => `
+if (process.argv[2] === 'set-at-run-time') require('node:v8').setFlagsFromString('--liftoff-only');
+const { Agent } = require(${JSON.stringify(undici)});
+const server = require('node:http').createServer((req, res) => res.end(Buffer.alloc(1 << 20))).listen(0, '127.0.0.1', async () => {
+  const agent = new Agent();
+  for (let i = 0; i < 100; i += 1) {
+    const response = await agent.request({ origin: 'http://127.0.0.1:' + server.address().port, path: '/', method: 'GET' });
+    for await (const chunk of response.body) void chunk;
+  }
+  await agent.close();
+  server.close();
+});
+`;
 
 describe('the single executables (dist/tools/<arch>/ag)', () => {
   let builds: ExecutableBuild[];
@@ -61,6 +80,25 @@ describe('the single executables (dist/tools/<arch>/ag)', () => {
       const result = await runAs(arch, paths.tool('ag-images'), ['--version'], { env: { AG_DEBUG_CODE_CACHE: '1' } });
       expect(result.stderr, arch).toContain('ag-images code cache accepted');
     }
+  });
+
+  it("starts Node.js 24 with WebAssembly left to Liftoff: undici's parser is never optimised on a thread that exit waits for", async () => {
+    const node = join(work, 'node-amd64');
+    await extractNode('amd64', node);
+    const script = join(work, 'parse-much.cjs');
+    await writeFile(script, PARSE_MUCH(createRequire(join(REPO_ROOT, 'package.json')).resolve('undici')));
+    const compiled = async (flags: string[], args: string[] = []): Promise<{ liftoff: number; turbofan: number }> => {
+      const result = await execa(node, [...flags, '--trace-wasm-compilation-times', script, ...args], { reject: false });
+      expect(result.exitCode, result.stderr).toBe(0);
+      return { liftoff: (result.stdout.match(/using Liftoff/g) ?? []).length, turbofan: (result.stdout.match(/using TurboFan/g) ?? []).length };
+    };
+    const asBuilt = await compiled(EXECUTABLE_V8_FLAGS);
+    expect(asBuilt.liftoff).toBeGreaterThan(0);
+    expect(asBuilt.turbofan).toBe(0);
+    // Without the flag at start, llhttp's busiest function is optimised, even with the flag set at run time
+    // (what core's loadUndici does, and all Node.js 20 needs).
+    const setLate = await compiled(EXECUTABLE_V8_FLAGS.filter((flag) => flag !== '--liftoff-only'), ['set-at-run-time']);
+    expect(setLate.turbofan).toBeGreaterThan(0);
   });
 
   it('answers --version on arm64 under qemu-user, and verifies a bundle the amd64 one packed', async () => {
