@@ -11,6 +11,7 @@ import {
   generatedLayout,
   planDocument,
   startContainerd,
+  startForwardProxy,
   startHarborProjectGate,
   startRegistry,
   writeKubeadmDouble,
@@ -202,6 +203,32 @@ describe('a registry the site runs, used under a prefix', () => {
     const down = await run(agRegistry, ['status', '--registry', '127.0.0.1:9/k8s', '--ca-file', site.caFile]);
     expect(down.code, down.err).toBe(4);
     expect(down.out!.registry!.status!.running).toBe(false);
+  });
+});
+
+describe('a registry the site reaches through a proxy', () => {
+  it('status takes the path a push takes: its TLS check through the proxy HTTPS_PROXY names, around it for a NO_PROXY host', async () => {
+    const proxy = await startForwardProxy();
+    const closed = 'http://127.0.0.1:9';
+    const status = (env: Record<string, string>) => run(agRegistry, ['status', '--registry', target, '--ca-file', site.caFile, '--credentials-file', credentialsFile], undefined, env);
+    try {
+      const through = await status({ HTTPS_PROXY: proxy.url, NO_PROXY: '' });
+      expect(through.code, through.err).toBe(0);
+      expect(through.out!.registry!.status!).toMatchObject({ running: true, answering: true, tls: { valid: true } });
+      expect(proxy.relayed).toContainEqual({ method: 'CONNECT', target: site.host });
+
+      // A proxy that does not answer: the TLS check says so, rather than reaching the registry around it.
+      const nowhere = await status({ HTTPS_PROXY: closed, NO_PROXY: '' });
+      expect(nowhere.code, nowhere.err).toBe(4);
+      expect(nowhere.out!.registry!.status!).toMatchObject({ running: false, tls: { valid: false } });
+      expect(nowhere.out!.registry!.status!.error).toContain(`the proxy ${closed}`);
+
+      const around = await status({ HTTPS_PROXY: closed, NO_PROXY: '127.0.0.1' });
+      expect(around.code, around.err).toBe(0);
+      expect(around.out!.registry!.status!.tls.valid).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { connect, checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { connect, checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import {
   AgError,
   createLimiter,
@@ -6,6 +6,9 @@ import {
   formatRegistryTarget,
   internalReference,
   parseReference,
+  proxyFor,
+  proxySettingsFromEnv,
+  redactUrl,
   RegistryClient,
   tlsFor,
   type Credentials,
@@ -14,6 +17,7 @@ import {
   type RegistryStatus,
   type RegistryTarget,
 } from '@ag/core';
+import { tunnelThrough } from './proxy-tunnel.js';
 
 export interface ExternalStatusOptions {
   /** The site's registry and the prefix ag's names live under. */
@@ -53,18 +57,34 @@ function hostAndPort(host: string): { name: string; port: number } {
 
 /**
  * One TLS handshake with the registry, trusting what the registry client
- * trusts (the system store, the CA files, certs.d): whether the chain and
- * the name verify, and until when the certificate is valid. Never throws.
+ * trusts (the system store, the CA files, certs.d), over the path it takes
+ * (through the proxy HTTPS_PROXY names unless NO_PROXY exempts the host, as
+ * undici does for the client): whether the chain and the name verify, and
+ * until when the certificate is valid. Never throws.
  */
 async function checkTls(options: ExternalStatusOptions): Promise<TlsFacts> {
   const { name, port } = hostAndPort(options.target.host);
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const { secureContext } = await tlsFor([options.target.host], {
     caFiles: options.caFiles,
     ...(options.certsDirs ? { certsDirs: options.certsDirs } : {}),
     env: options.env,
   });
+  const handshake = { servername: /^[\d.]+$|:/.test(name) ? undefined : name, secureContext, rejectUnauthorized: false };
+  const proxy = proxyFor(new URL(`https://${options.target.host}`), proxySettingsFromEnv(options.env));
+  let socket: TLSSocket;
+  if (proxy === undefined) {
+    socket = connect({ host: name, port, ...handshake, timeout: timeoutMs });
+  } else {
+    try {
+      socket = connect({ socket: await tunnelThrough(proxy, name, port, timeoutMs), ...handshake });
+    } catch (error) {
+      return { connected: false, valid: false, error: (error as Error).message };
+    }
+    socket.setTimeout(timeoutMs);
+  }
+  const through = proxy === undefined ? '' : ` through the proxy ${redactUrl(proxy)}`;
   return new Promise((resolveFacts) => {
-    const socket = connect({ host: name, port, servername: /^[\d.]+$|:/.test(name) ? undefined : name, secureContext, rejectUnauthorized: false, timeout: options.timeoutMs ?? 10_000 });
     const done = (facts: TlsFacts): void => {
       socket.destroy();
       resolveFacts(facts);
@@ -78,8 +98,8 @@ async function checkTls(options: ExternalStatusOptions): Promise<TlsFacts> {
       const error = chain ?? identity ?? (expired ? `the server certificate expired on ${notAfter}` : undefined);
       done({ connected: true, valid: error === undefined, ...(notAfter ? { notAfter } : {}), ...(error ? { error } : {}) });
     });
-    socket.once('timeout', () => done({ connected: false, valid: false, error: `no TLS answer from ${options.target.host} within ${options.timeoutMs ?? 10_000} ms` }));
-    socket.once('error', (error: NodeJS.ErrnoException) => done({ connected: false, valid: false, error: `${error.code ? `${error.code}: ` : ''}${error.message}` }));
+    socket.once('timeout', () => done({ connected: false, valid: false, error: `no TLS answer from ${options.target.host}${through} within ${timeoutMs} ms` }));
+    socket.once('error', (error: NodeJS.ErrnoException) => done({ connected: false, valid: false, error: `${error.code ? `${error.code}: ` : ''}${error.message}${through}` }));
   });
 }
 

@@ -25,6 +25,36 @@ export function proxySettingsFromEnv(env: Record<string, string | undefined>): P
   return settings;
 }
 
+/**
+ * The proxy a connection to `url` goes through, by the rules undici's
+ * EnvHttpProxyAgent applies to the same settings (undici 7.30,
+ * lib/dispatcher/env-http-proxy-agent.js, `#getProxyAgentForUrl`,
+ * `#shouldProxy`, `#parseNoProxy`; proxy-for.test.ts holds the two to the
+ * same answers), for the few connections ag opens without undici (a bare
+ * TLS handshake): an https URL goes through HTTPS_PROXY, else HTTP_PROXY; an
+ * http URL through HTTP_PROXY. NO_PROXY lists `host[:port]` entries separated
+ * by commas or spaces, `*` alone for every host; an entry (a leading `.` or
+ * `*.` dropped) matches its host and the hosts under it, and with a port
+ * only that port. Undefined: connect directly.
+ */
+export function proxyFor(url: URL, settings: ProxySettings): string | undefined {
+  const proxy = url.protocol === 'https:' ? (settings.httpsProxy ?? settings.httpProxy) : settings.httpProxy;
+  if (proxy === undefined) return undefined;
+  const noProxy = settings.noProxy ?? '';
+  if (noProxy === '*') return undefined;
+  // url.host without its port, IPv6 brackets kept (as undici compares it).
+  const hostname = url.host.replace(/:\d*$/, '').toLowerCase();
+  const port = Number.parseInt(url.port, 10) || (url.protocol === 'https:' ? 443 : 80);
+  for (const entry of noProxy.split(/[,\s]/)) {
+    if (entry === '') continue;
+    const withPort = /^(.+):(\d+)$/.exec(entry);
+    const name = (withPort ? withPort[1]! : entry).replace(/^\*?\./, '').toLowerCase();
+    if (withPort && Number.parseInt(withPort[2]!, 10) !== port) continue;
+    if (hostname === name || hostname.endsWith(`.${name}`)) return undefined;
+  }
+  return proxy;
+}
+
 export interface HttpDispatcherOptions {
   /** Where proxy settings come from; `process.env` when not given. */
   env?: Record<string, string | undefined>;
