@@ -349,8 +349,9 @@ async function fetchOnce(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   let total: number | undefined;
+  let startOver = false;
   if (response.statusCode === 200) {
-    if (offset > 0) await partial.restart();
+    startOver = offset > 0;
     const length = header(response, 'content-length');
     total = length === undefined ? undefined : Number(length);
   } else if (response.statusCode === 206 && offset > 0) {
@@ -385,22 +386,34 @@ async function fetchOnce(
       { hint: 'the upstream file changed, or the plan is stale; plan again', details: { file: dest, url, expectedSize: options.size, actualSize: total } },
     );
   }
-  if (options.room !== undefined && total !== undefined) {
-    try {
-      partial.reservation = await options.room.reserve(total - partial.size, `downloading ${basename(dest)} (${total - partial.size} bytes to write)`);
-    } catch (error) {
-      await response.body.dump();
-      throw error;
-    }
-  }
-  const resumedFrom = partial.size;
-  options.onProgress?.({ url, dest, received: partial.size, total, resumedFrom });
-  const writes = await partial.openToAppend();
+  // The body is read from now on, before anything else is awaited: bytes that arrive while the file
+  // is opened are held here, not left in the stream, which a connection closing meanwhile would destroy
+  // with them (the next attempt would then start from zero instead of resuming; ag-fetch's resume test
+  // saw that under load).
+  const held: Buffer[] = [];
+  let take: ((chunk: Buffer) => void) | undefined;
+  const reading = readEachChunk(response.body, (chunk) => (take === undefined ? held.push(chunk) : take(chunk)));
+  // Settled below; until then a break must not count as an unhandled rejection.
+  reading.catch(() => undefined);
   try {
-    await readEachChunk(response.body, (chunk) => {
+    if (startOver) await partial.restart();
+    if (options.room !== undefined && total !== undefined) {
+      partial.reservation = await options.room.reserve(total - partial.size, `downloading ${basename(dest)} (${total - partial.size} bytes to write)`);
+    }
+    const resumedFrom = partial.size;
+    options.onProgress?.({ url, dest, received: partial.size, total, resumedFrom });
+    const writes = await partial.openToAppend();
+    const write = (chunk: Buffer): void => {
       writes.add(chunk);
       options.onProgress?.({ url, dest, received: partial.received, total, resumedFrom });
-    });
+    };
+    for (const chunk of held.splice(0)) write(chunk);
+    take = write;
+    await reading;
+  } catch (error) {
+    // Nothing more is wanted from a body whose bytes cannot be kept (no room, a failed write).
+    response.body.destroy();
+    throw error;
   } finally {
     // What arrived intact before a break is kept, so the next attempt resumes after it.
     partial.flush();
