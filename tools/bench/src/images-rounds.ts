@@ -9,7 +9,10 @@
  *
  * Each run goes through GNU time for its CPU time (user + system) and peak
  * RSS, so a round also shows how much of a pull's wall time each side spent
- * computing.
+ * computing. Each ratio is also given beyond the pull with nothing to do
+ * (each side's pull less its no-op pull, which is its start-up, one manifest
+ * request and the blobs' stat): what the transfer itself takes, apart from
+ * what starting costs each side.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -91,11 +94,16 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
+/** `name`'s pull against skopeo's, each less its pull with nothing to do. */
+function beyondNoOp(round: PullRound, name: string): number {
+  return (round.pull[name]!.wallMs - round.again[name]!.wallMs) / (round.pull['skopeo']!.wallMs - round.again['skopeo']!.wallMs);
+}
+
 function formatRound(n: number, round: PullRound, contenders: Contender[]): string {
   const skopeo = round.pull['skopeo']!;
   const parts = contenders.map((c) => {
     const run = round.pull[c.name]!;
-    const ratio = c.name === 'skopeo' ? '' : ` (${(run.wallMs / skopeo.wallMs).toFixed(2)})`;
+    const ratio = c.name === 'skopeo' ? '' : ` (${(run.wallMs / skopeo.wallMs).toFixed(2)}; beyond a no-op ${beyondNoOp(round, c.name).toFixed(2)})`;
     return `${c.name} ${seconds(run.wallMs)}${ratio} cpu ${seconds(run.cpuMs)} ${(run.peakKiB / 1024).toFixed(0)} MiB, again ${seconds(round.again[c.name]!.wallMs)}`;
   });
   return `round ${n}, load ${round.load.toFixed(1)}: ${parts.join('; ')}`;
@@ -110,19 +118,28 @@ function median(values: number[]): number {
 /** A table: per round and contender the pull, its ratio to skopeo, CPU, peak and the no-op pull; then the medians. */
 export function formatRounds(title: string, rounds: PullRound[], names: string[]): string {
   const agNames = names.filter((n) => n !== 'skopeo');
-  const header = ['round', 'load', ...names.map((n) => `${n} pull (cpu)`), ...agNames.map((n) => `${n}/skopeo`), ...names.map((n) => `${n} again`), ...agNames.map((n) => `${n} peak`)];
-  const row = (label: string, load: string, pull: (n: string) => TimedRun, again: (n: string) => number, ratio: (n: string) => number): string =>
+  const header = [
+    'round',
+    'load',
+    ...names.map((n) => `${n} pull (cpu)`),
+    ...agNames.map((n) => `${n}/skopeo`),
+    ...agNames.map((n) => `${n}/skopeo beyond a no-op`),
+    ...names.map((n) => `${n} again`),
+    ...agNames.map((n) => `${n} peak`),
+  ];
+  const row = (label: string, load: string, pull: (n: string) => TimedRun, again: (n: string) => number, ratio: (n: string) => number, beyond: (n: string) => number): string =>
     `| ${[
       label,
       load,
       ...names.map((n) => `${seconds(pull(n).wallMs)} (${seconds(pull(n).cpuMs)})`),
       ...agNames.map((n) => ratio(n).toFixed(2)),
+      ...agNames.map((n) => beyond(n).toFixed(2)),
       ...names.map((n) => seconds(again(n))),
       ...agNames.map((n) => `${(pull(n).peakKiB / 1024).toFixed(0)} MiB`),
     ].join(' | ')} |`;
   const lines = [title, '', `| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   rounds.forEach((r, i) =>
-    lines.push(row(String(i + 1), r.load.toFixed(1), (n) => r.pull[n]!, (n) => r.again[n]!.wallMs, (n) => r.pull[n]!.wallMs / r.pull['skopeo']!.wallMs)),
+    lines.push(row(String(i + 1), r.load.toFixed(1), (n) => r.pull[n]!, (n) => r.again[n]!.wallMs, (n) => r.pull[n]!.wallMs / r.pull['skopeo']!.wallMs, (n) => beyondNoOp(r, n))),
   );
   const med = (pick: (r: PullRound) => number): number => median(rounds.map(pick));
   lines.push(
@@ -133,6 +150,7 @@ export function formatRounds(title: string, rounds: PullRound[], names: string[]
       (n) => med((r) => r.again[n]!.wallMs),
       // The median of the ratios (each measured side by side), not the ratio of the medians.
       (n) => med((r) => r.pull[n]!.wallMs / r.pull['skopeo']!.wallMs),
+      (n) => med((r) => beyondNoOp(r, n)),
     ),
     '',
   );
