@@ -26,24 +26,32 @@ export function moduleExports<T>(namespace: T): T {
   return (namespace as { default?: T }).default ?? namespace;
 }
 
+/**
+ * V8 flags for undici's llhttp, set once undici is loaded and before its first connection compiles llhttp.
+ *
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it fast (Liftoff), then again optimised
+ * (TurboFan) on a background thread once a function is hot, and a process cannot exit before that job ends: 58 to
+ * 250 ms after the document is written (a no-op pull took 0.4 s, a third of it that tail;
+ * packages/ag-images/README.md). llhttp's work is small next to the bytes it hands on, so the optimised code is not
+ * worth waiting for.
+ * - Both flags by name: `--liftoff-only` implies them at start, but Node.js 24's V8 applies no implication to a flag
+ *   set at run time, and compiled llhttp with TurboFan under it (tools/build/src/executables.test.ts holds both Node.js
+ *   versions to this).
+ * - Set at run time, not at start: any V8 flag given at start that is not a default makes Node.js reject the code
+ *   cache of each of its own modules, and compile them from source (NODE_DEBUG_NATIVE=CODE_CACHE: 51 rejected for
+ *   node:tls alone). Set after undici's import, so that the built-ins undici requires load with their cache too.
+ */
+export const LLHTTP_V8_FLAGS = '--no-wasm-tier-up --no-wasm-dynamic-tiering';
+
 let wasmTierUpOff = false;
 
 export async function loadUndici(): Promise<UndiciDispatchers> {
+  const undici = moduleExports(await import('undici'));
   if (!wasmTierUpOff) {
-    // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it
-    // fast (Liftoff), then again optimised (TurboFan) on a background thread,
-    // and a process cannot exit before that job ends: 100 to 250 ms after the
-    // document is written, on every run (a no-op pull took 0.4 s, a third of
-    // it that tail; packages/ag-images/README.md). llhttp's work is small next
-    // to the bytes it hands on, so the optimised code is not worth waiting
-    // for. Node.js 20's V8 reads this flag when it compiles a module, so it
-    // holds when set now, before undici's first connection. Node.js 24's does
-    // not take it at run time: the executables start with it instead
-    // (EXECUTABLE_V8_FLAGS, tools/build/src/executables.ts).
     // node:v8 is imported statically: a built-in through import() fails in the node-run tools on Node.js 20,
     // whose V8 code cache loses import()'s loader (tools/build/src/bin-code-cache.test.ts).
-    setFlagsFromString('--liftoff-only');
+    setFlagsFromString(LLHTTP_V8_FLAGS);
     wasmTierUpOff = true;
   }
-  return moduleExports(await import('undici'));
+  return undici;
 }

@@ -131,12 +131,12 @@ async function bundleSources(work: string): Promise<string[]> {
  * - A 2 MB semi-space: with Node.js 24's default the executable's peak RSS pulling one image was 145 to 201 MiB, where
  *   this machine's Node.js 20 stays at 108 to 115 MiB; built with this flag, 143 to 159 MiB and no slower
  *   (packages/ag-images/README.md, "The executable's memory").
- * - WebAssembly compiled by Liftoff alone: undici's llhttp is otherwise compiled again by the optimising compiler on
- *   a background thread, and the process waits for that job before it exits. Node.js 24 does not take the flag from
- *   `v8.setFlagsFromString` at run time (core's loadUndici sets it there for Node.js 20): a no-op pull by Node.js
- *   24 spent 58 to 160 ms between writing its document and exiting, 10 to 15 ms with the flag at start.
+ * - Nothing else. A flag that changes what V8 compiles (`--liftoff-only` did, from f11860f) also changes the flag
+ *   hash of Node.js's own code cache, and Node.js then compiles each of its modules from source: 51 rejected for
+ *   node:tls alone, about 20 ms of every start (NODE_DEBUG_NATIVE=CODE_CACHE; the heap's semi-space size is not in
+ *   the hash). undici's WebAssembly is kept from the optimising compiler at run time instead (core's LLHTTP_V8_FLAGS).
  */
-export const EXECUTABLE_V8_FLAGS = ['--max-semi-space-size=2', '--liftoff-only'];
+export const EXECUTABLE_V8_FLAGS = ['--max-semi-space-size=2'];
 
 async function buildArch(arch: Arch, tools: string[], work: string, outDir: string, key: string, log: (line: string) => void): Promise<ExecutableBuild> {
   const started = Date.now();
