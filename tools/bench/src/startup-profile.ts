@@ -1,12 +1,14 @@
 /**
- * Where a tool's start goes (`npm run bench:startup -- --profile ag-X`):
- * bundles the tool as `npm run build` does but with line breaks kept and a
- * source map, runs its `--help` under `node --cpu-prof` a few times, and
- * adds up the samples by what they were doing: evaluating the top level of
- * one package (the modules every start evaluates, used or not: what lazy
- * loading would cut), running yargs, loading Node's own modules, V8
- * compiling, garbage collection. The lines are the bundle's, mapped back to
- * their source with Node's own SourceMap.
+ * Where a tool's start goes (`npm run bench:startup -- --profile ag-X [-- ARGS]`), as the single executable
+ * starts it: the tool bundled as the build bundles it for the executable (CommonJS, for Node.js 24) but with
+ * line breaks kept and a source map, with a code cache made as the build makes the executable's
+ * (tools/build/sea-code-cache.cjs after a `--help` run, under EXECUTABLE_V8_FLAGS), run by the executable's own
+ * Node.js (the pinned tarball the build verifies) under the same flags and `--cpu-prof`, through the loader the
+ * executable uses (tools/build/sea-main.cjs), a few times. ARGS default to `--help`; a pull against a local
+ * registry shows a pull's start. The samples are added up by what they were doing: evaluating the top level of
+ * one package (the modules every start evaluates, used or not: what lazy loading would cut), running yargs,
+ * loading Node's own modules, V8 compiling, garbage collection. The lines are the bundle's, mapped back to their
+ * source with Node's own SourceMap.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +16,9 @@ import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { EXECUTABLE_V8_FLAGS } from '@ag/build/executables';
+import { extractNode, NODE_RUNTIME, type Arch } from '@ag/build/node-runtime';
+import { hostArchitecture } from '@ag/core';
 import { REPO_ROOT } from './workspace.js';
 
 interface ProfileNode {
@@ -36,6 +41,7 @@ export interface ProfileRow {
 
 export interface StartupProfile {
   tool: string;
+  args: string[];
   runs: number;
   /** Mean sampled milliseconds per run (the process's own bootstrap before the first sample is not in it). */
   totalMs: number;
@@ -58,6 +64,7 @@ export function packageOf(source: string): string {
 function classify(node: ProfileNode, bundleUrl: string): string {
   const { functionName, url } = node.callFrame;
   if (url === bundleUrl) return '(bundle)';
+  if (url.endsWith('sea-main.cjs')) return 'the executable\'s loader (sea-main.cjs)';
   if (functionName === '(garbage collector)') return 'garbage collection';
   if (functionName === '(program)') return 'native: V8 parsing and compiling, Node.js bootstrap';
   if (functionName === '(idle)') return 'idle (waiting for I/O)';
@@ -67,28 +74,42 @@ function classify(node: ProfileNode, bundleUrl: string): string {
   return `Node.js built-in: ${area}`;
 }
 
+const SEA_MAIN = join(REPO_ROOT, 'tools', 'build', 'sea-main.cjs');
+const SEA_CODE_CACHE = join(REPO_ROOT, 'tools', 'build', 'sea-code-cache.cjs');
+
+/** Runs `node argv…`, or throws with what it printed. */
+function runOrThrow(node: string, argv: string[], what: string): void {
+  const result = spawnSync(node, argv, { encoding: 'utf8', cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  if (result.status !== 0) throw new Error(`${what} exited ${result.status ?? result.signal}:\n${result.stderr}`);
+}
+
 /** Runs the profile; returns the mean milliseconds per group. */
-export function profileStartup(options: { tool: string; runs: number; args?: string[] }): StartupProfile {
+export async function profileStartup(options: { tool: string; runs: number; args?: string[] }): Promise<StartupProfile> {
   const work = mkdtempSync(join(tmpdir(), 'ag-startup-profile-'));
   try {
-    const bundle = join(work, `${options.tool}.mjs`);
+    const bundle = join(work, `${options.tool}.cjs`);
     const build = spawnSync(
       process.execPath,
       ['--input-type=module', '-e', `const b = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'tools', 'build', 'bundle-bins.mjs')).href)});
 const t = b.toolEntries().find((e) => e.name === ${JSON.stringify(options.tool)});
 if (!t) { console.error('no tool ${options.tool}'); process.exit(2); }
-await b.bundleTool({ entry: t.entry, outfile: ${JSON.stringify(bundle)}, profiling: true });`],
+await b.bundleTool({ entry: t.entry, outfile: ${JSON.stringify(bundle)}, format: 'cjs', target: 'node${NODE_RUNTIME.version.split('.')[0]}', profiling: true });`],
       { encoding: 'utf8', cwd: REPO_ROOT },
     );
     if (build.status !== 0) throw new Error(`bundling ${options.tool} for profiling failed:\n${build.stderr}`);
+    const node = join(work, 'node');
+    await extractNode(hostArchitecture() as Arch, node);
+    runOrThrow(node, [...EXECUTABLE_V8_FLAGS, SEA_CODE_CACHE, options.tool, bundle, `${bundle}.cache`, '--', '--help'], `making the code cache of ${options.tool}`);
+    // sea-main.cjs's loader, as bin/ag-<tool>.cjs uses it: the bundle beside its cache, compiled under the name the executable gives it.
+    const loader = `process.argv.splice(1, 0, ${JSON.stringify(bundle)}); require(${JSON.stringify(SEA_MAIN)}).runBuiltTool(${JSON.stringify(bundle)});`;
+    const args = options.args ?? ['--help'];
     const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as SourceMapPayload);
-    const bundleUrl = pathToFileURL(bundle).href;
+    const bundleUrl = `${options.tool}.js`;
     const totals = new Map<string, number>();
     let total = 0;
     for (let run = 0; run < options.runs; run += 1) {
       const dir = join(work, `run-${run}`);
-      const result = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', bundle, ...(options.args ?? ['--help'])], { stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } });
-      if (result.status !== 0) throw new Error(`${options.tool} --help exited ${result.status ?? result.signal} under --cpu-prof`);
+      runOrThrow(node, [...EXECUTABLE_V8_FLAGS, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', '-e', loader, '--', ...args], `${options.tool} ${args.join(' ')} under --cpu-prof`);
       const profile = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')) as CpuProfile;
       const byId = new Map(profile.nodes.map((node) => [node.id, node]));
       const self = new Map<number, number>();
@@ -115,7 +136,7 @@ await b.bundleTool({ entry: t.entry, outfile: ${JSON.stringify(bundle)}, profili
     const rows = [...totals]
       .map(([what, ms]) => ({ what, ms: ms / runs, share: ms / total }))
       .sort((a, b) => b.ms - a.ms);
-    return { tool: options.tool, runs, totalMs: total / runs, rows };
+    return { tool: options.tool, args, runs, totalMs: total / runs, rows };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -123,7 +144,7 @@ await b.bundleTool({ entry: t.entry, outfile: ${JSON.stringify(bundle)}, profili
 
 export function formatProfile(profile: StartupProfile, top = 20): string {
   const lines = [
-    `${profile.tool} --help under node ${process.version} --cpu-prof, ${profile.runs} run(s): ${profile.totalMs.toFixed(0)} ms sampled per run`,
+    `${profile.tool} ${profile.args.join(' ')} as the executable starts it (Node.js v${NODE_RUNTIME.version}, ${EXECUTABLE_V8_FLAGS.join(' ')}, its code cache) under --cpu-prof, ${profile.runs} run(s): ${profile.totalMs.toFixed(0)} ms sampled per run`,
     '(self time; a package\'s rows are its code running, mostly its modules\' top level at load; the bundle with its line breaks kept)',
     '',
   ];

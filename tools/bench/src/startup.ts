@@ -13,7 +13,8 @@
  * first used (https://github.com/nodejs/node/pull/59856).
  *
  *   npm run bench:startup [-- --runs 15] [-- --tool ag-fetch] [-- --json] [-- --check]
- *   npm run bench:startup -- --profile ag-kubeadm     where a start's time goes, by package
+ *   npm run bench:startup -- --profile ag-kubeadm     where a start's time goes, by package, as the executable starts
+ *   npm run bench:startup -- --profile ag-images -- pull REF --mirror HOST …   the same for any arguments (default --help)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostArchitecture } from '@ag/core';
 import { formatProfile, profileStartup } from './startup-profile.js';
-import { builtTools, REPO_ROOT } from './workspace.js';
+import { builtTools, REPO_ROOT, runWhenScript } from './workspace.js';
 
 /** ag's target: each tool's --version and --help under this median (issue 16). */
 export const TARGET_MS = 150;
@@ -174,8 +175,9 @@ export function formatStartup(rows: readonly StartupRow[], runs: number): string
   return lines.join('\n');
 }
 
-function main(): number {
-  const { values } = parseArgs({
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       runs: { type: 'string', default: '15' },
       tool: { type: 'string', multiple: true },
@@ -186,7 +188,8 @@ function main(): number {
   });
   const runs = Number(values.runs);
   if (values.profile !== undefined) {
-    process.stdout.write(`${formatProfile(profileStartup({ tool: values.profile, runs: Math.min(runs, 10) }))}\n`);
+    const args = positionals.length > 0 ? positionals : undefined;
+    process.stdout.write(`${formatProfile(await profileStartup({ tool: values.profile, runs: Math.min(runs, 10), ...(args ? { args } : {}) }))}\n`);
     return 0;
   }
   if (builtTools().length === 0) {
@@ -199,4 +202,4 @@ function main(): number {
   return values.check && measured.some((r) => r.medianMs >= TARGET_MS) ? 1 : 0;
 }
 
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) process.exitCode = main();
+runWhenScript(import.meta.url, main);
