@@ -5,6 +5,7 @@ import {
   formatReference,
   formatRegistryTarget,
   internalReference,
+  messageWithCode,
   parseReference,
   proxyFor,
   proxySettingsFromEnv,
@@ -99,7 +100,7 @@ async function checkTls(options: ExternalStatusOptions): Promise<TlsFacts> {
       done({ connected: true, valid: error === undefined, ...(notAfter ? { notAfter } : {}), ...(error ? { error } : {}) });
     });
     socket.once('timeout', () => done({ connected: false, valid: false, error: `no TLS answer from ${options.target.host}${through} within ${timeoutMs} ms` }));
-    socket.once('error', (error: NodeJS.ErrnoException) => done({ connected: false, valid: false, error: `${error.code ? `${error.code}: ` : ''}${error.message}${through}` }));
+    socket.once('error', (error: Error) => done({ connected: false, valid: false, error: `${messageWithCode(error)}${through}` }));
   });
 }
 

@@ -53,6 +53,6 @@ describe('tunnelThrough: a connection through a proxy CONNECT tunnel', () => {
   });
 
   it('rejects when nothing listens at the proxy address', async () => {
-    await expect(tunnelThrough('http://127.0.0.1:9', 'registry.example.test', 443, 5_000)).rejects.toThrow(/^the proxy http:\/\/127\.0\.0\.1:9: ECONNREFUSED/);
+    await expect(tunnelThrough('http://127.0.0.1:9', 'registry.example.test', 443, 5_000)).rejects.toThrow(/^the proxy http:\/\/127\.0\.0\.1:9: connect ECONNREFUSED 127\.0\.0\.1:9$/);
   });
 });

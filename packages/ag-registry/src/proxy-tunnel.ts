@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import { redactUrl } from '@ag/core';
+import { messageWithCode, redactUrl } from '@ag/core';
 
 /** `host` as the authority of a CONNECT request: an IPv6 address in brackets. */
 function authority(host: string, port: number): string {
@@ -62,7 +62,7 @@ export function tunnelThrough(proxyUrl: string, host: string, port: number, time
       }
       resolve(socket);
     };
-    const onError = (error: NodeJS.ErrnoException): void => fail(`${error.code ? `${error.code}: ` : ''}${error.message}`);
+    const onError = (error: Error): void => fail(messageWithCode(error));
     socket.setTimeout(timeoutMs, () => fail(`no answer to CONNECT ${target} within ${timeoutMs} ms`));
     socket.on('data', onData);
     socket.once('error', onError);

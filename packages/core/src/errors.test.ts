@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as errors from './errors.js';
@@ -48,6 +49,22 @@ describe('errors', () => {
     expect(full.hint).toMatch(/free disk space/);
     const refused = withContext('GET https://x/v2/', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     expect(refused.exitCode).toBe(ExitCode.unreachable);
+  });
+
+  it('names an error\'s code once: after a message that lacks it, not after one that has it', async () => {
+    // A real refused connection: Node's message already says ECONNREFUSED.
+    const refused = await new Promise<Error>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => connect(port, '127.0.0.1').once('error', resolve));
+      });
+    });
+    expect(errors.messageWithCode(refused)).toMatch(/^connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    // undici's socket errors do not name their code; nor does a wrapper whose cause has it.
+    const socket = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    expect(errors.messageWithCode(socket)).toBe('other side closed (UND_ERR_SOCKET)');
+    expect(errors.messageWithCode(new Error('fetch failed', { cause: socket }))).toBe('fetch failed (UND_ERR_SOCKET)');
+    expect(errors.messageWithCode(new Error('no code here'))).toBe('no code here');
   });
 
   it('has exactly the README table\'s codes, each row describing its kind', () => {

@@ -185,6 +185,18 @@ export function systemCodeOf(error: unknown, max = 8): string | undefined {
 }
 
 /**
+ * An error's message for a line an operator reads, with its code (found as
+ * systemCodeOf finds it) when the message does not already name it: Node's
+ * socket errors do ("connect ECONNREFUSED 10.0.0.1:443"), undici's do not
+ * ("other side closed", UND_ERR_SOCKET).
+ */
+export function messageWithCode(error: unknown, max = 8): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = systemCodeOf(error, max);
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/**
  * What `--log-format json` says of an error, in one object: the exit code,
  * the most precise code known (a registry's own, UNAUTHORIZED or
  * MANIFEST_UNKNOWN; Node's, ENOSPC or ECONNREFUSED; else ag's kind,

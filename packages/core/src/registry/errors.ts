@@ -1,4 +1,4 @@
-import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, classifySystemError, systemCodeOf } from '../errors.js';
+import { AgError, CredentialsError, MissingError, UnreachableError, VerificationError, classifySystemError, messageWithCode, systemCodeOf } from '../errors.js';
 import { isRetryableStatus, parseRetryAfter } from '../download/retry.js';
 import { missingPrerequisite, registryErrorEntries } from './refusals.js';
 
@@ -123,7 +123,7 @@ export function networkError(doing: string, error: unknown, host: string): AgErr
   const kind = classifySystemError(error);
   // undici's own errors (UND_ERR_*) and socket errors are network trouble; an error without a code is a bug.
   const network = code !== undefined && (code.startsWith('UND_ERR') || code.startsWith('E'));
-  return new AgError(kind.kind === 'internal' && network ? 'unreachable' : kind.kind, `${doing}: ${message}${code ? ` (${code})` : ''}`, {
+  return new AgError(kind.kind === 'internal' && network ? 'unreachable' : kind.kind, `${doing}: ${messageWithCode(error, 5)}`, {
     cause: error,
     hint: kind.hint ?? 'check the address, the network path and any proxy (HTTPS_PROXY, NO_PROXY)',
   });
