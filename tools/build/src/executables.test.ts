@@ -104,12 +104,14 @@ describe('the single executables (dist/tools/<arch>/ag)', () => {
     expect((await compiled(node24, EXECUTABLE_V8_FLAGS, '--liftoff-only')).turbofan).toBeGreaterThan(0);
   });
 
-  it("starts with Node.js's own code cache accepted: its flags leave V8's flag hash as Node.js was built with", async () => {
-    const result = await runAs('amd64', amd64.tool('ag-images'), ['--version'], { env: { NODE_DEBUG_NATIVE: 'CODE_CACHE' } });
-    expect(result.exitCode, result.stderr).toBe(0);
-    const log = `${result.stdout}\n${result.stderr}`;
-    expect(log).toMatch(/Code cache of \S+ \(\w+\) is accepted/);
-    expect(log).not.toMatch(/Code cache of \S+ \(\w+\) is rejected/);
+  it("starts with Node.js's own code cache accepted, on amd64 and arm64: its flags leave V8's flag hash as Node.js was built with", async () => {
+    for (const [arch, paths] of [['amd64', amd64], ['arm64', arm64]] as const) {
+      const result = await runAs(arch, paths.tool('ag-images'), ['--version'], { env: { NODE_DEBUG_NATIVE: 'CODE_CACHE' } });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const log = `${result.stdout}\n${result.stderr}`;
+      expect(log, arch).toMatch(/Code cache of \S+ \(\w+\) is accepted/);
+      expect(log, arch).not.toMatch(/Code cache of \S+ \(\w+\) is rejected/);
+    }
   });
 
   it('answers --version on arm64 under qemu-user, and verifies a bundle the amd64 one packed', async () => {
