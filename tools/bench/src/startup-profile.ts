@@ -77,7 +77,7 @@ function classify(node: ProfileNode, bundleUrl: string): string {
 const SEA_MAIN = join(REPO_ROOT, 'tools', 'build', 'sea-main.cjs');
 const SEA_CODE_CACHE = join(REPO_ROOT, 'tools', 'build', 'sea-code-cache.cjs');
 
-/** Runs `node argv…`, or throws with what it printed. */
+/** Runs `node argv…`, or throws with what it printed on stderr. */
 function runOrThrow(node: string, argv: string[], what: string): void {
   const result = spawnSync(node, argv, { encoding: 'utf8', cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   if (result.status !== 0) throw new Error(`${what} exited ${result.status ?? result.signal}:\n${result.stderr}`);
@@ -88,15 +88,14 @@ export async function profileStartup(options: { tool: string; runs: number; args
   const work = mkdtempSync(join(tmpdir(), 'ag-startup-profile-'));
   try {
     const bundle = join(work, `${options.tool}.cjs`);
-    const build = spawnSync(
+    runOrThrow(
       process.execPath,
       ['--input-type=module', '-e', `const b = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'tools', 'build', 'bundle-bins.mjs')).href)});
 const t = b.toolEntries().find((e) => e.name === ${JSON.stringify(options.tool)});
 if (!t) { console.error('no tool ${options.tool}'); process.exit(2); }
 await b.bundleTool({ entry: t.entry, outfile: ${JSON.stringify(bundle)}, format: 'cjs', target: 'node${NODE_RUNTIME.version.split('.')[0]}', profiling: true });`],
-      { encoding: 'utf8', cwd: REPO_ROOT },
+      `bundling ${options.tool} for profiling`,
     );
-    if (build.status !== 0) throw new Error(`bundling ${options.tool} for profiling failed:\n${build.stderr}`);
     const node = join(work, 'node');
     await extractNode(hostArchitecture() as Arch, node);
     runOrThrow(node, [...EXECUTABLE_V8_FLAGS, SEA_CODE_CACHE, options.tool, bundle, `${bundle}.cache`, '--', '--help'], `making the code cache of ${options.tool}`);
