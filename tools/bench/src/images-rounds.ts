@@ -94,16 +94,20 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
+/** `name`'s pull against skopeo's in one round. */
+function toSkopeo(round: PullRound, name: string): number {
+  return round.pull[name]!.wallMs / round.pull['skopeo']!.wallMs;
+}
+
 /** `name`'s pull against skopeo's, each less its pull with nothing to do. */
 function beyondNoOp(round: PullRound, name: string): number {
   return (round.pull[name]!.wallMs - round.again[name]!.wallMs) / (round.pull['skopeo']!.wallMs - round.again['skopeo']!.wallMs);
 }
 
 function formatRound(n: number, round: PullRound, contenders: Contender[]): string {
-  const skopeo = round.pull['skopeo']!;
   const parts = contenders.map((c) => {
     const run = round.pull[c.name]!;
-    const ratio = c.name === 'skopeo' ? '' : ` (${(run.wallMs / skopeo.wallMs).toFixed(2)}; beyond a no-op ${beyondNoOp(round, c.name).toFixed(2)})`;
+    const ratio = c.name === 'skopeo' ? '' : ` (${toSkopeo(round, c.name).toFixed(2)}; beyond a no-op ${beyondNoOp(round, c.name).toFixed(2)})`;
     return `${c.name} ${seconds(run.wallMs)}${ratio} cpu ${seconds(run.cpuMs)} ${(run.peakKiB / 1024).toFixed(0)} MiB, again ${seconds(round.again[c.name]!.wallMs)}`;
   });
   return `round ${n}, load ${round.load.toFixed(1)}: ${parts.join('; ')}`;
@@ -139,7 +143,7 @@ export function formatRounds(title: string, rounds: PullRound[], names: string[]
     ].join(' | ')} |`;
   const lines = [title, '', `| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   rounds.forEach((r, i) =>
-    lines.push(row(String(i + 1), r.load.toFixed(1), (n) => r.pull[n]!, (n) => r.again[n]!.wallMs, (n) => r.pull[n]!.wallMs / r.pull['skopeo']!.wallMs, (n) => beyondNoOp(r, n))),
+    lines.push(row(String(i + 1), r.load.toFixed(1), (n) => r.pull[n]!, (n) => r.again[n]!.wallMs, (n) => toSkopeo(r, n), (n) => beyondNoOp(r, n))),
   );
   const med = (pick: (r: PullRound) => number): number => median(rounds.map(pick));
   lines.push(
@@ -149,7 +153,7 @@ export function formatRounds(title: string, rounds: PullRound[], names: string[]
       (n) => ({ wallMs: med((r) => r.pull[n]!.wallMs), cpuMs: med((r) => r.pull[n]!.cpuMs), peakKiB: Math.max(...rounds.map((r) => r.pull[n]!.peakKiB)) }),
       (n) => med((r) => r.again[n]!.wallMs),
       // The median of the ratios (each measured side by side), not the ratio of the medians.
-      (n) => med((r) => r.pull[n]!.wallMs / r.pull['skopeo']!.wallMs),
+      (n) => med((r) => toSkopeo(r, n)),
       (n) => med((r) => beyondNoOp(r, n)),
     ),
     '',
