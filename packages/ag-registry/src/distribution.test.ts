@@ -173,6 +173,17 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     }
     const listed = await containerd.ctr(['images', 'ls']);
     expect(listed.stdout).toContain(digest.output.trim());
+
+    // A reference may spell its host in capitals, and containerd looks for certs.d/<host> as spelled
+    // (core/remotes/docker/config/hosts.go, hostPaths): trust writes that directory, mirrored to the same lower-case path.
+    const capitals = 'Registry.Corp:5000';
+    const trustedCapitals = await cli(['trust', '--root', node, '--upstream', capitals], pushed.stdout);
+    expect(trustedCapitals.code, trustedCapitals.stderr).toBe(0);
+    const capitalMirror = parseToml(await readFile(join(certsD, capitals, 'hosts.toml'), 'utf8')) as { server: string; host: Record<string, unknown> };
+    expect(Object.keys(capitalMirror.host)).toEqual([`https://${endpoint}/v2/registry.corp_5000`]);
+    await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, `${capitals}/team/app:1`]);
+    const { stdout } = await containerd.ctr(['run', '--rm', `${capitals}/team/app:1`, 'agr-port-capitals']);
+    expect(stdout.trim()).toBe('hello from registry.corp:5000/team/app:1');
   });
 
   it('refuses anonymous pushes and pulls (401), a wrong password, and plain HTTP', async () => {

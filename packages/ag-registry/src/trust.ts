@@ -54,7 +54,15 @@ export function documentUpstreams(document: AgDocument | undefined): string[] {
   return [...hosts];
 }
 
-const UPSTREAM = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
+/**
+ * An upstream host as an image reference may spell it: the domain of
+ * distribution's reference grammar (reference/regexp.go, domainNameComponent)
+ * allows capitals, and containerd looks up `certs.d/<host>` as the reference
+ * spells it (core/remotes/docker/config/hosts.go, hostPaths: no case
+ * folding), so `Registry.Corp:5000/team/app:1` needs its own directory. Its
+ * path in the internal registry is lower case (upstreamPathComponent).
+ */
+const UPSTREAM = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:\d{1,5})?$/;
 
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(
@@ -91,7 +99,7 @@ export async function trust(options: TrustOptions): Promise<TrustResult> {
   const target = parseRegistryTarget(options.endpoint);
   const endpoint = target.host;
   const certsDir = options.certsDir !== undefined ? resolve(options.certsDir) : join(root, 'etc', 'containerd', 'certs.d');
-  const upstreams = [...new Set([...DEFAULT_UPSTREAMS, ...(options.upstreams ?? [])])].filter((host) => host !== endpoint);
+  const upstreams = [...new Set([...DEFAULT_UPSTREAMS, ...(options.upstreams ?? [])])].filter((host) => host.toLowerCase() !== endpoint.toLowerCase());
   for (const host of upstreams) {
     if (!UPSTREAM.test(host)) throw new UsageError(`upstream ${JSON.stringify(host)} is not a registry host name`);
   }
