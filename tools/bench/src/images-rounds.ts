@@ -90,7 +90,7 @@ export async function pullRounds(contenders: Contender[], rounds: number, scratc
   return results;
 }
 
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
@@ -113,7 +113,7 @@ function formatRound(n: number, round: PullRound, contenders: Contender[]): stri
   return `round ${n}, load ${round.load.toFixed(1)}: ${parts.join('; ')}`;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

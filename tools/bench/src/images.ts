@@ -21,10 +21,12 @@
  *
  *   npm run bench:images [-- --only single --only big --only set] [-- --single 256M] [-- --big 1024M]
  *                        [-- --unique 20M] [-- --shared 48M] [-- --dir /var/tmp] [-- --json] [-- --keep]
- *                        [-- --rounds 5 [-- --baseline /var/tmp/before/ag-images.mjs]…]
+ *                        [-- --rounds 5 [-- --baseline /var/tmp/before/ag-images.mjs]… [-- --floor]]
  *                        (a --baseline that is not a script runs itself: dist/tools/amd64/ag-images)
  *
- * `--rounds N` measures pulls only, N interleaved rounds (images-rounds.ts).
+ * `--rounds N` measures pulls only, N interleaved rounds (images-rounds.ts);
+ * `--floor` adds, per round, what plain Node.js clients take to receive the
+ * same blobs (images-floor.ts, pull-floor.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,10 +34,12 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OciLayout, walkImages } from '@ag/core';
+import { isIndexMediaType, isManifestMediaType, OciLayout, parseReference, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type GeneratedLayout, type RegistryFixture, type TestCa } from '@ag/fixtures';
 import { measure, parseBenchSize, type Measurement } from './bundle.js';
+import { formatFloor, pullFloors, type FloorBlob } from './images-floor.js';
 import { formatRounds, pullRounds, type Contender, type PullRound } from './images-rounds.js';
+import type { FloorRun } from './pull-floor.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
 const AG_IMAGES = join(REPO_ROOT, 'packages', 'ag-images', 'bin', 'ag-images.cjs');
@@ -68,6 +72,8 @@ export interface ImagesScenarioResult {
   /** With `--rounds`: the pulls, round by round, instead of the four steps. */
   rounds?: PullRound[];
   contenders?: string[];
+  /** With `--floor`: what plain Node.js clients take to receive the same blobs, round by round. */
+  floor?: FloorRun[][];
 }
 
 export interface ImagesBenchResult {
@@ -133,7 +139,7 @@ async function skopeoEach(refs: string[], args: (ref: string) => string[]): Prom
  */
 export async function runScenario(
   scenario: ImagesScenario,
-  options: { dir: string; ca: TestCa; log: (line: string) => void; rounds?: number; baselines?: string[] },
+  options: { dir: string; ca: TestCa; log: (line: string) => void; rounds?: number; baselines?: string[]; floor?: boolean },
 ): Promise<ImagesScenarioResult> {
   const { dir, ca, log } = options;
   log(`${scenario.name}: generating`);
@@ -146,7 +152,17 @@ export async function runScenario(
   const uniqueBytes = [...graph.descriptors.values()].reduce((t, d) => t + d.size, 0);
   const largestLayer = Math.max(...[...graph.descriptors.values()].map((d) => d.size));
   let perImageArchiveBytes = 0;
-  for (const top of tops) perImageArchiveBytes += [...(await walkImages(source, [top])).descriptors.values()].reduce((t, d) => t + d.size, 0);
+  // Every blob once, with a repository that holds it (the registry serves a blob only where an image links it).
+  const floorBlobs = new Map<string, FloorBlob>();
+  for (const top of tops) {
+    const descriptors = [...(await walkImages(source, [top])).descriptors.values()];
+    perImageArchiveBytes += descriptors.reduce((t, d) => t + d.size, 0);
+    const ref = parseReference(top.annotations?.['org.opencontainers.image.ref.name'] ?? '');
+    for (const d of descriptors) {
+      if (isIndexMediaType(d.mediaType) || isManifestMediaType(d.mediaType) || floorBlobs.has(d.digest)) continue;
+      floorBlobs.set(d.digest, { repository: `${ref.registry}/${ref.repository}`, digest: d.digest, size: d.size });
+    }
+  }
 
   const users = { ag: 'ag-bench-password' };
   const creds = `ag:${users.ag}`;
@@ -194,7 +210,21 @@ export async function runScenario(
       ];
       log(`${scenario.name}: ${options.rounds} rounds of pulls, ${contenders.map((c) => c.name).join(', ')} in turn`);
       const rounds = await pullRounds(contenders, options.rounds, join(dir, 'scratch'), log);
-      return { name: scenario.name, images: refs.length, uniqueBytes, largestLayer, targetRatio: scenario.targetRatio, rows, layoutBytes: 0, perImageArchiveBytes, rounds, contenders: contenders.map((c) => c.name) };
+      const target = { host: upstream!.host, caFile: upstream!.caFile, credentials: creds, blobs: [...floorBlobs.values()], scratch: join(dir, 'floor') };
+      const floor = options.floor ? await pullFloors(target, options.rounds, log) : undefined;
+      return {
+        name: scenario.name,
+        images: refs.length,
+        uniqueBytes,
+        largestLayer,
+        targetRatio: scenario.targetRatio,
+        rows,
+        layoutBytes: 0,
+        perImageArchiveBytes,
+        rounds,
+        contenders: contenders.map((c) => c.name),
+        ...(floor === undefined ? {} : { floor }),
+      };
     }
     log(`${scenario.name}: pull, ag-images then skopeo`);
     rows.push({ step: 'pull', ag: await agPull(), skopeo: await skopeoPull() });
@@ -229,6 +259,7 @@ export function formatImagesBench(result: ImagesBenchResult): string {
   for (const scenario of result.scenarios) {
     if (scenario.rounds !== undefined) {
       lines.push(formatRounds(`${scenario.name}: ${scenario.images} image(s), ${mibText(scenario.uniqueBytes)} unique, largest layer ${mibText(scenario.largestLayer)}`, scenario.rounds, scenario.contenders ?? []));
+      if (scenario.floor !== undefined) lines.push(formatFloor(scenario.floor, scenario.rounds, scenario.contenders ?? []));
       continue;
     }
     lines.push(
@@ -261,12 +292,14 @@ async function main(): Promise<number> {
       keep: { type: 'boolean', default: false },
       rounds: { type: 'string' },
       baseline: { type: 'string', multiple: true },
+      floor: { type: 'boolean', default: false },
     },
   });
   const sizes = { single: parseBenchSize(values.single), big: parseBenchSize(values.big), unique: parseBenchSize(values.unique), shared: parseBenchSize(values.shared) };
   if (sizes.unique > MAX_UNIQUE || sizes.shared > MAX_UNIQUE) throw new Error(`--unique and --shared are at most ${MAX_UNIQUE / 1024 ** 2}M`);
   if (sizes.single > MAX_IMAGE || sizes.big > MAX_IMAGE) throw new Error(`--single and --big are at most ${MAX_IMAGE / 1024 ** 3} GiB`);
   if (values.rounds !== undefined && !/^[1-9]\d*$/.test(values.rounds)) throw new Error(`--rounds ${values.rounds}: a whole number of rounds, 1 or more`);
+  if (values.floor && values.rounds === undefined) throw new Error('--floor goes with --rounds N: its figures sit beside the rounds\' transfers');
   for (const file of values.baseline ?? []) if (!existsSync(file)) throw new Error(`--baseline ${file}: no such file (an ag-images.mjs of an earlier build)`);
   const all = scenarios(sizes);
   const chosen = values.only ?? Object.keys(all);
@@ -289,6 +322,7 @@ async function main(): Promise<number> {
         log,
         ...(values.rounds === undefined ? {} : { rounds: Number.parseInt(values.rounds, 10) }),
         ...(values.baseline === undefined ? {} : { baselines: values.baseline }),
+        floor: values.floor,
       });
       result.scenarios.push(scenario);
       // Each table as soon as it is known: the whole run takes a while.
