@@ -6,20 +6,21 @@
  *   verify  vs  sha256sum -c
  *   unpack  vs  tar -xf, then sha256sum -c (and tar -xf alone, which checks nothing)
  *
- * Wall time and peak memory (VmHWM, polled from /proc) of each; ratios are
+ * Wall time and peak memory (GNU time, measure.ts) of each; ratios are
  * against the peer measured in the same run. Bounded: 2 GiB by default,
  * at most 64 GiB. Not part of `npm test`.
  *
  *   npm run bench:bundle [-- --size 2G] [-- --dir /var/tmp] [-- --runs 1] [-- --json] [-- --keep]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, openSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measure, measureEach, type Measurement } from './measure.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
 
 const AG_BUNDLE = join(REPO_ROOT, 'packages', 'ag-bundle', 'bin', 'ag-bundle.cjs');
@@ -129,57 +130,6 @@ function benchDocument(root: string, fetched: FetchedFile[]): string {
   });
 }
 
-export interface Measurement {
-  wallMs: number;
-  /** Peak resident set (VmHWM) of the largest process in the step, in KiB. */
-  peakKiB: number;
-}
-
-async function peakOf(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** Runs one command (stdin from `input`, a file), timing it and polling its peak memory. */
-export async function measure(command: string, args: string[], cwd = REPO_ROOT, input?: string): Promise<Measurement> {
-  const stdin = input === undefined ? 'ignore' : openSync(input, 'r');
-  const started = process.hrtime.bigint();
-  const child = spawn(command, args, { cwd, stdio: [stdin, 'ignore', 'pipe'] });
-  if (child.stderr === null) throw new Error('no stderr');
-  if (typeof stdin === 'number') closeSync(stdin);
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  let peak = 0;
-  const poll = setInterval(() => {
-    void peakOf(child.pid!).then((kib) => {
-      peak = Math.max(peak, kib);
-    });
-  }, 10);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  clearInterval(poll);
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr}`);
-  return { wallMs, peakKiB: peak };
-}
-
-/** Several commands one after the other: times add up, memory is the largest. */
-async function sequence(steps: Array<[string, string[], string?]>): Promise<Measurement> {
-  let wallMs = 0;
-  let peakKiB = 0;
-  for (const [command, args, cwd] of steps) {
-    const one = await measure(command, args, cwd);
-    wallMs += one.wallMs;
-    peakKiB = Math.max(peakKiB, one.peakKiB);
-  }
-  return { wallMs, peakKiB };
-}
-
 function settle(): void {
   // Dirty pages of one step must not be written back on the next one's time.
   spawnSync('sync');
@@ -235,7 +185,7 @@ export async function runBundleBench(options: { size: number; dir: string; runs:
   const pairPack = await best(
     runs,
     () =>
-      sequence([
+      measureEach([
         ['sh', ['-c', 'find . -type f -print0 | sort -z | xargs -0 sha256sum > ../SUMS'], root],
         ['tar', ['-cf', sumsFirst, '-C', root, '.']],
       ]),
@@ -254,7 +204,7 @@ export async function runBundleBench(options: { size: number; dir: string; runs:
   const peerUnpack = await best(
     runs,
     () =>
-      sequence([
+      measureEach([
         ['mkdir', [peerOut]],
         ['tar', ['-xf', agTar, '-C', peerOut]],
         ['sha256sum', ['--quiet', '-c', 'SHA256SUMS'], peerOut],
@@ -262,7 +212,7 @@ export async function runBundleBench(options: { size: number; dir: string; runs:
     clear(peerOut),
   );
   add('unpack', 'tar -xf + sha256sum -c', agUnpack, peerUnpack);
-  const tarOnly = await best(runs, () => sequence([['mkdir', [peerOut]], ['tar', ['-xf', agTar, '-C', peerOut]]]), clear(peerOut));
+  const tarOnly = await best(runs, () => measureEach([['mkdir', [peerOut]], ['tar', ['-xf', agTar, '-C', peerOut]]]), clear(peerOut));
   add('unpack', 'tar -xf (no check)', agUnpack, tarOnly);
 
   // Onto the directory that already holds it: the bundle is checked again in full, and the directory against its SHA256SUMS.

@@ -14,19 +14,10 @@
  * request and the blobs' stat): what the transfer itself takes, apart from
  * what starting costs each side.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { readFile, rm, mkdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { rm, mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { REPO_ROOT } from './workspace.js';
-
-/** One timed run: wall time, CPU time (user + system) and peak RSS. */
-export interface TimedRun {
-  wallMs: number;
-  cpuMs: number;
-  peakKiB: number;
-}
+import { measureEach, type Measurement } from './measure.js';
 
 /** One contender in a round: how to pull, and where its layout is (emptied before a fresh pull). */
 export interface Contender {
@@ -38,32 +29,8 @@ export interface Contender {
 
 export interface PullRound {
   load: number;
-  pull: Record<string, TimedRun>;
-  again: Record<string, TimedRun>;
-}
-
-async function timed(command: string, args: string[], scratch: string): Promise<TimedRun> {
-  const out = join(scratch, 'time.out');
-  const started = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-o', out, '-f', '%U %S %M', command, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr}`);
-  const [user, system, maxKiB] = (await readFile(out, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number);
-  return { wallMs, cpuMs: (user! + system!) * 1000, peakKiB: maxKiB! };
-}
-
-async function runAll(contender: Contender, scratch: string): Promise<TimedRun> {
-  const total: TimedRun = { wallMs: 0, cpuMs: 0, peakKiB: 0 };
-  for (const [command, args] of contender.commands) {
-    const one = await timed(command, args, scratch);
-    total.wallMs += one.wallMs;
-    total.cpuMs += one.cpuMs;
-    total.peakKiB = Math.max(total.peakKiB, one.peakKiB);
-  }
-  return total;
+  pull: Record<string, Measurement>;
+  again: Record<string, Measurement>;
 }
 
 /**
@@ -71,8 +38,7 @@ async function runAll(contender: Contender, scratch: string): Promise<TimedRun> 
  * each is first, second… equally often. Layouts are emptied and the page
  * cache's dirty pages written back (sync) before each fresh pull.
  */
-export async function pullRounds(contenders: Contender[], rounds: number, scratch: string, log: (line: string) => void): Promise<PullRound[]> {
-  await mkdir(scratch, { recursive: true });
+export async function pullRounds(contenders: Contender[], rounds: number, log: (line: string) => void): Promise<PullRound[]> {
   const results: PullRound[] = [];
   for (let r = 0; r < rounds; r += 1) {
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
@@ -81,8 +47,8 @@ export async function pullRounds(contenders: Contender[], rounds: number, scratc
       await rm(contender.layout, { recursive: true, force: true });
       await mkdir(contender.layout, { recursive: true });
       spawnSync('sync');
-      round.pull[contender.name] = await runAll(contender, scratch);
-      round.again[contender.name] = await runAll(contender, scratch);
+      round.pull[contender.name] = await measureEach(contender.commands);
+      round.again[contender.name] = await measureEach(contender.commands);
     }
     log(formatRound(r + 1, round, contenders));
     results.push(round);
@@ -131,7 +97,7 @@ export function formatRounds(title: string, rounds: PullRound[], names: string[]
     ...names.map((n) => `${n} again`),
     ...agNames.map((n) => `${n} peak`),
   ];
-  const row = (label: string, load: string, pull: (n: string) => TimedRun, again: (n: string) => number, ratio: (n: string) => number, beyond: (n: string) => number): string =>
+  const row = (label: string, load: string, pull: (n: string) => Measurement, again: (n: string) => number, ratio: (n: string) => number, beyond: (n: string) => number): string =>
     `| ${[
       label,
       load,

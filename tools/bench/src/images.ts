@@ -14,7 +14,7 @@
  *   push         ag-images push to a fresh registry         vs  skopeo copy --all oci: -> docker:// (one per image)
  *   push again   the same, with everything already there
  *
- * Wall time and peak memory (VmHWM, polled from /proc; target: ag under
+ * Wall time and peak memory (GNU time, measure.ts; target: ag under
  * 160 MB) of each; ratios are against skopeo measured in the same run. Also
  * the layout's size against the sum of per-image archives. Not part of
  * `npm test`.
@@ -36,7 +36,8 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isIndexMediaType, isManifestMediaType, OciLayout, parseReference, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type GeneratedLayout, type RegistryFixture, type TestCa } from '@ag/fixtures';
-import { measure, parseBenchSize, type Measurement } from './bundle.js';
+import { parseBenchSize } from './bundle.js';
+import { measure, measureEach, type Measurement } from './measure.js';
 import { formatFloor, pullFloors, type FloorBlob } from './images-floor.js';
 import { formatRounds, pullRounds, type Contender, type PullRound } from './images-rounds.js';
 import type { FloorRun } from './pull-floor.js';
@@ -115,10 +116,6 @@ export function scenarios(options: { single: number; big: number; unique: number
   };
 }
 
-function sum(list: Measurement[]): Measurement {
-  return { wallMs: list.reduce((t, m) => t + m.wallMs, 0), peakKiB: Math.max(0, ...list.map((m) => m.peakKiB)) };
-}
-
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
@@ -126,10 +123,8 @@ async function dirBytes(dir: string): Promise<number> {
 }
 
 /** Runs skopeo once per image (what a script does), summing wall time, keeping the largest peak. */
-async function skopeoEach(refs: string[], args: (ref: string) => string[]): Promise<Measurement> {
-  const runs: Measurement[] = [];
-  for (const ref of refs) runs.push(await measure('skopeo', args(ref)));
-  return sum(runs);
+function skopeoEach(refs: string[], args: (ref: string) => string[]): Promise<Measurement> {
+  return measureEach(refs.map((ref): [string, string[]] => ['skopeo', args(ref)]));
 }
 
 /**
@@ -209,7 +204,7 @@ export async function runScenario(
         },
       ];
       log(`${scenario.name}: ${options.rounds} rounds of pulls, ${contenders.map((c) => c.name).join(', ')} in turn`);
-      const rounds = await pullRounds(contenders, options.rounds, join(dir, 'scratch'), log);
+      const rounds = await pullRounds(contenders, options.rounds, log);
       const target = { host: upstream!.host, caFile: upstream!.caFile, credentials: creds, blobs: [...floorBlobs.values()], scratch: join(dir, 'floor') };
       const floor = options.floor ? await pullFloors(target, options.rounds, log) : undefined;
       return {
