@@ -2,9 +2,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isIndexMediaType, isManifestMediaType, OciLayout, walkImages } from '@ag/core';
+import { OciLayout, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, type RegistryFixture } from '@ag/fixtures';
-import { formatFloor, type FloorBlob } from './images-floor.js';
+import { floorBlobsOf, formatFloor, type FloorBlob } from './images-floor.js';
 import type { PullRound } from './images-rounds.js';
 import { runFloor, type FloorTarget } from './pull-floor.js';
 
@@ -26,9 +26,7 @@ beforeAll(async () => {
   await registry.seed(generated, REF);
   const source = await OciLayout.open(generated);
   const graph = await walkImages(source, (await source.readIndex()).manifests);
-  blobs = [...graph.descriptors.values()]
-    .filter((d) => !isIndexMediaType(d.mediaType) && !isManifestMediaType(d.mediaType))
-    .map((d) => ({ repository: 'bench.example/floor/app', digest: d.digest, size: d.size }));
+  blobs = floorBlobsOf([{ ref: REF, descriptors: [...graph.descriptors.values()] }]);
 }, 120_000);
 
 afterAll(async () => {
@@ -42,6 +40,8 @@ function target(overrides: Partial<FloorTarget> = {}): FloorTarget {
 
 describe('npm run bench:images -- --rounds N --floor (its parts; the benchmark itself is not part of npm test)', () => {
   it('receives every blob from a real registry in each mode, and checks what undici-write stored', async () => {
+    // The config and the three layers, each once, from the image's repository; no manifest.
+    expect(blobs.map((b) => b.repository)).toEqual(Array(4).fill('bench.example/floor/app'));
     const expected = blobs.reduce((total, blob) => total + blob.size, 0);
     for (const mode of ['tls', 'undici', 'undici-write'] as const) {
       const run = await runFloor(mode, target());

@@ -8,11 +8,30 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { isIndexMediaType, isManifestMediaType, parseReference, type Descriptor } from '@ag/core';
 import { median, seconds, type PullRound } from './images-rounds.js';
 import { FLOOR_MODES, type FloorMode, type FloorRun, type FloorTarget } from './pull-floor.js';
 import { REPO_ROOT } from './workspace.js';
 
 export type FloorBlob = FloorTarget['blobs'][number];
+
+/**
+ * Every blob of the images once (configs and layers, not manifests), each
+ * with a repository that holds it: the registry serves a blob only where an
+ * image links it. `images` are each image's reference and the descriptors it
+ * reaches (walkImages).
+ */
+export function floorBlobsOf(images: ReadonlyArray<{ ref: string; descriptors: readonly Descriptor[] }>): FloorBlob[] {
+  const blobs = new Map<string, FloorBlob>();
+  for (const { ref, descriptors } of images) {
+    const { registry, repository } = parseReference(ref);
+    for (const d of descriptors) {
+      if (isIndexMediaType(d.mediaType) || isManifestMediaType(d.mediaType) || blobs.has(d.digest)) continue;
+      blobs.set(d.digest, { repository: `${registry}/${repository}`, digest: d.digest, size: d.size });
+    }
+  }
+  return [...blobs.values()];
+}
 
 const PULL_FLOOR = join(REPO_ROOT, 'tools', 'bench', 'src', 'pull-floor.ts');
 
@@ -30,7 +49,7 @@ function floorRun(mode: FloorMode, target: FloorTarget): FloorRun {
 }
 
 /** `rounds` rounds of every mode, the modes' order rotating as the pulls' does. */
-export async function pullFloors(target: FloorTarget, rounds: number, log: (line: string) => void): Promise<FloorRun[][]> {
+export function pullFloors(target: FloorTarget, rounds: number, log: (line: string) => void): FloorRun[][] {
   const results: FloorRun[][] = [];
   for (let r = 0; r < rounds; r += 1) {
     const order = FLOOR_MODES.map((_, i) => FLOOR_MODES[(i + r) % FLOOR_MODES.length]!);

@@ -34,11 +34,11 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isIndexMediaType, isManifestMediaType, OciLayout, parseReference, walkImages } from '@ag/core';
+import { OciLayout, walkImages, type Descriptor } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, writeKubeadmLikeSet, type GeneratedLayout, type RegistryFixture, type TestCa } from '@ag/fixtures';
 import { parseBenchSize } from './bundle.js';
 import { measure, measureEach, type Measurement } from './measure.js';
-import { formatFloor, pullFloors, type FloorBlob } from './images-floor.js';
+import { floorBlobsOf, formatFloor, pullFloors } from './images-floor.js';
 import { formatRounds, pullRounds, type Contender, type PullRound } from './images-rounds.js';
 import type { FloorRun } from './pull-floor.js';
 import { REPO_ROOT, runWhenScript } from './workspace.js';
@@ -147,16 +147,11 @@ export async function runScenario(
   const uniqueBytes = [...graph.descriptors.values()].reduce((t, d) => t + d.size, 0);
   const largestLayer = Math.max(...[...graph.descriptors.values()].map((d) => d.size));
   let perImageArchiveBytes = 0;
-  // Every blob once, with a repository that holds it (the registry serves a blob only where an image links it).
-  const floorBlobs = new Map<string, FloorBlob>();
+  const images: Array<{ ref: string; descriptors: Descriptor[] }> = [];
   for (const top of tops) {
     const descriptors = [...(await walkImages(source, [top])).descriptors.values()];
     perImageArchiveBytes += descriptors.reduce((t, d) => t + d.size, 0);
-    const ref = parseReference(top.annotations?.['org.opencontainers.image.ref.name'] ?? '');
-    for (const d of descriptors) {
-      if (isIndexMediaType(d.mediaType) || isManifestMediaType(d.mediaType) || floorBlobs.has(d.digest)) continue;
-      floorBlobs.set(d.digest, { repository: `${ref.registry}/${ref.repository}`, digest: d.digest, size: d.size });
-    }
+    images.push({ ref: top.annotations?.['org.opencontainers.image.ref.name'] ?? '', descriptors });
   }
 
   const users = { ag: 'ag-bench-password' };
@@ -205,8 +200,8 @@ export async function runScenario(
       ];
       log(`${scenario.name}: ${options.rounds} rounds of pulls, ${contenders.map((c) => c.name).join(', ')} in turn`);
       const rounds = await pullRounds(contenders, options.rounds, log);
-      const target = { host: upstream!.host, caFile: upstream!.caFile, credentials: creds, blobs: [...floorBlobs.values()], scratch: join(dir, 'floor') };
-      const floor = options.floor ? await pullFloors(target, options.rounds, log) : undefined;
+      const target = { host: upstream!.host, caFile: upstream!.caFile, credentials: creds, blobs: floorBlobsOf(images), scratch: join(dir, 'floor') };
+      const floor = options.floor ? pullFloors(target, options.rounds, log) : undefined;
       return {
         name: scenario.name,
         images: refs.length,

@@ -20,6 +20,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writev
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { Agent } from 'undici';
+import { createLimiter } from '@ag/core';
 import { runWhenScript } from './workspace.js';
 
 export const FLOOR_MODES = ['tls', 'undici', 'undici-write'] as const;
@@ -55,18 +56,8 @@ function mainThreadCpuMs(): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Runs `fetch` for every blob, CONNECTIONS at a time. */
-async function eachBlob<T>(blobs: FloorTarget['blobs'], fetch: (blob: FloorTarget['blobs'][number]) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < blobs.length) {
-      const blob = blobs[next++]!;
-      results.push(await fetch(blob));
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  return results;
+function basicAuthorization(target: FloorTarget): string {
+  return `Basic ${Buffer.from(target.credentials).toString('base64')}`;
 }
 
 /** One GET over a fresh TLS connection; the bytes after the header, which must say 200. */
@@ -77,8 +68,7 @@ function tlsGet(target: FloorTarget, ca: Buffer, blob: FloorTarget['blobs'][numb
     let head = '';
     let bodyFrom = -1;
     const socket = connect({ host, port: Number(port), ca }, () => {
-      const authorization = `Basic ${Buffer.from(target.credentials).toString('base64')}`;
-      socket.write(`GET /v2/${blob.repository}/blobs/${blob.digest} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: ${authorization}\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET /v2/${blob.repository}/blobs/${blob.digest} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: ${basicAuthorization(target)}\r\nConnection: close\r\n\r\n`);
     });
     socket.on('data', (chunk: Buffer) => {
       total += chunk.length;
@@ -101,7 +91,7 @@ async function undiciGet(agent: Agent, target: FloorTarget, blob: FloorTarget['b
     origin: `https://${target.host}`,
     path: `/v2/${blob.repository}/blobs/${blob.digest}`,
     method: 'GET',
-    headers: { authorization: `Basic ${Buffer.from(target.credentials).toString('base64')}` },
+    headers: { authorization: basicAuthorization(target) },
   });
   if (response.statusCode !== 200) throw new Error(`GET ${blob.digest}: ${response.statusCode}`);
   const hash = write ? createHash('sha256') : undefined;
@@ -145,7 +135,8 @@ export async function runFloor(mode: FloorMode, target: FloorTarget): Promise<Fl
   mkdirSync(target.scratch, { recursive: true });
   const cpuBefore = mainThreadCpuMs();
   const started = performance.now();
-  const sizes = await eachBlob(target.blobs, (blob) => (agent === undefined ? tlsGet(target, ca, blob) : undiciGet(agent, target, blob, mode === 'undici-write')));
+  const limit = createLimiter(CONNECTIONS);
+  const sizes = await Promise.all(target.blobs.map((blob) => limit(() => (agent === undefined ? tlsGet(target, ca, blob) : undiciGet(agent, target, blob, mode === 'undici-write')))));
   const transferMs = performance.now() - started;
   const mainThreadCpu = mainThreadCpuMs() - cpuBefore;
   await agent?.close();
