@@ -5,10 +5,11 @@
 //   packages/<tool>/dist/<tool>.cjs          the same as one CommonJS file, which bin/<tool>.cjs
 //                                           runs (sea-main.cjs's runBuiltTool) with
 //   packages/<tool>/dist/<tool>.cjs.cache    its V8 code cache, taken by this machine's node after
-//                                           a --help run (sea-code-cache.cjs), as the single
-//                                           executables have theirs: a start compiles only what
-//                                           --help did not run. Node.js 20 gives an ES module no
-//                                           code cache, a vm.Script's CommonJS wrapper one.
+//                                           the tool's training run (sea-code-cache.cjs: --help, a
+//                                           pull for ag-images), as the single executables have
+//                                           theirs: a start compiles only what that run did not.
+//                                           Node.js 20 gives an ES module no code cache, a
+//                                           vm.Script's CommonJS wrapper one.
 // The same esbuild settings, as CommonJS for Node.js 24, make the code inside
 // the single executables (tools/build/src/executables.ts).
 import { build } from 'esbuild';
@@ -67,6 +68,30 @@ function yargsAssertPlugin() {
   };
 }
 
+/**
+ * yargs guesses a default version at every start (build/lib/yargs-factory.js: the factory calls `version()`,
+ * which reads the nearest package.json above the working directory, listing each directory on the way). ag
+ * gives every parser its version (packages/core/src/cli.ts), so the guess is thrown away; in a directory of
+ * 30,000 files it cost `ag-images --version` 22 ms (96 against 74 ms, median of 20), and it parsed whatever
+ * package.json lay above. In the bundles the guess is 'unknown', read from nowhere.
+ */
+const YARGS_VERSION_GUESS = "[kGuessVersion]() {\n        const obj = this[kPkgUp]();\n        return obj.version || 'unknown';\n    }";
+
+function yargsNoVersionGuessPlugin() {
+  return {
+    name: 'yargs-no-version-guess',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes(YARGS_VERSION_GUESS)) {
+          return { errors: [{ text: `${args.path}: yargs's version guess is not where the build expects it (a new yargs?): see yargsNoVersionGuessPlugin` }] };
+        }
+        return { contents: source.replace(YARGS_VERSION_GUESS, "[kGuessVersion]() {\n        return 'unknown';\n    }"), loader: 'js' };
+      });
+    },
+  };
+}
+
 export function toolEntries() {
   return readdirSync(packagesDir)
     .filter((name) => name.startsWith('ag-') && existsSync(join(packagesDir, name, 'src', 'bin.ts')))
@@ -91,11 +116,11 @@ export async function checkAscii(name, file) {
   if (offset >= 0) throw new Error(`${name}'s bundle has a non-ASCII byte at offset ${offset}: keep esbuild's charset ascii`);
 }
 
-/** Runs the CommonJS build's --help once under this node and writes the V8 code cache of what ran beside it. */
+/** Runs the CommonJS build's training run (sea-code-cache.cjs) once under this node and writes the V8 code cache of what ran beside it. */
 export async function writeCodeCache({ name, outfile }) {
   try {
     await checkAscii(name, outfile);
-    await promisify(execFile)(process.execPath, [seaCodeCache, name, outfile, `${outfile}.cache`, '--', '--help']);
+    await promisify(execFile)(process.execPath, [seaCodeCache, name, outfile, `${outfile}.cache`]);
   } catch (error) {
     throw new Error(`making the code cache of ${name}: ${error.stderr || error.message}`);
   }
@@ -122,7 +147,7 @@ export async function bundleTool({ entry, outfile, format = 'esm', target = 'nod
     // Sources a worker thread evaluates, as strings (inline-sources.mjs). yargs without node:assert, cliui's
     // wrapping of plain text without wrap-ansi's escape walk. undici's connection pools without the rest of undici,
     // its HTTP/2 code loaded when used (undici-dispatchers.mjs).
-    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), plainWrapAnsiPlugin(), undiciDispatchersPlugin()],
+    plugins: [inlineSourcesPlugin(root), coreImportsPlugin(root), yargsAssertPlugin(), yargsNoVersionGuessPlugin(), plainWrapAnsiPlugin(), undiciDispatchersPlugin()],
     bundle: true,
     platform: 'node',
     format,

@@ -2,7 +2,7 @@
  * Where a tool's start goes (`npm run bench:startup -- --profile ag-X [-- ARGS]`), as the single executable
  * starts it: the tool bundled as the build bundles it for the executable (CommonJS, for Node.js 24) but with
  * line breaks kept and a source map, with a code cache made as the build makes the executable's
- * (tools/build/sea-code-cache.cjs after a `--help` run, under EXECUTABLE_V8_FLAGS), run by the executable's own
+ * (tools/build/sea-code-cache.cjs after the tool's training run, under EXECUTABLE_V8_FLAGS), run by the executable's own
  * Node.js (the pinned tarball the build verifies) under the same flags and `--cpu-prof`, through the loader the
  * executable uses (tools/build/sea-main.cjs), a few times. ARGS default to `--help`; a pull against a local
  * registry shows a pull's start. The samples are added up by what they were doing: evaluating the top level of
@@ -98,7 +98,7 @@ await b.bundleTool({ entry: t.entry, outfile: ${JSON.stringify(bundle)}, format:
     );
     const node = join(work, 'node');
     await extractNode(hostArchitecture() as Arch, node);
-    runOrThrow(node, [...EXECUTABLE_V8_FLAGS, SEA_CODE_CACHE, options.tool, bundle, `${bundle}.cache`, '--', '--help'], `making the code cache of ${options.tool}`);
+    runOrThrow(node, [...EXECUTABLE_V8_FLAGS, SEA_CODE_CACHE, options.tool, bundle, `${bundle}.cache`], `making the code cache of ${options.tool}`);
     // sea-main.cjs's loader, as bin/ag-<tool>.cjs uses it: the bundle beside its cache, compiled under the name the executable gives it.
     const loader = `process.argv.splice(1, 0, ${JSON.stringify(bundle)}); require(${JSON.stringify(SEA_MAIN)}).runBuiltTool(${JSON.stringify(bundle)});`;
     const args = options.args ?? ['--help'];

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -49,6 +49,38 @@ describe("the .mjs tools' start: bin/ag-<tool>.cjs runs dist/ag-<tool>.cjs with 
     expect(pull.stderr).toContain('ag: ag-images code cache accepted');
     expect(pull.stderr).toContain(`connect ECONNREFUSED ${closed}`);
     expect(pull.exitCode).toBe(4);
+  });
+
+  it("takes ag-images' cache after a pull, and refuses to write one when the training run ends otherwise", async () => {
+    const seaCodeCache = join(REPO_ROOT, 'tools', 'build', 'sea-code-cache.cjs');
+    const pullCache = join(work, 'ag-images.cache');
+    const helpCache = join(work, 'ag-images-help.cache');
+    const bundle = join(PACKAGES, 'ag-images', 'dist', 'ag-images.cjs');
+    // stdin a pipe no one closes, as a build's may be: the training pull reads its document from a file.
+    const trained = await execa(process.execPath, [seaCodeCache, 'ag-images', bundle, pullCache], { reject: false, stdin: 'pipe', timeout: 60_000 });
+    expect(trained.exitCode, trained.stderr).toBe(0);
+    await execa(process.execPath, [seaCodeCache, 'ag-images', bundle, helpCache, '--', '--help']);
+    // What the pull compiled beyond --help (its options, the trust store, undici's pools) is in the cache.
+    expect((await stat(pullCache)).size).toBeGreaterThan((await stat(helpCache)).size * 1.3);
+
+    // ag-flannel's code run as if it were ag-images: its pull is a usage error, not the unreachable registry expected.
+    const wrong = join(work, 'wrong.cache');
+    const refused = await execa(process.execPath, [seaCodeCache, 'ag-images', join(PACKAGES, 'ag-flannel', 'dist', 'ag-flannel.cjs'), wrong], { reject: false, timeout: 60_000 });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/^ag-images pull 127\.0\.0\.1:\d+\/cache\/training:1 .* exited 2, not 4, making its code cache:\nag-flannel: error: unknown option/);
+    await expect(stat(wrong)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads no package.json above the working directory (yargs guessed a version from it at every start)', async () => {
+    // A FIFO with no writer: reading it blocks, as yargs' guess did (tools/build/bundle-bins.mjs, yargsNoVersionGuessPlugin).
+    const cwd = join(work, 'fifo-cwd');
+    await mkdir(cwd);
+    await execa('mkfifo', [join(cwd, 'package.json')]);
+    for (const tool of tools) {
+      const version = await execa(process.execPath, [join(PACKAGES, tool, 'bin', `${tool}.cjs`), '--version'], { cwd, reject: false, timeout: 20_000 });
+      expect(version.timedOut, tool).toBe(false);
+      expect(version.stdout, tool).toMatch(/^0\.1\.0 \(Node\.js v/);
+    }
   });
 
   it('compiles from source, with the same answer, when V8 rejects the cache or there is none', async () => {

@@ -146,9 +146,9 @@ async function buildArch(arch: Arch, tools: string[], work: string, outDir: stri
   await extractNode(arch, node);
   const runner = runnerFor(arch);
 
-  // Each tool's warm code cache, made by this architecture's Node.js running the tool's --help.
+  // Each tool's warm code cache, made by this architecture's Node.js running the tool's training run (sea-code-cache.cjs).
   await limited(tools, 2, (tool) =>
-    run([...runner, node, ...EXECUTABLE_V8_FLAGS, SEA_CODE_CACHE, tool, join(work, 'js', `${tool}.js`), join(dir, `${tool}.cache`), '--', '--help'], `making the ${arch} code cache of ${tool}`),
+    run([...runner, node, ...EXECUTABLE_V8_FLAGS, SEA_CODE_CACHE, tool, join(work, 'js', `${tool}.js`), join(dir, `${tool}.cache`)], `making the ${arch} code cache of ${tool}`),
   );
   await writeFile(join(dir, 'ag.json'), JSON.stringify({ node: runtimeName(), arch, tools }));
   const assets: Record<string, string> = { 'ag.json': join(dir, 'ag.json') };
