@@ -24,11 +24,12 @@ const { runTool } = require('./sea-main.cjs');
  * What each tool's cache is taken after, and the exit code that run ends with (anything else fails the build:
  * the run no longer reaches what it was chosen for). Most tools: `--help`, which builds the parser and every
  * command's options. ag-images: a pull, whose start is what its benchmark against skopeo counts (a pull with
- * nothing to do as the executable took 170 ms with the --help cache, 153 ms with this one; by node 198 and 181 ms;
- * median of 30 interleaved runs each; the repository's README, Start-up, step 8). It reaches a registry address where a server
- * in this process accepts and drops every connection: the pull's options, the trust store, undici and its pools, a
- * TLS connection started are compiled; the pull then fails as unreachable, with no retry and nothing fetched. It
- * reads its document from a file (a pipeline's pull reads one; and a build's stdin may be a pipe no one closes).
+ * nothing to do as the executable took 170 ms with the --help cache, 153 ms with this one; by node 198 and
+ * 181 ms; median of 30 interleaved runs each; the repository's README, Start-up, step 8). It reaches a
+ * registry address where a server in this process accepts and drops every connection: the pull's options, the
+ * trust store, undici and its pools, a TLS connection started are compiled; the pull then fails as
+ * unreachable, with no retry and nothing fetched. It reads its document from a file (a pipeline's pull reads
+ * one; and a build's stdin may be a pipe no one closes).
  */
 function trainingRun(name, scratch, address) {
   if (name !== 'ag-images') return { args: ['--help'], exitCode: 0 };
