@@ -4,19 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processAlive } from '@ag/core';
+import { processEnded } from '@ag/core/testing';
 import { liveChild } from './child-record.js';
 import { registryPaths } from './paths.js';
 import type { SuperviseSpec } from './supervisor.js';
 
 const BIN = join(import.meta.dirname, 'bin.ts');
 
-/** Dead: no such process, or a zombie nobody has reaped yet (proc(5): state is the field after the command name). */
-async function ended(pid: number): Promise<boolean> {
-  if (!processAlive(pid)) return true;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-}
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -55,7 +49,7 @@ describe('ag-registry supervise, interrupted', () => {
       });
       registryPid = registry.pid;
       expect(registry.argv).toEqual(['sh', '-c', expect.stringContaining('exec sleep 300')]);
-      expect(await ended(registry.pid)).toBe(false);
+      expect(await processEnded(registry.pid)).toBe(false);
       expect(Number((await readFile(paths.pidFile, 'utf8')).trim())).toBe(supervisor.pid);
 
       supervisor.kill(signal);
@@ -67,7 +61,7 @@ describe('ag-registry supervise, interrupted', () => {
       // The supervisor itself ended it and saw it end (not only the kernel's parent-death signal afterwards).
       expect(result.stderr).toContain(`${signal}: stopping the registry`);
       expect(result.stderr).toContain('registry killed by SIGTERM; stopped');
-      expect(await ended(registry.pid), `the registry (pid ${registry.pid}) outlived its supervisor`).toBe(true);
+      expect(await processEnded(registry.pid), `the registry (pid ${registry.pid}) outlived its supervisor`).toBe(true);
       // The registry's output went to the supervisor's stderr (the log file when detached), never to a stdout.
       expect(result.stdout).toBe('');
       expect(result.stderr).toContain('registry-stdout');
@@ -77,7 +71,7 @@ describe('ag-registry supervise, interrupted', () => {
     } finally {
       // Leave nothing behind when an assertion fails.
       if (supervisor.exitCode === null) supervisor.kill('SIGKILL');
-      if (registryPid !== undefined && !(await ended(registryPid))) process.kill(registryPid, 'SIGKILL');
+      if (registryPid !== undefined && !(await processEnded(registryPid))) process.kill(registryPid, 'SIGKILL');
     }
   });
 });

@@ -1,20 +1,14 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processAlive } from './oci/process-alive.js';
+import { processEnded } from './testing/process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = join(here, '..', '..', '..');
 
-/** Dead: no such process, or a zombie nobody has reaped yet. */
-async function ended(pid: number): Promise<boolean> {
-  if (!processAlive(pid)) return true;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-}
 
 describe('runProgram and startProgram when ag is interrupted', () => {
   let dir: string;
@@ -48,7 +42,7 @@ describe('runProgram and startProgram when ag is interrupted', () => {
       });
       void ag.then((result) => reject(new Error(`the ag process ended before its child started:\n${String(result.stderr)}`)));
     });
-    expect(await ended(pid)).toBe(false);
+    expect(await processEnded(pid)).toBe(false);
 
     // Its exit, not the end of its output: a sleep left behind holds the stderr pipe open.
     const exited = new Promise<string | null>((resolveExit) => ag.once('exit', (_code, diedOf) => resolveExit(diedOf)));
@@ -56,7 +50,7 @@ describe('runProgram and startProgram when ag is interrupted', () => {
     expect(await exited).toBe(signal);
     let gone = false;
     for (let tries = 0; tries < 50 && !gone; tries += 1) {
-      gone = await ended(pid);
+      gone = await processEnded(pid);
       if (!gone) await new Promise((r) => setTimeout(r, 100));
     }
     if (!gone) process.kill(pid, 'SIGKILL'); // leave nothing behind when the assertion below fails
