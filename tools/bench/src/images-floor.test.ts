@@ -6,7 +6,7 @@ import { OciLayout, walkImages } from '@ag/core';
 import { createTestCa, generatedLayout, startRegistry, type RegistryFixture } from '@ag/fixtures';
 import { floorBlobsOf, formatFloor, type FloorBlob } from './images-floor.js';
 import type { PullRound } from './images-rounds.js';
-import { runFloor, type FloorTarget } from './pull-floor.js';
+import { FLOOR_MODES, runFloor, type FloorTarget } from './pull-floor.js';
 
 const REF = 'bench.example/floor/app:1';
 const USERS = { ag: 'floor-password' };
@@ -39,16 +39,29 @@ function target(overrides: Partial<FloorTarget> = {}): FloorTarget {
 }
 
 describe('npm run bench:images -- --rounds N --floor (its parts; the benchmark itself is not part of npm test)', () => {
-  it('receives every blob from a real registry in each mode, and checks what undici-write stored', async () => {
+  it('receives every blob from a real registry in each mode, and checks what the undici-write modes stored', async () => {
     // The config and the three layers, each once, from the image's repository; no manifest.
     expect(blobs.map((b) => b.repository)).toEqual(Array(4).fill('bench.example/floor/app'));
     const expected = blobs.reduce((total, blob) => total + blob.size, 0);
-    for (const mode of ['tls', 'undici', 'undici-write'] as const) {
+    const names = blobs.map((b) => b.digest.slice('sha256:'.length)).sort();
+    for (const mode of FLOOR_MODES) {
+      await rm(join(dir, 'scratch'), { recursive: true, force: true });
       const run = await runFloor(mode, target());
       expect(run.bytes).toBe(expected);
       expect(run.transferMs).toBeGreaterThan(0);
+      // Written, hashed and checked: both threads' halves for undici-write-2.
+      if (mode.startsWith('undici-write')) expect((await readdir(join(dir, 'scratch'))).sort()).toEqual(names);
     }
-    expect((await readdir(join(dir, 'scratch'))).sort()).toEqual(blobs.map((b) => b.digest.slice('sha256:'.length)).sort());
+  });
+
+  it('undici-write-2 fails when its worker cannot receive its half', async () => {
+    // The worker gets the odd blobs: one the registry does not hold, while this thread's half is fine.
+    const missing = `sha256:${'0'.repeat(64)}`;
+    const wrong = blobs.map((blob, i) => (i === 1 ? { ...blob, digest: missing } : blob));
+    await expect(runFloor('undici-write-2', target({ blobs: wrong }))).rejects.toThrow(`GET ${missing}: 404`);
+    // And a size one of its blobs does not have: the count of bytes says so.
+    const longer = blobs.map((blob, i) => (i === 1 ? { ...blob, size: blob.size + 1 } : blob));
+    await expect(runFloor('undici-write-2', target({ blobs: longer }))).rejects.toThrow(/bytes received/);
   });
 
   it('fails rather than measure a refused request or bytes that are not the blob', async () => {
@@ -66,11 +79,12 @@ describe('npm run bench:images -- --rounds N --floor (its parts; the benchmark i
       { load: 1, pull: { ag: run(1100, 950), skopeo: run(950, 1250) }, again: { ag: run(100, 50), skopeo: run(50, 50) } },
     ];
     const floors = [500, 600, 700].map((ms) =>
-      (['tls', 'undici', 'undici-write'] as const).map((mode, i) => ({ mode, node: 'v0', transferMs: ms + i * 100, mainThreadCpuMs: 400 + i * 100, bytes: 1 })),
+      FLOOR_MODES.map((mode, i) => ({ mode, node: 'v0', transferMs: ms + i * 100, mainThreadCpuMs: 400 + i * 100, allThreadsCpuMs: 450 + i * 200, bytes: 1 })),
     );
     const text = formatFloor(floors, rounds, ['ag', 'skopeo']);
-    expect(text).toContain('| tls.connect, one GET per blob, bytes dropped | 0.60 s (0.50 s to 0.70 s) | main thread 0.40 s |');
-    expect(text).toContain('| undici, hashed, written in 64 KiB batches, fsynced | 0.80 s (0.70 s to 0.90 s) | main thread 0.60 s |');
+    expect(text).toContain('| tls.connect, one GET per blob, bytes dropped | 0.60 s (0.50 s to 0.70 s) | main thread 0.40 s, all threads 0.45 s |');
+    expect(text).toContain('| undici, hashed, written in 64 KiB batches, fsynced | 0.80 s (0.70 s to 0.90 s) | main thread 0.60 s, all threads 0.85 s |');
+    expect(text).toContain('| the same, half the blobs on a worker thread | 0.90 s (0.80 s to 1.00 s) | main thread 0.70 s, all threads 1.05 s |');
     // ag: 900, 1000 and 1000 ms beyond its no-op pulls; CPU 810, 900, 900.
     expect(text).toContain('| ag, its pull less its pull with nothing to do | 1.00 s (0.90 s to 1.00 s) | all threads 0.90 s |');
     expect(text).toContain('| skopeo, its pull less its pull with nothing to do | 0.90 s (0.84 s to 0.90 s) | all threads 1.20 s |');

@@ -39,6 +39,7 @@ const WHAT: Record<FloorMode, string> = {
   tls: 'tls.connect, one GET per blob, bytes dropped',
   undici: "undici's Agent.request, bodies dropped",
   'undici-write': 'undici, hashed, written in 64 KiB batches, fsynced',
+  'undici-write-2': 'the same, half the blobs on a worker thread',
 };
 
 /** One mode in its own process (this node, through tsx). */
@@ -75,7 +76,9 @@ export function formatFloor(floor: FloorRun[][], rounds: PullRound[], contenders
   ];
   for (const mode of FLOOR_MODES) {
     const runs = floor.map((round) => round.find((run) => run.mode === mode)!);
-    lines.push(`| ${WHAT[mode]} | ${spread(runs.map((r) => r.transferMs))} | main thread ${seconds(median(runs.map((r) => r.mainThreadCpuMs)))} |`);
+    const mainThread = `main thread ${seconds(median(runs.map((r) => r.mainThreadCpuMs)))}`;
+    const allThreads = `all threads ${seconds(median(runs.map((r) => r.allThreadsCpuMs)))}`;
+    lines.push(`| ${WHAT[mode]} | ${spread(runs.map((r) => r.transferMs))} | ${mainThread}, ${allThreads} |`);
   }
   for (const name of contenders) {
     const transfer = rounds.map((round) => round.pull[name]!.wallMs - round.again[name]!.wallMs);

@@ -9,21 +9,26 @@
  *   tls            tls.connect and one HTTP/1.1 GET per blob, bytes counted and dropped
  *   undici         undici's Agent.request, the body read and dropped
  *   undici-write   undici, each body hashed (SHA-256) and written in 64 KiB batches, fsynced, digest checked
+ *   undici-write-2 the same, with half the blobs received by a worker thread on connections of its own
+ *                  (2 and 2): what a second receiving thread buys on this machine
  *
  * Measured from the first connection to the last byte (the process's own
  * start is left out), with the main thread's CPU time from
  * /proc/self/task/<pid>/stat (10 ms ticks): the work that cannot leave
- * that thread without copying bytes to another.
+ * that thread without copying bytes to another; and the CPU of all the
+ * process's threads (process.cpuUsage), which is more than the main
+ * thread's when a worker receives too.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writevSync } from 'node:fs';
 import { connect } from 'node:tls';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { createLimiter } from '@ag/core';
 import { runWhenScript } from './workspace.js';
 
-export const FLOOR_MODES = ['tls', 'undici', 'undici-write'] as const;
+export const FLOOR_MODES = ['tls', 'undici', 'undici-write', 'undici-write-2'] as const;
 export type FloorMode = (typeof FLOOR_MODES)[number];
 
 /** Where the blobs are and how to ask for them. */
@@ -34,7 +39,7 @@ export interface FloorTarget {
   /** `user:password` (Basic). */
   credentials: string;
   blobs: Array<{ repository: string; digest: string; size: number }>;
-  /** Where undici-write puts its files (emptied after). */
+  /** Where the undici-write modes put their files (emptied after). */
   scratch: string;
 }
 
@@ -43,6 +48,7 @@ export interface FloorRun {
   node: string;
   transferMs: number;
   mainThreadCpuMs: number;
+  allThreadsCpuMs: number;
   bytes: number;
 }
 
@@ -128,22 +134,100 @@ async function undiciGet(agent: Agent, target: FloorTarget, blob: FloorTarget['b
   return total;
 }
 
+/** `blobs` on `connections` connections of this thread; the bytes of each. */
+async function receive(mode: Exclude<FloorMode, 'undici-write-2'>, target: FloorTarget, blobs: FloorTarget['blobs'], connections: number): Promise<number[]> {
+  const ca = readFileSync(target.caFile);
+  const agent = mode === 'tls' ? undefined : new Agent({ connect: { ca }, connections });
+  const limit = createLimiter(connections);
+  try {
+    return await Promise.all(blobs.map((blob) => limit(() => (agent === undefined ? tlsGet(target, ca, blob) : undiciGet(agent, target, blob, mode === 'undici-write')))));
+  } finally {
+    await agent?.close();
+  }
+}
+
+/** What the worker of undici-write-2 is given. */
+interface WorkerTask {
+  target: FloorTarget;
+  blobs: FloorTarget['blobs'];
+}
+
+/** A worker of undici-write-2, started and ready: `go()` starts its receiving and settles with its sizes. */
+interface ReadyWorker {
+  go: () => Promise<number[]>;
+  stop: () => Promise<number>;
+}
+
+/**
+ * Starts the worker of undici-write-2 with its half of the blobs and waits
+ * until it has loaded what it needs. Its start is left out of the
+ * measurement: under tsx it compiles this file again, which a tool's
+ * bundled worker would not (a bundle's worker starts in tens of
+ * milliseconds, measured apart).
+ */
+async function startWorker(target: FloorTarget, blobs: FloorTarget['blobs']): Promise<ReadyWorker> {
+  const worker = new Worker(new URL('./pull-floor-worker.mjs', import.meta.url), { workerData: { target, blobs } satisfies WorkerTask });
+  const next = (): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const fail = (error: Error): void => reject(error);
+      const exit = (code: number): void => reject(new Error(`the receiving worker exited ${code} before it answered`));
+      worker.once('error', fail).once('exit', exit);
+      worker.once('message', (message) => {
+        worker.off('error', fail).off('exit', exit);
+        resolve(message);
+      });
+    });
+  await next();
+  return {
+    go: async () => {
+      const answer = next();
+      worker.postMessage('go');
+      return (await answer) as number[];
+    },
+    stop: () => worker.terminate(),
+  };
+}
+
+/**
+ * undici-write-2: every other blob goes to a worker thread, which receives
+ * them as undici-write does on connections of its own; this thread takes the
+ * rest at the same time.
+ */
+async function receiveOnTwoThreads(target: FloorTarget, worker: ReadyWorker): Promise<number[]> {
+  const mine = target.blobs.filter((_, i) => i % 2 === 0);
+  try {
+    const [ours, its] = await Promise.all([receive('undici-write', target, mine, CONNECTIONS / 2), worker.go()]);
+    return [...ours, ...its];
+  } finally {
+    // Also when this thread's half failed first: the worker must not keep the process alive.
+    await worker.stop();
+  }
+}
+
+/** The worker's side of undici-write-2 (pull-floor-worker.mjs calls it): ready, then on 'go' its half. */
+export async function receiveAsWorker(): Promise<void> {
+  const { target, blobs } = workerData as WorkerTask;
+  await import('undici');
+  parentPort!.postMessage('ready');
+  await new Promise((resolve) => parentPort!.once('message', resolve));
+  parentPort!.postMessage(await receive('undici-write', target, blobs, CONNECTIONS / 2));
+}
+
 /** One mode's transfer of every blob. */
 export async function runFloor(mode: FloorMode, target: FloorTarget): Promise<FloorRun> {
-  const ca = readFileSync(target.caFile);
-  const agent = mode === 'tls' ? undefined : new Agent({ connect: { ca }, connections: CONNECTIONS });
   mkdirSync(target.scratch, { recursive: true });
+  const worker = mode === 'undici-write-2' ? await startWorker(target, target.blobs.filter((_, i) => i % 2 === 1)) : undefined;
   const cpuBefore = mainThreadCpuMs();
+  const allBefore = process.cpuUsage();
   const started = performance.now();
-  const limit = createLimiter(CONNECTIONS);
-  const sizes = await Promise.all(target.blobs.map((blob) => limit(() => (agent === undefined ? tlsGet(target, ca, blob) : undiciGet(agent, target, blob, mode === 'undici-write')))));
+  const sizes = worker !== undefined ? await receiveOnTwoThreads(target, worker) : await receive(mode as Exclude<FloorMode, 'undici-write-2'>, target, target.blobs, CONNECTIONS);
   const transferMs = performance.now() - started;
   const mainThreadCpu = mainThreadCpuMs() - cpuBefore;
-  await agent?.close();
+  const all = process.cpuUsage(allBefore);
   const bytes = sizes.reduce((a, b) => a + b, 0);
   const expected = target.blobs.reduce((a, b) => a + b.size, 0);
   if (bytes !== expected) throw new Error(`${mode}: ${bytes} bytes received, ${expected} expected`);
-  return { mode, node: process.version, transferMs, mainThreadCpuMs: mainThreadCpu, bytes };
+  return { mode, node: process.version, transferMs, mainThreadCpuMs: mainThreadCpu, allThreadsCpuMs: (all.user + all.system) / 1000, bytes };
 }
 
 /** As a script: `pull-floor.ts <mode> <target as JSON>`, one FloorRun as JSON on stdout. */
@@ -159,4 +243,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runWhenScript(import.meta.url, main);
+// A worker runs with the process's argv: only the main thread is the script.
+if (isMainThread) runWhenScript(import.meta.url, main);
