@@ -134,16 +134,21 @@ async function undiciGet(agent: Agent, target: FloorTarget, blob: FloorTarget['b
   return total;
 }
 
-/** `blobs` on `connections` connections of this thread; the bytes of each. */
-async function receive(mode: Exclude<FloorMode, 'undici-write-2'>, target: FloorTarget, blobs: FloorTarget['blobs'], connections: number): Promise<number[]> {
+/** An undici pool of `connections` to the registry (closed by the caller once the clock has stopped). */
+function undiciAgent(target: FloorTarget, connections: number): Agent {
+  return new Agent({ connect: { ca: readFileSync(target.caFile) }, connections });
+}
+
+/** `blobs`, `connections` at a time, on this thread (through `agent`, or tls.connect without one); the bytes of each. */
+function receive(target: FloorTarget, blobs: FloorTarget['blobs'], connections: number, agent: Agent | undefined, write: boolean): Promise<number[]> {
   const ca = readFileSync(target.caFile);
-  const agent = mode === 'tls' ? undefined : new Agent({ connect: { ca }, connections });
   const limit = createLimiter(connections);
-  try {
-    return await Promise.all(blobs.map((blob) => limit(() => (agent === undefined ? tlsGet(target, ca, blob) : undiciGet(agent, target, blob, mode === 'undici-write')))));
-  } finally {
-    await agent?.close();
-  }
+  return Promise.all(blobs.map((blob) => limit(() => (agent === undefined ? tlsGet(target, ca, blob) : undiciGet(agent, target, blob, write)))));
+}
+
+/** undici-write-2's split: this thread takes the even blobs, the worker the odd ones. */
+function halves(blobs: FloorTarget['blobs']): { mine: FloorTarget['blobs']; theirs: FloorTarget['blobs'] } {
+  return { mine: blobs.filter((_, i) => i % 2 === 0), theirs: blobs.filter((_, i) => i % 2 === 1) };
 }
 
 /** What the worker of undici-write-2 is given. */
@@ -191,12 +196,11 @@ async function startWorker(target: FloorTarget, blobs: FloorTarget['blobs']): Pr
 /**
  * undici-write-2: every other blob goes to a worker thread, which receives
  * them as undici-write does on connections of its own; this thread takes the
- * rest at the same time.
+ * rest at the same time, through `agent`.
  */
-async function receiveOnTwoThreads(target: FloorTarget, worker: ReadyWorker): Promise<number[]> {
-  const mine = target.blobs.filter((_, i) => i % 2 === 0);
+async function receiveOnTwoThreads(target: FloorTarget, worker: ReadyWorker, agent: Agent): Promise<number[]> {
   try {
-    const [ours, its] = await Promise.all([receive('undici-write', target, mine, CONNECTIONS / 2), worker.go()]);
+    const [ours, its] = await Promise.all([receive(target, halves(target.blobs).mine, CONNECTIONS / 2, agent, true), worker.go()]);
     return [...ours, ...its];
   } finally {
     // Also when this thread's half failed first: the worker must not keep the process alive.
@@ -204,26 +208,34 @@ async function receiveOnTwoThreads(target: FloorTarget, worker: ReadyWorker): Pr
   }
 }
 
-/** The worker's side of undici-write-2 (pull-floor-worker.mjs calls it): ready, then on 'go' its half. */
+/**
+ * The worker's side of undici-write-2 (pull-floor-worker.mjs calls it, with
+ * this module and undici already loaded): ready, then on 'go' its half.
+ */
 export async function receiveAsWorker(): Promise<void> {
   const { target, blobs } = workerData as WorkerTask;
-  await import('undici');
+  const agent = undiciAgent(target, CONNECTIONS / 2);
   parentPort!.postMessage('ready');
   await new Promise((resolve) => parentPort!.once('message', resolve));
-  parentPort!.postMessage(await receive('undici-write', target, blobs, CONNECTIONS / 2));
+  parentPort!.postMessage(await receive(target, blobs, CONNECTIONS / 2, agent, true));
+  await agent.close();
 }
 
 /** One mode's transfer of every blob. */
 export async function runFloor(mode: FloorMode, target: FloorTarget): Promise<FloorRun> {
   mkdirSync(target.scratch, { recursive: true });
-  const worker = mode === 'undici-write-2' ? await startWorker(target, target.blobs.filter((_, i) => i % 2 === 1)) : undefined;
+  const twoThreads = mode === 'undici-write-2';
+  const worker = twoThreads ? await startWorker(target, halves(target.blobs).theirs) : undefined;
+  const agent = mode === 'tls' ? undefined : undiciAgent(target, twoThreads ? CONNECTIONS / 2 : CONNECTIONS);
   const cpuBefore = mainThreadCpuMs();
   const allBefore = process.cpuUsage();
   const started = performance.now();
-  const sizes = worker !== undefined ? await receiveOnTwoThreads(target, worker) : await receive(mode as Exclude<FloorMode, 'undici-write-2'>, target, target.blobs, CONNECTIONS);
+  const sizes =
+    worker !== undefined ? await receiveOnTwoThreads(target, worker, agent!) : await receive(target, target.blobs, CONNECTIONS, agent, mode === 'undici-write');
   const transferMs = performance.now() - started;
   const mainThreadCpu = mainThreadCpuMs() - cpuBefore;
   const all = process.cpuUsage(allBefore);
+  await agent?.close();
   const bytes = sizes.reduce((a, b) => a + b, 0);
   const expected = target.blobs.reduce((a, b) => a + b.size, 0);
   if (bytes !== expected) throw new Error(`${mode}: ${bytes} bytes received, ${expected} expected`);
