@@ -1,6 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive, writeFileAtomic } from '@ag/core';
+import { endProcesses, processAlive, writeFileAtomic } from '@ag/core';
 import { readOptional } from './files.js';
 import type { RegistryPaths } from './paths.js';
 
@@ -70,11 +69,7 @@ export async function stopOrphan(paths: RegistryPaths, graceMs = 10_000): Promis
     await rm(paths.childFile, { force: true });
     return false;
   }
-  process.kill(child.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (processAlive(child.pid) && Date.now() < deadline) await sleep(50);
-  if (processAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
-  while (processAlive(child.pid) && Date.now() < deadline + 5_000) await sleep(20);
+  await endProcesses(async () => (processAlive(child.pid) ? [child.pid] : []), graceMs);
   await rm(paths.childFile, { force: true });
   return true;
 }

@@ -3,13 +3,14 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
 import { parse as parseToml } from 'smol-toml';
 import { DOCKER_REGISTRY_BIN, echoImage, freePort, generatedLayout, LINUX_AMD64, LINUX_ARM64, pauseStandIn, startContainerd, type PrivateContainerd } from '@ag/fixtures';
 import { ensureCertificates } from './certs.js';
 import { main } from './cli.js';
-import { agImages, cli, skopeo, run } from './testing/run.js';
+import { agImages, cli, skopeo } from './testing/run.js';
 import { registryPaths } from './paths.js';
 import { liveChild, recordChild } from './child-record.js';
 
@@ -29,7 +30,7 @@ const RESTART_IMAGES = Array.from({ length: 6 }, (_, i) => `example.org/restart/
 
 /** curl's body, status (000 when no HTTP answer) and error text. */
 async function curl(args: string[]): Promise<{ status: string; body: string; error: string }> {
-  const result = await run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', ...args], { encoding: 'utf8' }).catch(
+  const result = await execa('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', ...args]).catch(
     (error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
   );
   const lines = result.stdout.trimEnd().split('\n');
@@ -238,7 +239,7 @@ describe('ag-registry up --mode distribution (Debian docker-registry, supervised
     const supervisor = await pid(paths.pidFile);
     // From source the supervisor also has tsx's esbuild service as a child: pick the registry by name.
     const children = async () =>
-      (await run('pgrep', ['-P', String(supervisor), '-f', DOCKER_REGISTRY_BIN], { encoding: 'utf8' }).catch(() => ({ stdout: '' }))).stdout.trim();
+      (await execa('pgrep', ['-P', String(supervisor), '-f', DOCKER_REGISTRY_BIN]).catch(() => ({ stdout: '' }))).stdout.trim();
     const child = Number(await children());
     expect(child).toBeGreaterThan(0);
     process.kill(child, 'SIGKILL');

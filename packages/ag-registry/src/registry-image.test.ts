@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIo } from '@ag/core/testing';
 import {
@@ -15,7 +16,7 @@ import {
   type PrivateContainerd,
 } from '@ag/fixtures';
 import { main } from './cli.js';
-import { cli, run } from './testing/run.js';
+import { cli } from './testing/run.js';
 import { registryPaths } from './paths.js';
 
 
@@ -60,15 +61,15 @@ describe('ag-registry up --mode containerd', () => {
     await mkdir(certDir);
     await copyFile(registryPaths(registryDir).caCert, join(certDir, 'ca.crt'));
     const credentials = (await readFile(registryPaths(registryDir).credentials, 'utf8')).trim();
-    await run('skopeo', [
+    await execa('skopeo', [
       'copy', '--dest-cert-dir', certDir, '--dest-creds', credentials,
       `oci:${join(dir, 'images')}:ghcr.io/stefanprodan/podinfo:6.4.0`, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`,
     ]);
-    const { stdout } = await run('skopeo', ['inspect', '--cert-dir', certDir, '--creds', credentials, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`], { encoding: 'utf8' });
+    const { stdout } = await execa('skopeo', ['inspect', '--cert-dir', certDir, '--creds', credentials, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`]);
     expect(JSON.parse(stdout).Architecture).toBe('amd64');
     // Storage is the host directory, mounted into the container at the same path.
     await expect(stat(join(registryDir, 'storage', 'docker', 'registry', 'v2', 'repositories', 'ghcr.io', 'stefanprodan', 'podinfo'))).resolves.toBeDefined();
-    const anonymous = await run('skopeo', ['inspect', '--cert-dir', certDir, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`]).then(() => 'accepted', (e: Error) => e.message);
+    const anonymous = await execa('skopeo', ['inspect', '--cert-dir', certDir, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`]).then(() => 'accepted', (e: Error) => e.message);
     expect(anonymous).toMatch(/authentication required|unauthorized/i);
     const status = await cli(['status', '--state-dir', registryDir]);
     expect(status.code, status.stderr).toBe(0);

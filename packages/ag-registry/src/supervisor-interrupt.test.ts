@@ -4,23 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '@ag/core';
 import { processEnded } from '@ag/core/testing';
 import { liveChild } from './child-record.js';
 import { registryPaths } from './paths.js';
 import type { SuperviseSpec } from './supervisor.js';
 
 const BIN = join(import.meta.dirname, 'bin.ts');
-
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('ag-registry supervise, interrupted', () => {
   let root: string;
@@ -43,10 +33,13 @@ describe('ag-registry supervise, interrupted', () => {
     const supervisor = execa(process.execPath, ['--import', 'tsx', BIN, 'supervise', '--state-dir', dir], { reject: false, stdin: 'ignore', forceKillAfterDelay: false });
     let registryPid: number | undefined;
     try {
-      const registry = await until('the supervisor to record the registry it started', async () => {
-        if (supervisor.exitCode !== null) throw new Error(`the supervisor exited early: ${String((await supervisor).stderr)}`);
-        return liveChild(paths);
-      });
+      const registry = await pollUntil(
+        async () => {
+          if (supervisor.exitCode !== null) throw new Error(`the supervisor exited early: ${String((await supervisor).stderr)}`);
+          return liveChild(paths);
+        },
+        { what: 'the supervisor to record the registry it started', timeoutMs: 30_000, intervalMs: 50 },
+      );
       registryPid = registry.pid;
       expect(registry.argv).toEqual(['sh', '-c', expect.stringContaining('exec sleep 300')]);
       expect(await processEnded(registry.pid)).toBe(false);

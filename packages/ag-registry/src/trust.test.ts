@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseToml } from 'smol-toml';
 import { createTestIo } from '@ag/core/testing';
@@ -17,7 +18,7 @@ import {
   type PrivateContainerd,
 } from '@ag/fixtures';
 import { main } from './cli.js';
-import { cli, run } from './testing/run.js';
+import { cli } from './testing/run.js';
 import { registryPaths } from './paths.js';
 
 
@@ -181,17 +182,17 @@ describe('ag-registry up --mode embedded, then trust', () => {
     await writeFile(authFile, JSON.stringify({ auths: { [endpoint]: { auth: Buffer.from(credentials).toString('base64') } } }));
     // The location is rewritten, not mirrored: nothing falls back to registry.k8s.io (no DNS lookup, no traffic off loopback).
     expect(await readFile(conf, 'utf8')).not.toMatch(/location = "registry\.k8s\.io"/);
-    const { stdout } = await run(
+    const { stdout } = await execa(
       'skopeo',
       ['--registries-conf', conf, 'inspect', '--raw', '--cert-dir', podmanCerts, '--authfile', authFile, 'docker://registry.k8s.io/pause:3.9'],
-      { encoding: 'utf8' },
+      { stripFinalNewline: false },
     );
     expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(digests['pause']);
     // An upstream with a port is rewritten to its <host>_<port> repository.
-    const ported = await run(
+    const ported = await execa(
       'skopeo',
       ['--registries-conf', conf, 'inspect', '--raw', '--cert-dir', podmanCerts, '--authfile', authFile, 'docker://registry.corp:5000/team/app:1'],
-      { encoding: 'utf8' },
+      { stripFinalNewline: false },
     );
     expect(`sha256:${createHash('sha256').update(ported.stdout).digest('hex')}`).toBe(digests['ported']);
   });

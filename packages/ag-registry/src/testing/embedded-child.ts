@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { Agent, request } from 'undici';
+import { freePort } from '@ag/fixtures';
 import { ensureCertificates } from '../certs.js';
 import { ensureCredentials } from '../credentials.js';
 import { registryPaths } from '../paths.js';
@@ -31,18 +31,6 @@ export interface EmbeddedChild {
   stop(): Promise<void>;
 }
 
-/** A port nothing listens on now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 export async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -62,8 +50,12 @@ export async function startEmbeddedChild(dir: string, layout: string, command?: 
   const bin = join(import.meta.dirname, '..', 'bin.ts');
   const probe = join(import.meta.dirname, 'memory-probe.ts');
   const [program, ...args] = command ?? [process.execPath, '--expose-gc', '--import', 'tsx', '--import', probe, bin];
-  const child: ChildProcess = spawn(program!, [...args, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  // buffer: false: stderr is read here as it comes (memory() waits for a line on it), not gathered for the end.
+  const child = execa(program!, [...args, 'serve-embedded', '--state-dir', registryDir, '--layout', layout, '--listen', `127.0.0.1:${port}`], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    buffer: false,
+    reject: false,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
