@@ -1,6 +1,5 @@
 import { access } from 'node:fs/promises';
-import { hostArchitecture, SystemError, VerificationError, type AgDocument, type KubeadmPreflightCheck } from '@ag/core';
-import { containerdSupported, containerdVersionOf } from './containerd-support.js';
+import { containerdSupported, containerdVersionOf, hostArchitecture, SystemError, VerificationError, type AgDocument, type KubeadmPreflightCheck } from '@ag/core';
 import type { Runner } from './context.js';
 import { parseKubernetesVersion, type KubernetesVersion } from './version.js';
 
@@ -52,7 +51,7 @@ export function versionSkew(document: AgDocument, controlPlane: KubernetesVersio
 
 /**
  * The node's containerd against containerd's support table
- * (containerd-support.ts). The version is what ag-nodeprep recorded, else
+ * (@ag/core, containerd-support.ts). The version is what ag-nodeprep recorded, else
  * `containerd --version` on this host; with --root and nothing
  * recorded the check is skipped.
  */

@@ -17,6 +17,7 @@ export * from './network/index.js';
 export * from './program.js';
 export * from './runtime.js';
 export * from './end-processes.js';
+export * from './containerd-support.js';
 export * from './lazy-modules.js';
 export * from './download/index.js';
 export * from './oci/index.js';

@@ -60,6 +60,7 @@ export async function downloadDocumentOsPackages(
     log,
     bundleRoot,
     baseline,
+    ...(document.cluster?.kubernetesVersion === undefined ? {} : { kubernetesVersion: document.cluster.kubernetesVersion }),
     ...(typeof args['packages-cache'] === 'string' ? { cacheDir: resolve(io.cwd, args['packages-cache']) } : {}),
   });
   return { ...document, packages };

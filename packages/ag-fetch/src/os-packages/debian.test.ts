@@ -137,6 +137,29 @@ describe('the Debian 12 closure, against the real archive', () => {
     }
   });
 
+  it("refuses Debian 12's containerd for a Kubernetes release it does not run, before anything is downloaded (exit 2)", async () => {
+    const target = join(work, 'k8s-1.36');
+    const document = (kubernetesVersion: string): AgDocument => ({
+      apiVersion: API_VERSION,
+      kind: 'Cluster',
+      root: target,
+      cluster: { kubernetesVersion, architectures: ['amd64'], os: 'debian-12', cni: { name: 'flannel', version: 'v0.28.9' }, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', dnsDomain: 'cluster.local' },
+      fetch: { components: {}, imageList: { source: 'table', detail: 'test' }, files: [], images: [] },
+      packages: planned,
+    });
+    const refused = createTestIo({ stdin: JSON.stringify(document('v1.36.3')), env: { PATH: process.env['PATH'] } });
+    expect(await main(['download', '--baseline-status', root.status, '--packages-cache', cacheDir], refused)).toBe(2);
+    // The version is the archive's, read from the resolved closure: bookworm has carried 1.6.20 since its release.
+    expect(refused.stderrText()).toMatch(/debian-12\/amd64: containerd 1\.6\.20\S* cannot run Kubernetes v1\.36\.3: containerd 1\.6 is not among the releases containerd supports for Kubernetes 1\.36/);
+    expect(refused.stderrText()).toContain('plan Kubernetes 1.28 or earlier with this containerd');
+    expect(refused.stdoutText()).toBe('');
+    await expect(stat(join(target, 'packages'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // 1.28 is the newest release containerd 1.6.20 is supported for (1.6.15+): the same closure resolves.
+    const accepted = createTestIo({ stdin: JSON.stringify(document('v1.28.15')), env: { PATH: process.env['PATH'] } });
+    expect(await main(['download', '--baseline-status', root.status, '--packages-cache', cacheDir], accepted), accepted.stderrText()).toBe(0);
+    expect((JSON.parse(accepted.stdoutText()) as AgDocument).packages!.closure!.map((p) => p.name)).toContain('containerd');
+  });
+
   it('names a package the archive does not have (exit 5)', async () => {
     await expect(downloadOsPackages({ ...planned, requested: ['containerd', 'no-such-package-ag'] }, options(join(work, 'x'), { dryRun: true }))).rejects.toMatchObject({
       exitCode: 5,

@@ -6,6 +6,7 @@ import { checkLocalAptRepository } from './apt-local-check.js';
 import { downloadAptClosure, resolveAptClosure, type ResolvedDeb } from './apt-resolve.js';
 import { aptRun, aptSources, prepareAptState, requireKeyrings, updateAptIndexes } from './apt-state.js';
 import { copyVerified } from './copy-verified.js';
+import { refuseUnsupportedContainerd } from './containerd-check.js';
 import { parseStanzas } from './deb822.js';
 import { writeDebRepository, type DebRepositoryEntry } from './deb-repository.js';
 import type { OsPackagesDownloadOptions } from './download-options.js';
@@ -68,6 +69,7 @@ export async function downloadDebPackages(release: OsRelease, section: PackagesS
       const baseline = await prepareAptBaseline(state, options, release, input, run.dir);
       baselines.push({ arch, baseline, record: baseline.record });
       const resolved = await resolveAptClosure(state, options, baseline, section.requested, run.dir);
+      refuseUnsupportedContainerd(options.kubernetesVersion, [...resolved.packages, ...resolved.excluded], what);
       if (resolved.removals.length > 0) {
         log.warn(`${what}: installing these packages would remove ${resolved.removals.join(', ')} from a host like the baseline`);
       }

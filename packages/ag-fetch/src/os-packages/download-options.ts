@@ -13,4 +13,6 @@ export interface OsPackagesDownloadOptions extends OsPackagesContext {
   /** Resolve and report only: nothing is downloaded and the bundle is not touched. */
   dryRun: boolean;
   now: Date;
+  /** The cluster's release: a containerd it does not support is refused (containerd-check.ts). */
+  kubernetesVersion?: string;
 }

@@ -20,6 +20,8 @@ export interface DownloadOsPackagesOptions extends OsPackagesContext {
   /** Resolve and report only; download nothing, change nothing in the bundle. */
   dryRun?: boolean;
   now?: Date;
+  /** The cluster's release: a containerd it does not support is refused before anything is downloaded. */
+  kubernetesVersion?: string;
 }
 
 /** The default cache for private apt/dnf trees. */

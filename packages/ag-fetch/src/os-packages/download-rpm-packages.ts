@@ -22,6 +22,7 @@ import { createrepoCommand, importKeyCommand, planDnfDownload, verifyCommand, ty
 import { copyVerified } from './copy-verified.js';
 import type { OsPackagesDownloadOptions } from './download-options.js';
 import type { OsRelease } from './os-releases.js';
+import { refuseUnsupportedContainerd } from './containerd-check.js';
 
 /** How to run the rpm half where dnf is: a container of the release. */
 export function dnfContainerHint(release: OsRelease): string {
@@ -142,7 +143,9 @@ export async function downloadRpmPackages(release: OsRelease, section: PackagesS
         hint: 'the packages are not signed by the keys in the document\'s packages.sources; nothing was carried',
       });
     }
-    for (const header of await readHeaders(files, options)) {
+    const headers = await readHeaders(files, options);
+    refuseUnsupportedContainerd(options.kubernetesVersion, headers, `${release.os}/${plan.arch}`);
+    for (const header of headers) {
       const name = header.file.slice(plan.destDir.length + 1);
       const path = `${options.repoPath}/pool/${name}`;
       if (have.get(`${header.name}.${header.arch}`) === header.version) {

@@ -51,3 +51,15 @@ export function containerdSupported(minor: string, version: string): ContainerdV
   if (major > newest[0] || (major === newest[0] && min > newest[1])) return { supported: true, by: `newer than ${row[0]}` };
   return { supported: false, why: `containerd ${major}.${min} is not among the releases containerd supports for Kubernetes ${minor} (${wanted})` };
 }
+
+/**
+ * The newest Kubernetes minor of the table for which containerd `version`
+ * is supported (`1.28` for Debian 12's 1.6.20), or undefined when none is.
+ */
+export function newestMinorSupporting(version: string): string | undefined {
+  const minors = Object.keys(CONTAINERD_SUPPORT).sort((a, b) => Number(b.split('.')[1]) - Number(a.split('.')[1]));
+  return minors.find((minor) => {
+    const verdict = containerdSupported(minor, version);
+    return 'supported' in verdict && verdict.supported;
+  });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerdSupported, containerdVersionOf } from './containerd-support.js';
+import { containerdSupported, containerdVersionOf, newestMinorSupporting } from './containerd-support.js';
 
 describe("containerd's Kubernetes support table", () => {
   it('reads the version from what containerd --version and packages print', () => {
@@ -16,5 +16,13 @@ describe("containerd's Kubernetes support table", () => {
     expect(containerdSupported('1.36', '1.7.28')).toMatchObject({ supported: false });
     expect(containerdSupported('1.36', '2.4.0')).toEqual({ supported: true, by: 'newer than 2.3.0' });
     expect(containerdSupported('1.26', '1.6.20')).toHaveProperty('unknown');
+  });
+
+  it('names the newest Kubernetes minor a containerd release is supported for', () => {
+    // Debian 12's containerd: 1.6.15+ for 1.27 and 1.28, 1.6.27+ from 1.29 on.
+    expect(newestMinorSupporting('1.6.20')).toBe('1.28');
+    expect(newestMinorSupporting('1.7.24')).toBe('1.33');
+    expect(newestMinorSupporting('2.2.1')).toBe('1.36');
+    expect(newestMinorSupporting('1.5.9')).toBeUndefined();
   });
 });
