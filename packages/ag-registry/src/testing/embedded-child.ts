@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { Agent, request } from 'undici';
-import { freePort } from '@ag/fixtures';
 import { ensureCertificates } from '../certs.js';
 import { ensureCredentials } from '../credentials.js';
 import { registryPaths } from '../paths.js';
@@ -29,6 +29,21 @@ export interface EmbeddedChild {
   /** The server's process.memoryUsage() right after a forced garbage collection, and its event-loop delay since the last call (testing/memory-probe.ts). */
   memory(): Promise<ProbeReport>;
   stop(): Promise<void>;
+}
+
+/**
+ * A port nothing listens on now (the OS picks it). The fixtures' freePort does the same, but a tool's
+ * own files may import libraries only (nx module boundaries: type:cli depends on type:lib).
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 export async function rssOf(pid: number): Promise<number> {
