@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, createLogger, sha256File, type PackageInventory, type PackagesSection } from '@ag/core';
+import { API_VERSION, createLogger, sha256File, type PackageInventory, type PackagesSection, type UsageError } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
 import { buildRpmRepository, type RpmRepository } from '@ag/fixtures';
 import { downloadOsPackages } from './download-os-packages.js';
@@ -39,6 +39,8 @@ beforeAll(async () => {
     { name: 'ag-lib', version: '2.0', requires: ['ag-base >= 1.0'] },
     { name: 'ag-node-tool', version: '3.0', requires: ['ag-lib'] },
     { name: 'ag-unrelated', version: '1.0' },
+    // Fedora's own spelling of containerd, at a 1.6 release (1.6.15+ for Kubernetes 1.27 and 1.28, no 1.x for 1.36).
+    { name: 'containerd', version: '1.6.19' },
   ]);
   stranger = await buildRpmRepository([{ name: 'ag-node-tool', version: '3.0' }]);
 }, 120_000);
@@ -63,6 +65,20 @@ describe('the rpm closure, with dnf', () => {
     expect(primary).toContain('packages="3"');
     expect([...primary.matchAll(/<location href="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(done.closure?.map((p) => p.path.replace(/^packages\//, '')));
     expect(done.baseline).toMatchObject({ kind: 'empty' });
+  });
+
+  it("refuses a containerd the cluster's Kubernetes release does not support (exit 2), with nothing carried", async () => {
+    const containerd = { ...section, requested: ['containerd'] };
+    const refused = await downloadRpmPackages(release(upstream), containerd, options('containerd-1.36', { kubernetesVersion: 'v1.36.3' })).then(
+      () => undefined,
+      (error: unknown) => error as UsageError,
+    );
+    expect(refused?.exitCode).toBe(2);
+    expect(refused?.message).toMatch(/^fedora-37\/x86_64: containerd 1\.6\.19\S* cannot run Kubernetes v1\.36\.3: containerd 1\.6 is not among the releases containerd supports for Kubernetes 1\.36/);
+    expect(refused?.hint).toContain('plan Kubernetes 1.28 or earlier with this containerd');
+    await expect(readdir(join(work, 'containerd-1.36', 'packages', 'pool'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const done = await downloadRpmPackages(release(upstream), containerd, options('containerd-1.28', { kubernetesVersion: 'v1.28.15' }));
+    expect(done.closure?.map((p) => p.name)).toEqual(['containerd']);
   });
 
   it('refuses packages not signed by the repository key (exit 3) and carries nothing of them', async () => {
