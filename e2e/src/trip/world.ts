@@ -90,6 +90,16 @@ export interface World {
 export const KUBERNETES_VERSION = 'v1.27.3';
 export const NEXT_VERSION = 'v1.27.4';
 
+/**
+ * What the Vagrant lab carries: a supported Kubernetes, which needs a
+ * containerd newer than either box's own (Fedora 37's 1.6, Ubuntu 22.04's
+ * 1.7; 1.36 wants 2.2 or newer): containerd and runc come from their
+ * releases (`ag-fetch plan --containerd upstream`). The netns demo keeps
+ * v1.27.3, which the host's Debian containerd 1.6 really runs.
+ */
+export const VAGRANT_KUBERNETES_VERSION = 'v1.36.3';
+export const VAGRANT_NEXT_VERSION = 'v1.36.4';
+
 /** The lab network's addresses (Vagrantfile: AG_LAB_NET, the same last octets). */
 export function vagrantTopology(labNet: string, ha: boolean, workers: number): Topology {
   const node = (name: string, octet: number): FarNode => ({ name, address: `${labNet}.${octet}` });
@@ -126,7 +136,7 @@ export function vagrantWorld(options: VagrantOptions): World {
   return {
     name: 'vagrant',
     upstreamDescription: 'the internet: dl.k8s.io, GitHub, get.helm.sh, the distribution archive, registry.k8s.io, docker.io, ghcr.io',
-    planFlags: [],
+    planFlags: ['--containerd', 'upstream'],
     downloadFlags: [],
     pullFlags: [],
     packFlags: [],
@@ -144,8 +154,8 @@ export function vagrantWorld(options: VagrantOptions): World {
     kubelet: true,
     sharedFarDirectory: false,
     topology,
-    nextVersion: NEXT_VERSION,
-    kubernetesVersion: KUBERNETES_VERSION,
+    nextVersion: VAGRANT_NEXT_VERSION,
+    kubernetesVersion: VAGRANT_KUBERNETES_VERSION,
   };
 }
 

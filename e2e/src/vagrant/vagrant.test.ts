@@ -55,7 +55,7 @@ describe('the Vagrant driver plan (run.sh --dry-run)', () => {
       const text = (await dryRun(env, false)).stdout;
       const headers = text.split('\n').filter((line) => line.startsWith('# ') && !line.startsWith('# setup:')).map((line) => line.slice(2).split(':')[0]);
       expect(headers).toEqual(steps.map((s) => s.id.split(':')[0]));
-      expect(text).toContain('connected$ ag-fetch plan --site site.yaml --dir bundle | ag-fetch download | ag-images pull | ag-bundle pack');
+      expect(text).toContain('connected$ ag-fetch plan --site site.yaml --containerd upstream --dir bundle | ag-fetch download | ag-images pull | ag-bundle pack');
     });
   }
 

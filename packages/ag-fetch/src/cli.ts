@@ -163,7 +163,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('image', { type: 'string', array: true, requiresArg: true, describe: 'an extra image to carry, e.g. ghcr.io/stefanprodan/podinfo:6.4.0 (repeatable)' })
                 .option('chart', { type: 'string', array: true, requiresArg: true, describe: 'a Helm chart, REPO_URL/NAME@VERSION (repeatable)' })
                 .option('file', { type: 'string', array: true, requiresArg: true, describe: 'an extra file, URL[#sha256=HEX] (repeatable)' })
-                .option('component', { type: 'string', array: true, requiresArg: true, describe: 'override a version: crictl, cni-plugins, helm, k9s, kubernetes-release, flannel, registry, pause, etcd, coredns, flannel-cni-plugin (NAME=VERSION; repeatable)' })
+                .option('component', { type: 'string', array: true, requiresArg: true, describe: 'override a version: crictl, cni-plugins, helm, k9s, kubernetes-release, flannel, registry, pause, etcd, coredns, flannel-cni-plugin, containerd, runc (NAME=VERSION; repeatable)' })
                 .option('pod-subnet', { type: 'string', defaultDescription: '10.244.0.0/16', describe: "the pod network (flannel's default)" })
                 .option('service-subnet', { type: 'string', defaultDescription: '10.96.0.0/12', describe: 'the service network' })
                 .option('dns-domain', { type: 'string', defaultDescription: 'cluster.local', describe: 'the cluster DNS domain' })
@@ -173,13 +173,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('kubeadm', { type: 'string', requiresArg: true, describe: 'a kubeadm binary of the release to ask for the image list' })
                 .option('package', { type: 'string', array: true, requiresArg: true, describe: "an extra OS package for the nodes, by the OS's name (repeatable)" })
                 .option('no-package', { type: 'string', array: true, requiresArg: true, describe: 'leave a package of the default OS set out (repeatable)' })
+                .option('containerd', {
+                  choices: ['os', 'upstream'] as const,
+                  default: 'os' as const,
+                  describe: "where containerd and runc come from: the OS packages, or containerd's and runc's GitHub releases (with containerd.service) for a Kubernetes newer than the OS's containerd supports",
+                })
                 .example('$0 plan --kubernetes-version v1.27.3 --arch amd64 --os fedora-37 --cni flannel@v0.22.0', 'the classic cluster')
                 .example('$0 plan --site site.yaml --mirror https://mirror.internal', 'the cluster a site file describes (docs/site.md), through a mirror')
                 .example('$0 plan --site site.yaml --kubernetes-version v1.27.4', 'the same site, one patch later: a flag overrides the file')
                 .example('$0 plan … --chart https://stefanprodan.github.io/podinfo/podinfo@6.4.0 --image ghcr.io/stefanprodan/podinfo:6.4.0', 'add an application')
                 .example('$0 plan --kubernetes-version 1.36 --os debian-12', "the newest 1.36 patch (dl.k8s.io's stable-1.36.txt)")
                 .example('$0 plan … --component etcd=3.5.9-0 --component helm=v3.12.3', 'override versions')
-                .example('$0 plan … --os fedora-37 --package containerd.io --no-package containerd', "docker-ce's containerd instead of Fedora's"),
+                .example('$0 plan … --os fedora-37 --package containerd.io --no-package containerd', "docker-ce's containerd instead of Fedora's")
+                .example('$0 plan --kubernetes-version 1.36 --os debian-12 --containerd upstream', "Kubernetes 1.36 on Debian 12, whose containerd 1.6 it does not support: containerd 2.x and runc from GitHub"),
             ),
           )
           .command('download', 'fetch and verify every file of the document (stdin) into DIR/files/', (p) =>

@@ -50,7 +50,7 @@ describe('ag-nodeprep finds every blocker before it changes anything', () => {
       expect(stderr).toContain('packages: this node lacks containerd, conntrack, socat, and the bundle carries no OS packages (next: carry them');
       expect(stderr).toMatch(/dns: \/etc\/resolv\.conf: no nameserver is known for \/etc\/resolv\.conf.*\(next: pass --nameserver IP/);
       expect(stderr).toContain(`binaries: /usr/local/bin/kubectl: files/kubectl is not in the bundle (no ${join(dir, 'bundle/files/kubectl')})`);
-      expect(stderr).toContain('containerd: cannot enable containerd.service: no unit file in /etc/systemd/system, /usr/lib/systemd/system, /lib/systemd/system, and no OS package of this run provides one');
+      expect(stderr).toContain('containerd: cannot enable containerd.service: no unit file in /etc/systemd/system, /usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system, and no OS package of this run provides one');
       // Nothing was written, so no journal is named.
       expect(stderr).not.toContain('journal');
       expect(await treeHash(root)).toBe(before);

@@ -34,14 +34,25 @@ function fromPackagesSection(document: AgDocument | undefined): string | undefin
   return undefined;
 }
 
+/** The containerd the bundle installs from its release archive (`ag-fetch plan --containerd upstream`), for this node's architecture. */
+export function fromBundleArchive(context: Pick<StepContext, 'document' | 'arch'>): string | undefined {
+  const file = (context.document?.fetch?.files ?? []).find(
+    (f) => f.name === 'containerd' && f.kind === 'archive' && f.install !== undefined && (f.arch === undefined || f.arch === context.arch),
+  );
+  return file?.version === undefined ? undefined : plainVersion(`v${file.version.replace(/^v/, '')}`);
+}
+
 /**
- * Which containerd the config is for: --containerd-version, else the dpkg
+ * Which containerd the config is for: --containerd-version, else the one
+ * the bundle installs in this very run (fetch.files), else the dpkg
  * database in the root, else `containerd --version` (host only: never runs a
  * binary of another root), else the OS packages the bundle carries. Unknown
  * is fine: config version 2 is read by 1.6, 1.7 and 2.x alike.
  */
-export async function detectContainerdVersion(context: Pick<StepContext, 'root' | 'hostMode' | 'options' | 'document' | 'io'>): Promise<ContainerdVersion> {
+export async function detectContainerdVersion(context: Pick<StepContext, 'root' | 'hostMode' | 'options' | 'document' | 'io' | 'arch'>): Promise<ContainerdVersion> {
   if (context.options.containerdVersion !== undefined) return { version: plainVersion(`v${context.options.containerdVersion.replace(/^v/, '')}`), source: '--containerd-version' };
+  const bundled = fromBundleArchive(context);
+  if (bundled !== undefined) return { version: bundled, source: 'the bundle (fetch.files)' };
   const status = await readNodeText(context.root, '/var/lib/dpkg/status');
   const fromDpkg = status === undefined ? undefined : dpkgContainerdVersion(status);
   if (fromDpkg !== undefined) return { version: fromDpkg, source: 'dpkg status' };

@@ -12,7 +12,12 @@ import { firstExisting, inRoot, lstatNode, readNodeText } from './root-fs.js';
  * live host a `systemctl daemon-reload` follows (see daemonReloadAction).
  */
 
-export const UNIT_DIRS = ['/etc/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'] as const;
+/**
+ * The system unit directories, highest precedence first (systemd.unit(5),
+ * "Unit File Load Path"): the administrator's, then /usr/local/lib (where
+ * containerd's release archive puts containerd.service), then the packages'.
+ */
+export const UNIT_DIRS = ['/etc/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'] as const;
 
 /** Where a unit file is on the node, or undefined. */
 export function findUnit(root: string, name: string): Promise<string | undefined> {

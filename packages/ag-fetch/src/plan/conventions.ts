@@ -68,3 +68,30 @@ export function kubeletTemplateUrls(release: string): { unit: string; dropIn: st
  * - flannel: no checksum for kube-flannel.yml (release.yml uploads flannel.tgz
  *   and kube-flannel.yml only); plan pins what it fetched.
  */
+
+/**
+ * containerd's release archives: `containerd-<version without v>-linux-<arch>.tar.gz`
+ * holding `bin/` (containerd, containerd-shim-runc-v2, ctr, containerd-stress),
+ * with `<asset>.sha256sum` as sha256sum prints it (containerd
+ * .github/workflows/release.yml: `tar czf … bin/` and `sha256sum ${TARFILE}
+ * >${TARFILE}.sha256sum`, then the same through .github/workflows/release/Dockerfile).
+ * The release matrix builds linux/amd64, arm64, ppc64le, s390x and riscv64:
+ * no 32-bit arm archive.
+ */
+export function containerdAsset(version: string, arch: Architecture): string {
+  return `containerd-${version.replace(/^v/, '')}-linux-${arch}.tar.gz`;
+}
+
+export function containerdUnavailable(_version: string, arch: Architecture): string | undefined {
+  return arch === 'arm' ? 'containerd publishes no linux/arm release archive' : undefined;
+}
+
+/**
+ * runc's release binaries: `runc.<arch>` (static; 32-bit arm as `runc.armhf`),
+ * all listed with the source archive in one `runc.sha256sum`, `digest
+ * runc.amd64` (opencontainers/runc script/release_build.sh: `mv … runc.$arch`,
+ * then `sha256sum runc.<each arch> runc.tar.xz > runc.sha256sum`).
+ */
+export function runcAsset(arch: Architecture): string {
+  return `runc.${arch === 'arm' ? 'armhf' : arch}`;
+}

@@ -2,7 +2,7 @@ import { UsageError, type AgDocument, type CniOptions, type SiteFileRecord } fro
 import { osPackageFlags } from '../os-packages/cli-support.js';
 import { fromSite, type LoadedSite } from '../site.js';
 import { parseKubernetesVersion, specText } from './kubernetes-version.js';
-import { CLUSTER_DEFAULTS, parseChart, parseCni, parseComponents, parseFile, parseImages, type Architecture, type PlanRequest } from './request.js';
+import { CLUSTER_DEFAULTS, CONTAINERD_SOURCES, parseChart, parseCni, parseComponents, parseFile, parseImages, type Architecture, type ContainerdSource, type PlanRequest } from './request.js';
 
 /** What `ag-fetch plan` plans: the request, and what the site file adds that no flag says. */
 export interface PlanInputs {
@@ -74,6 +74,10 @@ export function planInputs(args: Record<string, unknown>, loaded: LoadedSite | u
     // A default is changed with its flag: name the flag.
     return { value: CLUSTER_DEFAULTS[key], field: `--${flag} (cluster.${key})` };
   };
+  const containerd = text(args['containerd']) ?? 'os';
+  if (!(CONTAINERD_SOURCES as readonly string[]).includes(containerd)) {
+    throw new UsageError(`--containerd ${JSON.stringify(containerd)}: expected ${CONTAINERD_SOURCES.join(' or ')}`);
+  }
   const podSubnet = network('pod-subnet', 'podSubnet');
   const serviceSubnet = network('service-subnet', 'serviceSubnet');
   return {
@@ -90,6 +94,7 @@ export function planInputs(args: Record<string, unknown>, loaded: LoadedSite | u
       serviceSubnet: serviceSubnet.value,
       dnsDomain: network('dns-domain', 'dnsDomain').value,
       osPackages: { add: [...(spec?.os.packages?.add ?? []), ...flags.add], remove: [...(spec?.os.packages?.remove ?? []), ...flags.remove] },
+      containerd: containerd as ContainerdSource,
     },
     networkFields: { podSubnet: podSubnet.field, serviceSubnet: serviceSubnet.field },
     cniOptions: spec?.cni?.options,

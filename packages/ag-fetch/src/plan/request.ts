@@ -37,7 +37,18 @@ export interface PlanRequest {
   dnsDomain: string;
   /** `--package NAME` / `--no-package NAME`: the OS packages beyond or instead of the default set (os-packages/). */
   osPackages?: { add: string[]; remove: string[] };
+  /**
+   * `--containerd`: `os` takes containerd and runc from the OS packages (or
+   * leaves them to the operator without any); `upstream` carries containerd,
+   * runc and containerd.service from their GitHub releases instead
+   * (planners/container-runtime.ts), for a Kubernetes release newer than the
+   * OS's containerd supports. Absent means `os`.
+   */
+  containerd?: ContainerdSource;
 }
+
+export const CONTAINERD_SOURCES = ['os', 'upstream'] as const;
+export type ContainerdSource = (typeof CONTAINERD_SOURCES)[number];
 
 export const CLUSTER_DEFAULTS = {
   // flannel's manifest assumes 10.244.0.0/16; kubeadm's service CIDR and DNS domain defaults.

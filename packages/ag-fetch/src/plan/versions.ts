@@ -21,6 +21,9 @@ export const COMPONENT_NAMES = ['crictl', 'cni-plugins', 'helm', 'k9s', 'kuberne
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
 /** Components that only change images; they override what kubeadm or the table says. */
 export const IMAGE_COMPONENTS = ['pause', 'etcd', 'coredns', 'flannel-cni-plugin'] as const;
+/** Components planned only with `--containerd upstream` (planners/container-runtime.ts, data/container-runtime.json). */
+export const RUNTIME_COMPONENTS = ['containerd', 'runc'] as const;
+const KNOWN_COMPONENTS: readonly string[] = [...COMPONENT_NAMES, ...IMAGE_COMPONENTS, ...RUNTIME_COMPONENTS];
 
 type ComponentRow = Record<ComponentName, string> & { sources: Record<ComponentName, string>; note?: string };
 const MINORS = componentsTable.minors as Record<string, ComponentRow | undefined>;
@@ -69,8 +72,8 @@ export function resolveComponents(request: PlanRequest): ResolvedComponents {
     });
   }
   for (const name of Object.keys(request.components)) {
-    if (!(COMPONENT_NAMES as readonly string[]).includes(name) && !(IMAGE_COMPONENTS as readonly string[]).includes(name)) {
-      throw new UsageError(`--component ${name}: unknown component`, { hint: `known: ${[...COMPONENT_NAMES, ...IMAGE_COMPONENTS].join(', ')}` });
+    if (!KNOWN_COMPONENTS.includes(name)) {
+      throw new UsageError(`--component ${name}: unknown component`, { hint: `known: ${KNOWN_COMPONENTS.join(', ')}` });
     }
   }
   const row = MINORS[minor];

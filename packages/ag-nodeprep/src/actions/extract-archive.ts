@@ -1,6 +1,6 @@
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { MissingError, UsageError, VerificationError, tempPathFor } from '@ag/core';
+import { MissingError, UsageError, VerificationError, sha256File, tempPathFor, withContext } from '@ag/core';
 import { formatMode, inRoot } from '../root-fs.js';
 import { hashMember, streamArchive, writeMember, type ArchiveMember } from './archive.js';
 import { compareInstalled, requireSource } from './install-file.js';
@@ -43,6 +43,22 @@ function verifyArchive(spec: ExtractSpec, actual: string, members: ArchiveMember
 }
 
 /**
+ * Streams the archive; when it cannot be read (a damaged gzip stream fails
+ * in zlib before the hash is complete), the whole file's hash says whether
+ * the bundle's copy is not the one the document names, which is the error
+ * the operator can act on.
+ */
+async function readArchive(spec: ExtractSpec, select: ReturnType<typeof selector>, onMember: Parameters<typeof streamArchive>[2]): Promise<{ sha256: string; members: ArchiveMember[] }> {
+  try {
+    return await streamArchive(spec.source, select, onMember);
+  } catch (error) {
+    const { sha256 } = await sha256File(spec.source);
+    if (sha256 !== spec.sha256) verifyArchive(spec, sha256, []);
+    throw withContext(`reading the archive ${spec.sourceLabel}`, error);
+  }
+}
+
+/**
  * Unpacks members of an archive in the bundle (CNI plugins, crictl, helm,
  * k9s) into a node directory, flattened. The archive is verified against the
  * document's SHA-256 while it streams; members go to temporary names first
@@ -61,7 +77,7 @@ export function extractArchiveAction(spec: ExtractSpec): Action {
     }
     await requireSource(spec.source, spec.sourceLabel);
     const found = new Map<string, { sha256: string; mode: number }>();
-    const { sha256, members } = await streamArchive(spec.source, select, async (member, stream) => {
+    const { sha256, members } = await readArchive(spec, select, async (member, stream) => {
       found.set(member.name, { sha256: await hashMember(stream), mode: member.mode });
     });
     verifyArchive(spec, sha256, members);
@@ -101,7 +117,7 @@ export function extractArchiveAction(spec: ExtractSpec): Action {
       await mkdir(dir, { recursive: true });
       const temps = new Map<string, { temp: string; sha256: string; mode: number }>();
       try {
-        const { sha256, members } = await streamArchive(spec.source, select, async (member, stream) => {
+        const { sha256, members } = await readArchive(spec, select, async (member, stream) => {
           const temp = tempPathFor(posix.join(dir, member.name));
           temps.set(member.name, { temp, sha256: await writeMember(stream, temp, member.mode), mode: member.mode });
         });

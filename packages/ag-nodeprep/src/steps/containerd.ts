@@ -3,11 +3,13 @@ import { requireAction, runAction } from '../actions/run-command.js';
 import type { Action, ActionEnv } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
 import { containerdConfig, containerdSettings } from '../containerd-config.js';
-import { configVersionFor, detectContainerdVersion } from '../containerd-version.js';
+import { configVersionFor, detectContainerdVersion, fromBundleArchive } from '../containerd-version.js';
 import type { StepCode, StepContext } from '../context.js';
 import { nodeExists } from '../root-fs.js';
 import { chooseSandboxImage, registryHost } from '../sandbox-image.js';
 import { daemonReloadAction, enableUnitAction, unitIsActive } from '../systemd.js';
+import { installableFiles } from './binaries.js';
+import { bundleUnitActions, bundleUnits } from './bundle-units.js';
 import { generatedHeader } from './header.js';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
@@ -15,6 +17,21 @@ export const CERTS_D = '/etc/containerd/certs.d';
 export const CRICTL_CONFIG = '/etc/crictl.yaml';
 export const CNI_BIN_DIR = '/opt/cni/bin';
 export const CNI_CONF_DIR = '/etc/cni/net.d';
+export const CONTAINERD_UNIT = 'containerd.service';
+
+/**
+ * What a containerd from the bundle's release archive (`ag-fetch plan
+ * --containerd upstream`) changed in this run: its binaries, runc or its
+ * unit. containerd keeps running its old binary until it restarts.
+ */
+function bundledRuntimeChanged(context: StepContext, changed: ReadonlySet<string>, units: readonly string[]): string | undefined {
+  if (fromBundleArchive(context) === undefined) return undefined;
+  const targets = installableFiles(context)
+    .filter((f) => f.name === 'containerd' || f.name === 'runc')
+    .map((f) => f.install?.extractTo ?? f.install?.path)
+    .filter((t): t is string => t !== undefined);
+  return [...targets, ...units].find((target) => changed.has(target));
+}
 
 /**
  * Registry trust is ag-registry's: `ag-registry trust` writes
@@ -113,7 +130,10 @@ export const containerdStep: StepCode = {
       ...notes,
     ].join('; ');
 
+    const unitFiles = bundleUnits(context, CONTAINERD_UNIT, 'only');
+    const unitPaths = unitFiles.map((u) => u.install?.path).filter((p): p is string => p !== undefined);
     const actions: Action[] = [
+      ...(await bundleUnitActions(context, unitFiles, 'containerd')),
       config,
       await writeFileAction(
         {
@@ -154,6 +174,8 @@ export const containerdStep: StepCode = {
         why: 'containerd reads config.toml only when it starts',
         async due(env) {
           if (env.changed.has(CONTAINERD_CONFIG)) return `${CONTAINERD_CONFIG} changed in this run`;
+          const runtime = bundledRuntimeChanged(context, env.changed, unitPaths);
+          if (runtime !== undefined) return `${runtime} changed in this run (containerd from the bundle)`;
           return (await unitIsActive(env, 'containerd.service')) ? undefined : 'containerd is not running';
         },
       }),

@@ -1,73 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
-import { VerificationError, bundleRoot, resolveInRoot, withContext, type FileArtifact } from '@ag/core';
-import type { Action } from '../actions/types.js';
-import { writeFileAction } from '../actions/write-file.js';
 import type { StepCode } from '../context.js';
 import { daemonReloadAction, enableUnitAction } from '../systemd.js';
-import { installableFiles, installedPrograms } from './binaries.js';
+import { bundleUnitActions, bundleUnits } from './bundle-units.js';
+import { CONTAINERD_UNIT } from './containerd.js';
 
-/** Where a unit of the bundle goes when the document does not say. */
-export function defaultUnitPath(file: FileArtifact): string {
-  if (file.name.endsWith('.conf') || posix.basename(file.path).endsWith('.conf')) {
-    return `/etc/systemd/system/kubelet.service.d/${posix.basename(file.path)}`;
-  }
-  return `/etc/systemd/system/${posix.basename(file.path)}`;
-}
+export { defaultUnitPath, fixUnitPaths } from './bundle-units.js';
 
-/**
- * Upstream's kubelet.service and 10-kubeadm.conf name `/usr/bin/kubelet`
- * (they come from the deb/rpm packaging); ag installs the binaries where the
- * document says (`/usr/local/bin`), so every `/usr/bin/<program>` of a program
- * the bundle installs is rewritten to where it went.
- */
-export function fixUnitPaths(text: string, programs: ReadonlyMap<string, string>): string {
-  return text.replace(/\/usr\/bin\/([A-Za-z0-9._-]+)/g, (whole, name: string) => programs.get(name) ?? whole);
-}
-
-async function readVerified(source: string, label: string, sha256: string | undefined): Promise<string> {
-  const bytes = await readFile(source).catch((error: unknown) => {
-    throw withContext(`reading ${label} from the bundle`, error);
-  });
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 === undefined || actual !== sha256) {
-    throw new VerificationError(`${label} has sha256 ${actual}, but the document says ${sha256 ?? 'nothing'}`, {
-      hint: sha256 === undefined ? 'run ag-fetch download, which records every checksum' : 'the bundle is damaged or was changed: run ag-bundle verify',
-    });
-  }
-  return bytes.toString('utf8');
-}
-
+/** The kubelet's unit and kubeadm's drop-in from the bundle (containerd.service, when carried, is the containerd step's). */
 export const kubeletStep: StepCode = {
   async plan(context) {
-    const units = (context.document?.fetch?.files ?? []).filter((f) => f.kind === 'systemd-unit');
+    const units = bundleUnits(context, CONTAINERD_UNIT, 'except');
     if (units.length === 0) return [];
-    const root = bundleRoot(context.document, context.options.bundleDir);
-    const programs = installedPrograms(installableFiles(context));
-    const actions: Action[] = [];
-    for (const unit of units) {
-      const text = await readVerified(resolveInRoot(root, unit.path), unit.path, unit.sha256);
-      const fixed = fixUnitPaths(text, programs);
-      const path = unit.install?.path ?? defaultUnitPath(unit);
-      const moved = [...text.matchAll(/\/usr\/bin\/([A-Za-z0-9._-]+)/g)].map((m) => m[1]!).filter((name) => programs.has(name));
-      actions.push(
-        await writeFileAction(
-          {
-            step: 'kubelet',
-            path,
-            why: `${unit.name} from the bundle${moved.length > 0 ? `, ${[...new Set(moved)].map((n) => `/usr/bin/${n} -> ${programs.get(n)}`).join(', ')}` : ''}`,
-            mode: unit.install?.mode === undefined ? 0o644 : Number.parseInt(unit.install.mode, 8),
-            content: fixed,
-          },
-          context.root,
-        ),
-      );
-    }
-    actions.push(
+    return [
+      ...(await bundleUnitActions(context, units, 'kubelet')),
       enableUnitAction('kubelet', 'kubelet.service', 'start the kubelet at boot (kubeadm init/join start it the first time)'),
       daemonReloadAction('kubelet'),
-    );
-    return actions;
+    ];
   },
 };

@@ -190,3 +190,32 @@ export async function writeBundle(bundle: string): Promise<AgDocument> {
     },
   };
 }
+
+/**
+ * containerd, runc and containerd.service as `ag-fetch plan --containerd
+ * upstream` carries them (containerd's release archive holds bin/…, runc is
+ * one binary; `unit` is containerd.service), added to a bundle from writeBundle.
+ */
+export async function withUpstreamRuntime(document: AgDocument, unit: string, containerd: string, runc: string): Promise<AgDocument> {
+  const bundle = document.root!;
+  const src = join(bundle, '.src-runtime');
+  const program = (name: string, version: string) => ({ mode: 0o755, content: `#!/bin/sh\necho "${name} ${version} (stand-in)"\n` });
+  await writeTree(src, Object.fromEntries(['containerd', 'containerd-shim-runc-v2', 'ctr', 'containerd-stress'].map((name) => [`bin/${name}`, program(name, containerd)])));
+  const archive = `files/linux/amd64/containerd-${containerd.slice(1)}-linux-amd64.tar.gz`;
+  await mkdir(join(bundle, 'files/linux/amd64'), { recursive: true });
+  await tgz(bundle, archive, src, ['bin']);
+  await writeTree(bundle, {
+    [`files/linux/amd64/runc-${runc}.amd64`]: program('runc', runc),
+    [`files/systemd/containerd-${containerd}.service`]: unit,
+  });
+  const files: FileArtifact[] = [
+    await artifact(bundle, archive, {
+      name: 'containerd', kind: 'archive', arch: 'amd64', version: containerd, install: { extractTo: '/usr/local/bin', members: ['bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/ctr'] },
+    }),
+    await artifact(bundle, `files/linux/amd64/runc-${runc}.amd64`, { name: 'runc', kind: 'binary', arch: 'amd64', version: runc, install: { path: '/usr/local/sbin/runc', mode: '0755' } }),
+    await artifact(bundle, `files/systemd/containerd-${containerd}.service`, {
+      name: 'containerd.service', kind: 'systemd-unit', version: containerd, install: { path: '/usr/local/lib/systemd/system/containerd.service', mode: '0644' },
+    }),
+  ];
+  return { ...document, fetch: { ...document.fetch!, files: [...document.fetch!.files, ...files] } };
+}

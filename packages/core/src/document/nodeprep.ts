@@ -51,7 +51,7 @@ export type NodeAction = Static<typeof NodeAction>;
 /** What the containerd step chose, for the stages after it (ag-kubeadm reads sandboxImage and cgroupDriver). */
 export const NodeprepContainerd = Type.Object({
   version: Type.Optional(Type.String({ description: 'the containerd version the config was written for, when known' })),
-  versionSource: Type.String({ description: 'flag, dpkg status, containerd --version, packages section, or default' }),
+  versionSource: Type.String({ description: 'flag, the bundle (fetch.files), dpkg status, containerd --version, packages section, or default' }),
   configVersion: Type.Integer({ description: '2 for containerd 1.6/1.7 (also read by 2.x), 3 for containerd 2.x' }),
   configFile: Type.String(),
   sandboxImage: Type.Optional(Type.String()),

@@ -1,5 +1,6 @@
 import type { Planner } from '../context.js';
 import { chartsPlanner } from './charts.js';
+import { containerRuntimePlanner } from './container-runtime.js';
 import { controlPlaneImagesPlanner } from './control-plane-images.js';
 import { extrasPlanner, registryImagePlanner } from './extras.js';
 import { flannelPlanner } from './flannel.js';
@@ -16,6 +17,7 @@ import { osPackagesPlanner } from '../../os-packages/os-packages-planner.js';
 export const DEFAULT_PLANNERS: readonly Planner[] = [
   kubernetesBinariesPlanner,
   nodeToolsPlanner,
+  containerRuntimePlanner,
   kubeletUnitPlanner,
   controlPlaneImagesPlanner,
   flannelPlanner,
