@@ -175,7 +175,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                 .option('no-package', { type: 'string', array: true, requiresArg: true, describe: 'leave a package of the default OS set out (repeatable)' })
                 .option('containerd', {
                   choices: ['os', 'upstream'] as const,
-                  default: 'os' as const,
+                  defaultDescription: 'os (or the site file\'s spec.os.containerd)',
                   describe: "where containerd and runc come from: the OS packages, or containerd's and runc's GitHub releases (with containerd.service) for a Kubernetes newer than the OS's containerd supports",
                 })
                 .example('$0 plan --kubernetes-version v1.27.3 --arch amd64 --os fedora-37 --cni flannel@v0.22.0', 'the classic cluster')

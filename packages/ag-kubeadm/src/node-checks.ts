@@ -70,7 +70,7 @@ export async function containerdRelease(document: AgDocument, controlPlane: Kube
   if ('unknown' in verdict) return { name: 'containerd-version', result: 'warning', detail: `${verdict.unknown}; containerd ${version} not checked` };
   if (!verdict.supported) {
     throw new SystemError(`${verdict.why} (version from ${source})`, {
-      hint: "install a supported containerd (carry its package in the bundle) and run ag-nodeprep apply; see containerd's RELEASES.md, Kubernetes Support",
+      hint: "carry a supported containerd (ag-fetch plan --containerd upstream, or an OS package) and run ag-nodeprep apply; see containerd's RELEASES.md, Kubernetes Support",
     });
   }
   return { name: 'containerd-version', result: 'ok', detail: `containerd ${version} (${source}) is supported for Kubernetes ${minor} (${verdict.by})` };

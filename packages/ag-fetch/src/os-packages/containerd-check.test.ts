@@ -19,6 +19,8 @@ describe('refuseUnsupportedContainerd', () => {
     );
     expect((thrown as UsageError).hint).toContain('plan Kubernetes 1.28 or earlier with this containerd');
     expect((thrown as UsageError).hint).toContain('--no-package containerd');
+    // The way out that keeps the release: a supported containerd from its releases.
+    expect((thrown as UsageError).hint).toContain('--containerd upstream');
     // An older patch of a listed minor: 1.29 wants 1.6.27 or newer.
     expect(() => refuseUnsupportedContainerd('v1.29.15', [DEBIAN_12], 'x')).toThrow('older than 1.6.27');
   });

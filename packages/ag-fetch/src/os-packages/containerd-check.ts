@@ -24,6 +24,7 @@ export function refuseUnsupportedContainerd(kubernetesVersion: string | undefine
     if (!('supported' in verdict) || verdict.supported) continue;
     const newest = newestMinorSupporting(version);
     const choices = [
+      'plan again with --containerd upstream (the bundle then carries a supported containerd and runc from their releases instead)',
       ...(newest === undefined ? [] : [`plan Kubernetes ${newest} or earlier with this containerd`]),
       `leave it out (--no-package ${pkg.name}) and install a supported containerd on the nodes before ag-kubeadm runs`,
       'or plan for an OS release whose containerd is newer (--os)',

@@ -8,7 +8,7 @@ import { validateDocument, type AgDocument } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
 import { populateUpstream, startFileServer, type FileServer, type UpstreamTree } from '@ag/fixtures';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,18 @@ describe('ag-fetch plan --containerd upstream', () => {
     const twice = await plan(['--containerd', 'upstream', '--package', 'containerd']);
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('would carry two container runtimes');
+  });
+
+  it("takes the choice from a site file's spec.os.containerd, and --containerd overrides it", async () => {
+    const site = join(work, 'site.yaml');
+    await writeFile(site, `apiVersion: ag/v1alpha1\nkind: Site\nmetadata:\n  name: lab\nspec:\n  kubernetes:\n    version: ${K8S}\n  os:\n    name: debian-12\n    containerd: upstream\n`);
+    const fromSite = await plan(['--site', site, '--no-checksums']);
+    expect(fromSite.code, fromSite.stderr).toBe(0);
+    expect(fromSite.doc!.fetch!.files.filter((f) => f.name === 'containerd').map((f) => f.version)).toEqual([ROW.containerd, ROW.containerd]);
+    const overridden = await plan(['--site', site, '--containerd', 'os', '--no-checksums']);
+    expect(overridden.code, overridden.stderr).toBe(0);
+    expect(overridden.doc!.fetch!.files.some((f) => f.name === 'containerd')).toBe(false);
+    expect(overridden.doc!.packages!.requested).toContain('containerd');
   });
 
   it('without --containerd upstream the plan is as before: the OS carries containerd', async () => {

@@ -25,7 +25,7 @@ const text = (value: unknown): string | undefined => (value === undefined ? unde
 /**
  * The plan's request from its flags and, with `--site`, the site file:
  * a flag given replaces the site file's value (--kubernetes-version, --arch,
- * --os, --cni, the networks); repeatable flags add to its lists (--image,
+ * --os, --cni, --containerd, the networks); repeatable flags add to its lists (--image,
  * --chart, --file, --package, --no-package), and a --component replaces the
  * site file's version of that component only. Every value is checked here,
  * before any network: a site file's value that is refused is named by file,
@@ -74,7 +74,7 @@ export function planInputs(args: Record<string, unknown>, loaded: LoadedSite | u
     // A default is changed with its flag: name the flag.
     return { value: CLUSTER_DEFAULTS[key], field: `--${flag} (cluster.${key})` };
   };
-  const containerd = text(args['containerd']) ?? 'os';
+  const containerd = text(args['containerd']) ?? spec?.os.containerd ?? 'os';
   if (!(CONTAINERD_SOURCES as readonly string[]).includes(containerd)) {
     throw new UsageError(`--containerd ${JSON.stringify(containerd)}: expected ${CONTAINERD_SOURCES.join(' or ')}`);
   }

@@ -36,6 +36,11 @@ export const SiteSpec = Type.Object(
             strict,
           ),
         ),
+        containerd: Type.Optional(
+          Type.Union([Type.Literal('os'), Type.Literal('upstream')], {
+            description: "where containerd and runc come from: the OS packages (os, the default) or their GitHub releases (upstream), for a Kubernetes newer than the OS's containerd runs; --containerd overrides it",
+          }),
+        ),
       },
       strict,
     ),
