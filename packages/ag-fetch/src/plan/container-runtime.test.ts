@@ -6,7 +6,7 @@
  */
 import { validateDocument, type AgDocument } from '@ag/core';
 import { createTestIo } from '@ag/core/testing';
-import { populateUpstream, startFileServer, type FileServer, type UpstreamTree } from '@ag/fixtures';
+import { populateUpstream, startFileServer, UPSTREAM_1_36, type FileServer, type UpstreamTree } from '@ag/fixtures';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import runtimeTable from '../../data/container-runtime.json' with { type: 'json'
 import { main } from '../cli.js';
 
 const ROW = runtimeTable.minors['1.36'];
-const K8S = 'v1.36.4';
+const K8S = UPSTREAM_1_36.kubernetesVersion!;
 
 let work: string;
 let tree: UpstreamTree;
@@ -26,20 +26,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ag-fetch-runtime-'));
   // The 1.36 row of data/components.json, and the container runtime of data/container-runtime.json's.
   tree = await populateUpstream(join(work, 'up'), {
-    kubernetesVersion: K8S,
+    ...UPSTREAM_1_36,
     architectures: ['amd64', 'arm64'],
-    crictl: 'v1.36.0',
-    cniPlugins: 'v1.9.1',
-    helm: 'v4.2.4',
-    k9s: 'v0.51.0',
-    kubernetesRelease: 'v0.21.1',
-    flannel: 'v0.28.9',
-    flannelCniPlugin: 'v1.9.1-flannel3',
-    flannelRepository: 'ghcr.io/flannel-io',
-    registry: '3.1.0',
     containerd: ROW.containerd,
     runc: ROW.runc,
-    charts: [],
   });
   server = await startFileServer({ root: tree.root });
 });
