@@ -25,11 +25,14 @@ beforeAll(async () => {
   root = path('root');
   const kubeadm = await seededBuffer('kubeadm', 40_000);
   const deb = await seededBuffer('socat-deb', 20_000);
-  await writeTree(root, { 'files/kubeadm': kubeadm, 'packages/deb/socat_1.7.4.4-2_amd64.deb': deb, 'files/notes.txt': 'no licence known\n' });
+  await writeTree(root, { 'files/kubeadm': kubeadm, 'packages/deb/socat_1.7.4.4-2_amd64.deb': deb, 'files/notes.txt': 'no licence known\n', 'files/runc.amd64': 'runc stand-in\n' });
   const layout = await generatedLayout(join(root, 'images'));
   await writeKubeadmLikeSet(layout, { uniqueBytes: 4 * 1024, sharedBytes: 8 * 1024, platforms: [LINUX_AMD64, LINUX_ARM64] });
   const document: AgDocument = {
-    ...(await fetchedDocument(root, kubeadm, [{ name: 'notes', kind: 'file', source: { url: 'https://example.invalid/notes.txt' }, path: 'files/notes.txt' }])),
+    ...(await fetchedDocument(root, kubeadm, [
+      { name: 'notes', kind: 'file', source: { url: 'https://example.invalid/notes.txt' }, path: 'files/notes.txt' },
+      { name: 'runc', kind: 'binary', arch: 'amd64', version: 'v1.4.3', source: { url: 'https://github.com/opencontainers/runc/releases/download/v1.4.3/runc.amd64' }, path: 'files/runc.amd64' },
+    ])),
     packages: {
       os: 'debian-12',
       format: 'deb',
@@ -89,6 +92,8 @@ describe('the SBOM in every bundle', () => {
     expect(kubeadm.externalReferences).toContainEqual(expect.objectContaining({ type: 'distribution', url: 'https://dl.k8s.io/release/v1.27.3/bin/linux/amd64/kubeadm' }));
     expect(kubeadm.licenses).toEqual([{ license: { id: 'Apache-2.0' } }]);
     expect(components.find((c) => c.name === 'notes')!.licenses).toBeUndefined();
+    // runc from its release (ag-fetch plan --containerd upstream): opencontainers/runc's LICENSE.
+    expect(components.find((c) => c.name === 'runc')!.licenses).toEqual([{ license: { id: 'Apache-2.0' } }]);
   });
 
   it('lists each image with its digest, platforms and every layer of each platform', async () => {

@@ -20,10 +20,12 @@ export const SBOM_SPEC = Spec.Spec1dot6;
 
 /**
  * Licences of the files ag plans, as each upstream states it in its
- * repository's LICENSE (checked 2026-12-03): kubernetes/kubernetes,
+ * repository's LICENSE (checked 2026-12-03; containerd's and runc's added
+ * 2026-12-04): kubernetes/kubernetes,
  * kubernetes/release (the kubelet unit and its kubeadm drop-in),
  * kubernetes-sigs/cri-tools, containernetworking/plugins, flannel-io/flannel,
- * helm/helm, derailed/k9s. Files not named here get no licence: the SBOM
+ * helm/helm, derailed/k9s, containerd/containerd (its release archive and
+ * containerd.service), opencontainers/runc. Files not named here get no licence: the SBOM
  * states none rather than a guess.
  */
 const LICENCES: Readonly<Record<string, string>> = {
@@ -39,6 +41,9 @@ const LICENCES: Readonly<Record<string, string>> = {
   'flannel-cni-plugin': 'Apache-2.0',
   helm: 'Apache-2.0',
   k9s: 'Apache-2.0',
+  containerd: 'Apache-2.0',
+  'containerd.service': 'Apache-2.0',
+  runc: 'Apache-2.0',
 };
 
 export interface SbomInput {
