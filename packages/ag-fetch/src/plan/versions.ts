@@ -11,6 +11,7 @@ export const DATA_FILES = {
   components: 'packages/ag-fetch/data/components.json',
   controlPlane: 'packages/ag-fetch/data/control-plane-images.json',
   flannel: 'packages/ag-fetch/data/flannel.json',
+  containerRuntime: 'packages/ag-fetch/data/container-runtime.json',
 } as const;
 
 /** The date the tables were last checked against upstream (every table carries it; they are checked together). */

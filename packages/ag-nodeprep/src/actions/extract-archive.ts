@@ -28,13 +28,17 @@ function selector(spec: ExtractSpec): (entryPath: string, mode: number) => Archi
   };
 }
 
-function verifyArchive(spec: ExtractSpec, actual: string, members: ArchiveMember[]): void {
+function refuseChecksumMismatch(spec: ExtractSpec, actual: string): void {
   if (actual !== spec.sha256) {
     throw new VerificationError(`${spec.source} has sha256 ${actual}, but the document says ${spec.sha256}`, {
       hint: 'the bundle is damaged or was changed: run ag-bundle verify, or carry the file again',
       details: { expected: spec.sha256, actual, path: spec.source },
     });
   }
+}
+
+function verifyArchive(spec: ExtractSpec, actual: string, members: ArchiveMember[]): void {
+  refuseChecksumMismatch(spec, actual);
   const names = members.map((m) => m.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new UsageError(`${spec.sourceLabel}: two members would both be installed as ${spec.extractTo}/${twice}`);
@@ -52,8 +56,7 @@ async function readArchive(spec: ExtractSpec, select: ReturnType<typeof selector
   try {
     return await streamArchive(spec.source, select, onMember);
   } catch (error) {
-    const { sha256 } = await sha256File(spec.source);
-    if (sha256 !== spec.sha256) verifyArchive(spec, sha256, []);
+    refuseChecksumMismatch(spec, (await sha256File(spec.source)).sha256);
     throw withContext(`reading the archive ${spec.sourceLabel}`, error);
   }
 }

@@ -24,6 +24,9 @@ export function bundleUnits(context: Pick<StepContext, 'document'>, unit: string
   });
 }
 
+/** `/usr/bin/<program>` in a unit's text. */
+const USR_BIN_PROGRAM = /\/usr\/bin\/([A-Za-z0-9._-]+)/g;
+
 /**
  * Upstream's kubelet.service and 10-kubeadm.conf name `/usr/bin/kubelet`
  * (they come from the deb/rpm packaging); ag installs the binaries where the
@@ -31,7 +34,7 @@ export function bundleUnits(context: Pick<StepContext, 'document'>, unit: string
  * the bundle installs is rewritten to where it went.
  */
 export function fixUnitPaths(text: string, programs: ReadonlyMap<string, string>): string {
-  return text.replace(/\/usr\/bin\/([A-Za-z0-9._-]+)/g, (whole, name: string) => programs.get(name) ?? whole);
+  return text.replace(USR_BIN_PROGRAM, (whole, name: string) => programs.get(name) ?? whole);
 }
 
 async function readVerified(source: string, label: string, sha256: string | undefined): Promise<string> {
@@ -56,7 +59,7 @@ export async function bundleUnitActions(context: StepContext, units: readonly Fi
   for (const unit of units) {
     const text = await readVerified(resolveInRoot(root, unit.path), unit.path, unit.sha256);
     const path = unit.install?.path ?? defaultUnitPath(unit);
-    const moved = [...new Set([...text.matchAll(/\/usr\/bin\/([A-Za-z0-9._-]+)/g)].map((m) => m[1]!).filter((name) => programs.has(name)))];
+    const moved = [...new Set([...text.matchAll(USR_BIN_PROGRAM)].map((m) => m[1]!).filter((name) => programs.has(name)))];
     actions.push(
       await writeFileAction(
         {

@@ -5,9 +5,9 @@ import { containerdAsset, containerdUnavailable, runcAsset } from '../convention
 import type { PlanRequest } from '../request.js';
 import { minorOf } from '../semver.js';
 import type { VersionSource } from '../version-source.js';
+import { DATA_FILES } from '../versions.js';
 
 const RELEASES = 'https://github.com';
-export const RUNTIME_TABLE = 'packages/ag-fetch/data/container-runtime.json';
 
 interface RuntimeRow {
   containerd: string;
@@ -36,11 +36,11 @@ export function runtimeVersions(request: PlanRequest): { versions: { containerd:
       return flag.startsWith('v') ? flag : `v${flag}`;
     }
     if (row === undefined) {
-      throw new UsageError(`--containerd upstream: ${RUNTIME_TABLE} has no ${name} for Kubernetes ${minor} (it knows ${Object.keys(ROWS).join(', ')}, checked ${runtimeTable.checked})`, {
+      throw new UsageError(`--containerd upstream: ${DATA_FILES.containerRuntime} has no ${name} for Kubernetes ${minor} (it knows ${Object.keys(ROWS).join(', ')}, checked ${runtimeTable.checked})`, {
         hint: `name the releases: --component containerd=VERSION --component runc=VERSION (containerd's RELEASES.md, "Kubernetes Support", says which containerd suits ${minor})`,
       });
     }
-    sources[name] = { from: 'table', detail: `${RUNTIME_TABLE}, Kubernetes ${minor}: ${row.sources[name]}`, checked: runtimeTable.checked };
+    sources[name] = { from: 'table', detail: `${DATA_FILES.containerRuntime}, Kubernetes ${minor}: ${row.sources[name]}`, checked: runtimeTable.checked };
     return row[name];
   };
   return { versions: { containerd: pick('containerd'), runc: pick('runc') }, sources };
