@@ -19,8 +19,15 @@ describe('runProgram and startProgram when ag is interrupted', () => {
     const child = `'sh', ['-c', 'echo "child $$" >&2; exec sleep 300'], { env: { PATH: '/usr/bin:/bin' }`;
     // What a tool does: run a long child through runProgram, its stderr copied to ours;
     // or start one alongside it (startProgram, not detached), its output on our stderr.
+    // The signal is sent only once ag's handler that ends the child is in place (execa installs it
+    // just after the spawn): runProgram's copy of the child's line runs on ag's event loop, so after
+    // it; startProgram's child writes to our stderr itself, maybe before it (a failure seen under
+    // load in CI), so that script says `ready` once startProgram has returned.
     await writeFile(join(dir, 'runProgram.mts'), `import { runProgram } from ${program};\nawait runProgram(${child}, stderr: process.stderr });\n`);
-    await writeFile(join(dir, 'startProgram.mts'), `import { startProgram } from ${program};\nawait (await startProgram(${child} })).ended;\n`);
+    await writeFile(
+      join(dir, 'startProgram.mts'),
+      `import { startProgram } from ${program};\nconst started = await startProgram(${child} });\nprocess.stderr.write('ready\\n');\nawait started.ended;\n`,
+    );
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -38,7 +45,7 @@ describe('runProgram and startProgram when ag is interrupted', () => {
       ag.stderr.on('data', (chunk: Buffer) => {
         seen += chunk.toString('utf8');
         const match = /child (\d+)/.exec(seen);
-        if (match) resolvePid(Number(match[1]));
+        if (match && (how === 'runProgram' || /^ready$/m.test(seen))) resolvePid(Number(match[1]));
       });
       void ag.then((result) => reject(new Error(`the ag process ended before its child started:\n${String(result.stderr)}`)));
     });
