@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { containerdConfig, containerdSettings, type ContainerdConfigOptions } from './containerd-config.js';
-import { dpkgContainerdVersion, configVersionFor, plainVersion } from './containerd-version.js';
+import { dpkgContainerdVersion, configVersionFor, plainVersion, readsCniBinDirs } from './containerd-version.js';
 import { chooseSandboxImage, registryHost } from './sandbox-image.js';
 import { newDocument } from '@ag/core';
 
@@ -10,6 +10,7 @@ const V2: ContainerdConfigOptions = {
   systemdCgroup: true,
   registryConfigPath: '/etc/containerd/certs.d',
   cniBinDir: '/opt/cni/bin',
+  cniBinDirList: false,
   cniConfDir: '/etc/cni/net.d',
   enableSelinux: false,
 };
@@ -52,6 +53,18 @@ disabled_plugins = ["cri", "io.containerd.snapshotter.v1.devmapper"]
     expect(notes).toEqual(['the previous config was version 2, not 3; started afresh (its keys live under other names)']);
     expect(containerdSettings(text)).toMatchObject({ version: 3, sandboxImage: 'registry.k8s.io/pause:3.9', configPath: '/etc/containerd/certs.d', systemdCgroup: true });
     expect(containerdConfig('not = [toml', V2).notes[0]).toMatch(/^the previous config did not parse as TOML/);
+  });
+
+  it('names the CNI directory as each containerd 2.x reads it: bin_dir for 2.0, the list bin_dirs from 2.1', () => {
+    const for20 = containerdConfig(undefined, { ...V2, configVersion: 3 });
+    expect(for20.text).toContain('[plugins."io.containerd.cri.v1.runtime".cni]\nbin_dir = "/opt/cni/bin"\n');
+    // The node's containerd upgraded from 2.0 to 2.1: apply rewrites the deprecated name, and says so.
+    const for21 = containerdConfig(for20.text, { ...V2, configVersion: 3, cniBinDirList: true });
+    expect(for21.text).toMatch(/\[plugins\."io\.containerd\.cri\.v1\.runtime"\.cni\]\n(conf_dir = .*\n)?bin_dirs = \[ "\/opt\/cni\/bin" \]\n/);
+    expect(for21.text).not.toContain('bin_dir =');
+    expect(for21.notes).toEqual(['replaced cni.bin_dir by cni.bin_dirs (the name this containerd reads)']);
+    expect(containerdConfig(for21.text, { ...V2, configVersion: 3, cniBinDirList: true })).toEqual({ text: for21.text, notes: [] });
+    expect(['2.0.7', '2.1.0', '2.3.5', '3.0.0', undefined].map(readsCniBinDirs)).toEqual([false, true, true, true, false]);
   });
 
   it('enables SELinux labelling in the CRI when SELinux stays enforcing', () => {

@@ -13,6 +13,12 @@ import { parse, stringify, type TomlPrimitive } from 'smol-toml';
  * cni) — and still converts version 2, which is why version 2 is the choice
  * when the version is unknown. containerd refuses inline `registry.mirrors`
  * together with `config_path`, so they are removed (hosts.toml replaces them).
+ *
+ * The CNI plugin directory under version 3 is `bin_dir` for containerd 2.0
+ * and `bin_dirs` (a list) from 2.1: containerd's RELEASES.md deprecation table
+ * has `bin_dir` deprecated in 2.1 and removed in 2.3, and a real 2.1.9 lists
+ * it in `ctr deprecations list` (the CRI's ContainerdHasNoDeprecationWarnings
+ * condition turns false). Version 2 keeps `bin_dir`, which 2.x migrates.
  */
 
 export interface ContainerdConfigOptions {
@@ -22,6 +28,8 @@ export interface ContainerdConfigOptions {
   /** The certs.d directory (`/etc/containerd/certs.d`). */
   registryConfigPath: string;
   cniBinDir: string;
+  /** Write the CNI directory as `bin_dirs = [cniBinDir]` (containerd 2.1 and later), not `bin_dir`. */
+  cniBinDirList: boolean;
   cniConfDir: string;
   /** SELinux left enforcing: the CRI plugin labels containers. */
   enableSelinux: boolean;
@@ -105,7 +113,11 @@ export function containerdConfig(current: string | undefined, options: Container
     const runtimePlugin = table(plugins, 'io.containerd.cri.v1.runtime');
     if (options.enableSelinux) runtimePlugin['enable_selinux'] = true;
     runtime = table(runtimePlugin, 'containerd');
-    Object.assign(table(runtimePlugin, 'cni'), { bin_dir: options.cniBinDir, conf_dir: options.cniConfDir });
+    const cni = table(runtimePlugin, 'cni');
+    const [kept, dropped] = options.cniBinDirList ? (['bin_dirs', 'bin_dir'] as const) : (['bin_dir', 'bin_dirs'] as const);
+    if (cni[dropped] !== undefined) notes.push(`replaced cni.${dropped} by cni.${kept} (the name this containerd reads)`);
+    delete cni[dropped];
+    Object.assign(cni, { [kept]: options.cniBinDirList ? [options.cniBinDir] : options.cniBinDir, conf_dir: options.cniConfDir });
   }
   // runtime_type is set explicitly: a [runtimes.runc] table without it is an empty runtime in containerd 1.x.
   runtime['default_runtime_name'] = 'runc';

@@ -66,6 +66,13 @@ export async function detectContainerdVersion(context: Pick<StepContext, 'root' 
   return { source: 'default (unknown version: config version 2, which containerd 1.6, 1.7 and 2.x read)' };
 }
 
+/** Whether this containerd reads the CNI directory as `bin_dirs` (2.1 and later; `bin_dir` is deprecated there: containerd-config.ts). */
+export function readsCniBinDirs(version: string | undefined): boolean {
+  if (version === undefined) return false;
+  const [major = 0, minor = 0] = version.split('.').map((part) => Number.parseInt(part, 10));
+  return major > 2 || (major === 2 && minor >= 1);
+}
+
 /** Config version 3 for containerd 2.x, 2 otherwise. */
 export function configVersionFor(version: string | undefined): 2 | 3 {
   const major = version === undefined ? 1 : Number.parseInt(version, 10);

@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parse, stringify } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedLayout, pauseStandIn, startContainerd, startRegistry, type PrivateContainerd, type RegistryFixture } from '@ag/fixtures';
+import { cachedContainerd2, generatedLayout, pauseStandIn, startContainerd, startRegistry, type PrivateContainerd, type RegistryFixture } from '@ag/fixtures';
 import { createTestIo } from '@ag/core/testing';
 import type { AgDocument } from '@ag/core';
 import { preloadImages } from './preload.js';
+import { containerdSettings } from './containerd-config.js';
 import { criPluginProblems } from './steps/containerd.js';
 import { criPullImage, criStatusInfo } from './testing/cri-client.js';
 import { DEBIAN_12, writeBundle, writeTree } from './testing/node-roots.js';
@@ -42,23 +43,58 @@ async function registryTrust(root: string, registry: RegistryFixture): Promise<v
   expect(await readFile(join(root, 'etc/containerd/certs.d/registry.k8s.io/hosts.toml'), 'utf8')).toContain(`[host."https://${registry.host}/v2/registry.k8s.io"]`);
 }
 
+/** A containerd the generated config is started on. */
+interface RealContainerd {
+  name: string;
+  /** Where its binaries are (first on PATH), and its version for `apply --containerd-version`; Debian 12's own when absent. */
+  obtain(): Promise<{ binDir?: string; version?: string }>;
+  configVersion: 2 | 3;
+  /** Its ctr has `deprecations list` (containerd 1.7 and later). */
+  listsDeprecations: boolean;
+}
+
+const REAL_CONTAINERDS: RealContainerd[] = [
+  { name: "Debian 12's containerd 1.6", obtain: async () => ({}), configVersion: 2, listsDeprecations: false },
+  {
+    name: "Debian unstable's containerd 2.x",
+    obtain: async () => {
+      const found = await cachedContainerd2();
+      return { binDir: found.binDir, version: found.version };
+    },
+    configVersion: 3,
+    listsDeprecations: true,
+  },
+];
+
+/** The table holding registry.config_path in a config of either version. */
+function registryTable(config: Table): Table {
+  const plugins = config['plugins'] as Table;
+  const images = (plugins['io.containerd.grpc.v1.cri'] ?? plugins['io.containerd.cri.v1.images']) as Table;
+  return images['registry'] as Table;
+}
+
 /**
- * The config apply writes, started for real: Debian's containerd 1.6 with
+ * The config apply writes, started for real: Debian 12's containerd 1.6
+ * (config version 2) and Debian unstable's 2.x (version 3, the one ag writes
+ * for the containerd it carries for current Kubernetes), each with
  * root, state and sockets moved under a temp dir (the only edit), the CRI
  * loaded, and through the certs.d/registry.k8s.io/hosts.toml that `ag-registry trust`
  * writes, the kubelet's own
  * request (CRI PullImage) fetches registry.k8s.io/pause from an internal
  * registry with TLS, which then runs.
  */
-describe('the generated containerd config, on a real containerd', () => {
+describe.each(REAL_CONTAINERDS)('the generated containerd config, on $name', (real) => {
   let dir: string;
   let root: string;
   let registry: RegistryFixture;
   let containerd: PrivateContainerd;
   let document: AgDocument;
   let layoutDir: string;
+  let binDir: string | undefined;
 
   beforeAll(async () => {
+    const obtained = await real.obtain();
+    binDir = obtained.binDir;
     dir = await mkdtemp(join(tmpdir(), 'npc-'));
     root = join(dir, 'root');
     await writeTree(root, DEBIAN_12);
@@ -71,7 +107,8 @@ describe('the generated containerd config, on a real containerd', () => {
 
     document = { ...document, registry: { endpoint: registry.host, mode: 'distribution', dir: join(dir, 'registry'), caFile: registry.caFile } };
     // SystemdCgroup stays the default everywhere else; there is no systemd here.
-    const args = ['--root', root, '--cgroup-driver', 'cgroupfs', '--skip', 'binaries,kubelet'];
+    const versionFlag = obtained.version === undefined ? [] : ['--containerd-version', obtained.version];
+    const args = ['--root', root, '--cgroup-driver', 'cgroupfs', '--skip', 'binaries,kubelet', ...versionFlag];
     const applied = await run(['apply', ...args], document);
     expect(applied.code, applied.stderr).toBe(0);
     // Trust is ag-registry's: apply warns and check lists it until `ag-registry trust` ran.
@@ -84,10 +121,10 @@ describe('the generated containerd config, on a real containerd', () => {
     expect(after.code, after.stderr).toBe(0);
 
     const config = parse(await readFile(join(root, 'etc/containerd/config.toml'), 'utf8')) as Table;
-    const cri = (config['plugins'] as Table)['io.containerd.grpc.v1.cri'] as Table;
-    (cri['registry'] as Table)['config_path'] = join(root, 'etc/containerd/certs.d');
+    expect(config['version']).toBe(real.configVersion);
+    registryTable(config)['config_path'] = join(root, 'etc/containerd/certs.d');
     const test = { ...config, root: '{{dir}}/root', state: '{{dir}}/state', grpc: { address: '{{dir}}/containerd.sock' }, ttrpc: { address: '{{dir}}/containerd.sock.ttrpc' } };
-    containerd = await startContainerd({ config: stringify(test), dir: join(dir, 'c') });
+    containerd = await startContainerd({ config: stringify(test), dir: join(dir, 'c'), ...(binDir === undefined ? {} : { binDir }) });
   });
 
   afterAll(async () => {
@@ -96,17 +133,31 @@ describe('the generated containerd config, on a real containerd', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('loads with the CRI plugin enabled and the settings apply wrote', async () => {
+  it('loads with the CRI plugin enabled and the settings apply wrote, as containerd itself reads them, none deprecated', async () => {
     const plugins = await containerd.ctr(['plugins', 'ls']);
     expect(plugins.stdout).toMatch(/io\.containerd\.grpc\.v1\s+cri\s+\S+\s+ok/);
     const io = createTestIo();
     expect(await criPluginProblems({ io }, containerd.address)).toEqual([]);
+    // The effective config, as this containerd parses (and for version 2 on 2.x, migrates) the file: read back with ag's own reader.
+    const program = binDir === undefined ? 'containerd' : join(binDir, 'containerd');
+    const dumped = (await execa(program, ['--config', containerd.configPath, 'config', 'dump'])).stdout;
+    expect(containerdSettings(dumped)).toMatchObject({
+      version: real.configVersion,
+      sandboxImage: 'registry.k8s.io/pause:3.9',
+      systemdCgroup: false,
+      configPath: join(root, 'etc/containerd/certs.d'),
+    });
+    // What the CRI runs with (the kubelet's Status call): the CNI directory under either name, runc.
     const criConfig = JSON.parse((await criStatusInfo(containerd.address))['config'] ?? '{}') as Table;
-    expect(criConfig['sandboxImage']).toBe('registry.k8s.io/pause:3.9');
-    expect((criConfig['registry'] as Table)['configPath']).toBe(join(root, 'etc/containerd/certs.d'));
-    expect((criConfig['cni'] as Table)['binDir']).toBe('/opt/cni/bin');
+    const cni = criConfig['cni'] as Table;
+    expect([cni['binDir'], ...((cni['binDirs'] as string[] | undefined) ?? [])].filter(Boolean)).toEqual(['/opt/cni/bin']);
     const runc = ((criConfig['containerd'] as Table)['runtimes'] as Table)['runc'] as Table;
     expect(runc['runtimeType']).toBe('io.containerd.runc.v2');
+    if (real.listsDeprecations) {
+      // A deprecated key turns the CRI's ContainerdHasNoDeprecationWarnings condition false (cni.bin_dir did on 2.1).
+      const deprecations = await containerd.ctr(['deprecations', 'list']);
+      expect(deprecations.stdout.trim().split('\n').filter((line) => line !== '' && !line.startsWith('ID'))).toEqual([]);
+    }
   });
 
   it('pulls registry.k8s.io/pause through certs.d from the internal registry over TLS, as the kubelet would, and runs it', async () => {

@@ -3,7 +3,7 @@ import { requireAction, runAction } from '../actions/run-command.js';
 import type { Action, ActionEnv } from '../actions/types.js';
 import { writeFileAction } from '../actions/write-file.js';
 import { containerdConfig, containerdSettings } from '../containerd-config.js';
-import { configVersionFor, detectContainerdVersion, fromBundleArchive } from '../containerd-version.js';
+import { configVersionFor, detectContainerdVersion, fromBundleArchive, readsCniBinDirs } from '../containerd-version.js';
 import type { StepCode, StepContext } from '../context.js';
 import { nodeExists } from '../root-fs.js';
 import { chooseSandboxImage, registryHost } from '../sandbox-image.js';
@@ -88,6 +88,7 @@ export const containerdStep: StepCode = {
       systemdCgroup: options.cgroupDriver === 'systemd',
       registryConfigPath: CERTS_D,
       cniBinDir: CNI_BIN_DIR,
+      cniBinDirList: readsCniBinDirs(detected.version),
       cniConfDir: CNI_CONF_DIR,
       enableSelinux: options.selinux === 'enforcing' && (await nodeExists(root, '/etc/selinux/config')),
     };
