@@ -10,6 +10,7 @@ import {
   generatedLayout,
   LINUX_AMD64,
   LINUX_ARM64,
+  REAL_CONTAINERDS,
   startContainerd,
   startRegistry,
   writeKubeadmLikeSet,
@@ -30,6 +31,8 @@ let generated: string;
 let images: GeneratedImage[];
 let internal: RegistryFixture;
 let containerd: PrivateContainerd;
+/** Every real containerd (Debian 12's 1.6, unstable's 2.x) by name, with the ctr that talks to it: `ag-images import` must load into each. */
+const importTargets = new Map<string, { containerd: PrivateContainerd; ctr: string }>();
 let credentialsFile: string;
 let foreignLayer: string | undefined;
 const WINDOWS = 'mcr.microsoft.com/windows/nanoserver:1809';
@@ -44,6 +47,11 @@ beforeAll(async () => {
     startRegistry({ auth: 'htpasswd', ca }),
     startContainerd(),
   ]);
+  importTargets.set(REAL_CONTAINERDS[0]!.name, { containerd, ctr: 'ctr' });
+  for (const real of REAL_CONTAINERDS.slice(1)) {
+    const { binDir } = await real.obtain();
+    importTargets.set(real.name, { containerd: await startContainerd(binDir === undefined ? {} : { binDir }), ctr: binDir === undefined ? 'ctr' : join(binDir, 'ctr') });
+  }
   await writeWindowsImage(layout, { ref: WINDOWS, foreignBlobDir: join(dir, 'foreign'), urlPrefix: 'http://127.0.0.1:9/blobs' });
   // The layout stores the foreign layer, as a pull with --allow-nondistributable-artifacts leaves it.
   [foreignLayer] = await readdir(join(dir, 'foreign'));
@@ -53,7 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([internal?.stop(), containerd?.stop()]);
+  await Promise.all([internal?.stop(), ...[...importTargets.values()].map((target) => target.containerd.stop())]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -150,23 +158,27 @@ describe('ag-images push', () => {
     expect(listed.stdout).toContain(images.find((i) => i.ref === ref)!.descriptor.digest);
   });
 
-  it('is pulled back by ag-images, and that layout is imported into containerd and runs', async () => {
-    const back = join(dir, 'back');
-    const pulled = await run(['pull', ...images.map((i) => i.ref), '--all-platforms', '--layout', join(back, 'images'), '--mirror', internal.host, '--ca-file', internal.caFile, '--username', 'ag', '--credentials-file', credentialsFile]);
+  it('is pulled back by ag-images, every digest unchanged', async () => {
+    const pulled = await run(['pull', ...images.map((i) => i.ref), '--all-platforms', '--layout', join(dir, 'back', 'images'), '--mirror', internal.host, '--ca-file', internal.caFile, '--username', 'ag', '--credentials-file', credentialsFile]);
     expect(pulled.code, pulled.stderr).toBe(0);
     for (const image of pulled.document!.images!.images) {
       expect(image.digest).toBe(images.find((i) => i.ref === image.ref)!.descriptor.digest);
     }
+  });
+
+  it.each(REAL_CONTAINERDS.map((real) => real.name))('that layout is imported into %s and runs', async (name) => {
+    const { containerd: target, ctr } = importTargets.get(name)!;
     const ref = 'ghcr.io/stefanprodan/podinfo:6.4.0';
-    const imported = await run(['import', ref, '--layout', join(back, 'images'), '--containerd-address', containerd.address, '--namespace', 'k8s.io']);
+    const imported = await run(['import', ref, '--layout', join(dir, 'back', 'images'), '--containerd-address', target.address, '--namespace', 'k8s.io', '--ctr', ctr]);
     expect(imported.code, imported.stderr).toBe(0);
-    const listed = await containerd.ctr(['images', 'ls', '-q'], { namespace: 'k8s.io' });
+    const listed = await target.ctr(['images', 'ls', '-q'], { namespace: 'k8s.io' });
     expect(listed.stdout.split('\n')).toContain(ref);
-    const { stdout } = await containerd.ctr(['run', '--rm', ref, 'ag-import-run'], { namespace: 'k8s.io' });
+    const { stdout } = await target.ctr(['run', '--rm', ref, 'ag-import-run'], { namespace: 'k8s.io' });
     expect(stdout.trim()).toBe(ref);
   });
 
-  it('import skips, naming them, images with nothing for this host\'s platform; named on the command line, it refuses before importing anything', async () => {
+  it.each(REAL_CONTAINERDS.map((real) => real.name))('import into %s skips, naming them, images with nothing for this host\'s platform; named on the command line, it refuses before importing anything', async (name) => {
+    const { containerd: target, ctr } = importTargets.get(name)!;
     const mixed = join(dir, 'mixed', 'images');
     const layout = await generatedLayout(mixed);
     await layout.writeImageSpec({ ref: 'example.org/both:1', mediaTypes: 'oci', platforms: [echoImage('both', LINUX_AMD64), echoImage('both', LINUX_ARM64)] });
@@ -175,23 +187,25 @@ describe('ag-images push', () => {
     const otherText = other.variant ? `linux/${other.architecture}/${other.variant}` : `linux/${other.architecture}`;
     await layout.writeImageSpec({ ref: 'example.org/other-arch:1', mediaTypes: 'oci', index: true, platforms: [echoImage('other', other)] });
     const ns = 'import-skip';
-    const all = await run(['import', '--layout', mixed, '--containerd-address', containerd.address, '--namespace', ns]);
+    const all = await run(['import', '--layout', mixed, '--containerd-address', target.address, '--namespace', ns, '--ctr', ctr]);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stderr).toContain(`skipping example.org/other-arch:1: it has no ${host} content in the layout (it has ${otherText})`);
     expect(all.stderr).toContain('skipped 1 with nothing for this platform');
-    const listed = (await containerd.ctr(['images', 'ls', '-q'], { namespace: ns })).stdout.split('\n');
+    const listed = (await target.ctr(['images', 'ls', '-q'], { namespace: ns })).stdout.split('\n');
     expect(listed).toContain('example.org/both:1');
     expect(listed).not.toContain('example.org/other-arch:1');
+    const ran = await target.ctr(['run', '--rm', 'example.org/both:1', 'ag-import-both'], { namespace: ns });
+    expect(ran.stdout.trim()).toBe('both');
 
-    const named = await run(['import', 'example.org/other-arch:1', 'example.org/both:1', '--layout', mixed, '--containerd-address', containerd.address, '--namespace', 'import-refused']);
+    const named = await run(['import', 'example.org/other-arch:1', 'example.org/both:1', '--layout', mixed, '--containerd-address', target.address, '--namespace', 'import-refused', '--ctr', ctr]);
     expect(named.code).toBe(5);
     expect(named.stderr).toContain(`example.org/other-arch:1 has no ${host} content in the layout (it has ${otherText})`);
     expect(named.stderr).toMatch(/--platform|--all-platforms/);
     expect(named.stderr).not.toMatch(/is containerd running/);
-    expect((await containerd.ctr(['images', 'ls', '-q'], { namespace: 'import-refused' })).stdout.trim()).toBe('');
+    expect((await target.ctr(['images', 'ls', '-q'], { namespace: 'import-refused' })).stdout.trim()).toBe('');
 
     // A failure that is containerd's own says so: no socket there.
-    const noSocket = await run(['import', 'example.org/both:1', '--layout', mixed, '--containerd-address', join(dir, 'no.sock')]);
+    const noSocket = await run(['import', 'example.org/both:1', '--layout', mixed, '--containerd-address', join(dir, 'no.sock'), '--ctr', ctr]);
     expect(noSocket.code).toBe(7);
     expect(noSocket.stderr).toMatch(/is containerd running/);
   });

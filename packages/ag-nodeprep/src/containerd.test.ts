@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parse, stringify } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedContainerd2, generatedLayout, pauseStandIn, startContainerd, startRegistry, type PrivateContainerd, type RegistryFixture } from '@ag/fixtures';
+import { REAL_CONTAINERDS, generatedLayout, pauseStandIn, startContainerd, startRegistry, type PrivateContainerd, type RegistryFixture } from '@ag/fixtures';
 import { createTestIo } from '@ag/core/testing';
 import type { AgDocument } from '@ag/core';
 import { preloadImages } from './preload.js';
@@ -43,29 +43,6 @@ async function registryTrust(root: string, registry: RegistryFixture): Promise<v
   expect(await readFile(join(root, 'etc/containerd/certs.d/registry.k8s.io/hosts.toml'), 'utf8')).toContain(`[host."https://${registry.host}/v2/registry.k8s.io"]`);
 }
 
-/** A containerd the generated config is started on. */
-interface RealContainerd {
-  name: string;
-  /** Where its binaries are (first on PATH), and its version for `apply --containerd-version`; Debian 12's own when absent. */
-  obtain(): Promise<{ binDir?: string; version?: string }>;
-  configVersion: 2 | 3;
-  /** Its ctr has `deprecations list` (containerd 1.7 and later). */
-  listsDeprecations: boolean;
-}
-
-const REAL_CONTAINERDS: RealContainerd[] = [
-  { name: "Debian 12's containerd 1.6", obtain: async () => ({}), configVersion: 2, listsDeprecations: false },
-  {
-    name: "Debian unstable's containerd 2.x",
-    obtain: async () => {
-      const found = await cachedContainerd2();
-      return { binDir: found.binDir, version: found.version };
-    },
-    configVersion: 3,
-    listsDeprecations: true,
-  },
-];
-
 /** The table holding registry.config_path in a config of either version. */
 function registryTable(config: Table): Table {
   const plugins = config['plugins'] as Table;
@@ -83,7 +60,7 @@ function registryTable(config: Table): Table {
  * request (CRI PullImage) fetches registry.k8s.io/pause from an internal
  * registry with TLS, which then runs.
  */
-describe.each(REAL_CONTAINERDS)('the generated containerd config, on $name', (real) => {
+describe.each([...REAL_CONTAINERDS])('the generated containerd config, on $name', (real) => {
   let dir: string;
   let root: string;
   let registry: RegistryFixture;

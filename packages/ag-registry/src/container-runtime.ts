@@ -55,7 +55,8 @@ export function runCommand(target: RuntimeTarget, spec: ContainerSpec): string[]
       '--net-host',
       '--mount',
       `type=bind,src=${spec.dir},dst=${spec.dir},options=rbind:rw`,
-      // containerd's restart monitor (io.containerd.internal.v1.restart) restarts tasks carrying this label.
+      // containerd's restart monitor (io.containerd.internal.v1.restart in 1.x, io.containerd.monitor.container.v1.restart
+      // in 2.x; on by default in both) restarts tasks carrying this label, every 10 s by default.
       '--label',
       'containerd.io/restart.status=running',
       '--label',

@@ -13,6 +13,7 @@ import {
   LINUX_AMD64,
   LINUX_ARM64,
   pauseStandIn,
+  REAL_CONTAINERDS,
   startContainerd,
   type Descriptor,
   type PrivateContainerd,
@@ -31,12 +32,17 @@ let containerd: PrivateContainerd | undefined;
 const digests: Record<string, string> = {};
 
 
-/** The embedded registry appends its request lines to access.log once a second: wait up to 5 s for one. */
-async function expectServed(line: RegExp): Promise<void> {
+/** How much the access log holds now: expectServed looks only at what comes after. */
+async function accessLogLength(): Promise<number> {
+  return (await readFile(registryPaths(registryDir).accessLog).catch(() => Buffer.alloc(0))).length;
+}
+
+/** The embedded registry appends its request lines to access.log once a second: wait up to 5 s for one after byte `from`. */
+async function expectServed(line: RegExp, from = 0): Promise<void> {
   const log = registryPaths(registryDir).accessLog;
   let served = '';
   for (let waited = 0; waited <= 5_000; waited += 250) {
-    served = await readFile(log, 'utf8').catch(() => '');
+    served = (await readFile(log).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
     if (line.test(served)) return;
     await new Promise((done) => setTimeout(done, 250));
   }
@@ -131,7 +137,10 @@ describe('ag-registry up --mode embedded, then trust', () => {
     expect(again.stderr).toContain('up to date; nothing to do');
   });
 
-  it('is used as is by a real containerd: registry.k8s.io/pause and docker.io images come from the internal registry, and run', async () => {
+  it.each([...REAL_CONTAINERDS])('is used as is by $name: registry.k8s.io/pause and docker.io images come from the internal registry, and run', async (real) => {
+    const { binDir } = await real.obtain();
+    await containerd?.stop();
+    const from = await accessLogLength();
     const certsD = join(root, 'etc', 'containerd', 'certs.d');
     containerd = await startContainerd({
       config: [
@@ -144,25 +153,26 @@ describe('ag-registry up --mode embedded, then trust', () => {
         `  config_path = "${certsD}"`,
         '',
       ].join('\n'),
+      ...(binDir === undefined ? {} : { binDir }),
     });
     // ctr reads hosts.toml only with --hosts-dir; the CRI plugin reads the same directory through config_path.
     await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, 'registry.k8s.io/pause:3.9'], { namespace: 'k8s.io' });
     const listed = await containerd.ctr(['images', 'ls'], { namespace: 'k8s.io' });
     expect(listed.stdout).toContain('registry.k8s.io/pause:3.9');
     expect(listed.stdout).toContain(digests['pause']);
-    await expectServed(/(HEAD|GET) \/v2\/registry\.k8s\.io\/pause\/manifests\/3\.9(\?\S*)? 200/);
+    await expectServed(/(HEAD|GET) \/v2\/registry\.k8s\.io\/pause\/manifests\/3\.9(\?\S*)? 200/, from);
 
     const paused = await containerd.ctr(['run', '--rm', 'registry.k8s.io/pause:3.9', 'agr-pause', '/bin/echo', 'pause runs'], { namespace: 'k8s.io' });
     expect(paused.stdout.trim()).toBe('pause runs');
     await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, 'docker.io/library/hello:1'], { namespace: 'k8s.io' });
     const hello = await containerd.ctr(['run', '--rm', 'docker.io/library/hello:1', 'agr-hello'], { namespace: 'k8s.io' });
     expect(hello.stdout.trim()).toBe('hello from the internal registry');
-    await expectServed(/(HEAD|GET) \/v2\/docker\.io\/library\/hello\/manifests\/1(\?\S*)? 200/);
+    await expectServed(/(HEAD|GET) \/v2\/docker\.io\/library\/hello\/manifests\/1(\?\S*)? 200/, from);
     // An upstream with a port: containerd finds certs.d/registry.corp:5000 and asks for registry.corp_5000/….
     await containerd.ctr(['images', 'pull', '--hosts-dir', certsD, 'registry.corp:5000/team/app:1'], { namespace: 'k8s.io' });
     const ported = await containerd.ctr(['run', '--rm', 'registry.corp:5000/team/app:1', 'agr-ported'], { namespace: 'k8s.io' });
     expect(ported.stdout.trim()).toBe('hello through a port');
-    await expectServed(/(HEAD|GET) \/v2\/registry\.corp_5000\/team\/app\/manifests\/1(\?\S*)? 200/);
+    await expectServed(/(HEAD|GET) \/v2\/registry\.corp_5000\/team\/app\/manifests\/1(\?\S*)? 200/, from);
   });
 
   it('writes the CA for docker and podman where they are present, and podman registry rewrites that skopeo follows', async () => {

@@ -5,9 +5,9 @@ import { main } from '../cli.js';
 
 /** Test helpers: the CLI in-process, and the programs tests check ag-registry against. */
 
-/** Runs `ag-registry argv` in-process with `stdin` (undefined: a terminal). */
-export async function cli(argv: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = createTestIo(stdin === undefined ? {} : { stdin });
+/** Runs `ag-registry argv` in-process with `stdin` (undefined: a terminal) and `env` (PATH: which ctr it runs). */
+export async function cli(argv: string[], stdin?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = createTestIo({ ...(stdin === undefined ? {} : { stdin }), ...(env === undefined ? {} : { env }) });
   const code = await main(argv, io);
   return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
 }
