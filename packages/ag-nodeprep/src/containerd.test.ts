@@ -12,7 +12,7 @@ import type { AgDocument } from '@ag/core';
 import { preloadImages } from './preload.js';
 import { containerdSettings } from './containerd-config.js';
 import { criPluginProblems } from './steps/containerd.js';
-import { criPullImage, criStatusInfo } from './testing/cri-client.js';
+import { criPodSandboxStatus, criPullImage, criRemovePodSandbox, criRunPodSandbox, criStatusInfo } from './testing/cri-client.js';
 import { DEBIAN_12, writeBundle, writeTree } from './testing/node-roots.js';
 import { run } from './testing/run.js';
 
@@ -50,6 +50,24 @@ function registryTable(config: Table): Table {
   return images['registry'] as Table;
 }
 
+/** The CRI's runtime settings (the whole CRI plugin in version 2) in a config of either version. */
+function criRuntimeTable(config: Table): Table {
+  const plugins = config['plugins'] as Table;
+  return (plugins['io.containerd.grpc.v1.cri'] ?? plugins['io.containerd.cri.v1.runtime']) as Table;
+}
+
+/** Debian's CNI plugins (containernetworking-plugins, a containerd suggestion) are here, not in /opt/cni/bin. */
+const DEBIAN_CNI_BIN = '/usr/lib/cni';
+
+/** A bridge network of the test's own (its name, subnet and IPAM state nowhere else on the machine). */
+function podNetwork(bridge: string, subnet: string, ipamDir: string): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: bridge,
+    plugins: [{ type: 'bridge', bridge, isGateway: false, ipMasq: false, ipam: { type: 'host-local', subnet, dataDir: ipamDir } }, { type: 'loopback' }],
+  });
+}
+
 /**
  * The config apply writes, started for real: Debian 12's containerd 1.6
  * (config version 2) and Debian unstable's 2.x (version 3, the one ag writes
@@ -68,6 +86,8 @@ describe.each([...REAL_CONTAINERDS])('the generated containerd config, on $name'
   let document: AgDocument;
   let layoutDir: string;
   let binDir: string | undefined;
+  const bridge = `agnp${real.configVersion}`;
+  const subnet = `10.213.${real.configVersion}.0/24`;
 
   beforeAll(async () => {
     const obtained = await real.obtain();
@@ -100,12 +120,25 @@ describe.each([...REAL_CONTAINERDS])('the generated containerd config, on $name'
     const config = parse(await readFile(join(root, 'etc/containerd/config.toml'), 'utf8')) as Table;
     expect(config['version']).toBe(real.configVersion);
     registryTable(config)['config_path'] = join(root, 'etc/containerd/certs.d');
+    // The CNI directories moved to the test's own, under the key apply chose (bin_dir or bin_dirs): a key this
+    // containerd does not read leaves it looking in /opt/cni/bin, where there are no plugins, and the pod fails.
+    const cni = criRuntimeTable(config)['cni'] as Table;
+    const binKeys = ['bin_dir', 'bin_dirs'].filter((key) => cni[key] !== undefined);
+    expect(binKeys).toHaveLength(1);
+    cni[binKeys[0]!] = binKeys[0] === 'bin_dirs' ? [DEBIAN_CNI_BIN] : DEBIAN_CNI_BIN;
+    cni['conf_dir'] = join(dir, 'net.d');
+    await mkdir(join(dir, 'net.d'));
+    await writeFile(join(dir, 'net.d', '10-ag-test.conflist'), podNetwork(bridge, subnet, join(dir, 'ipam')));
+    // The build machines are containers without CAP_SYS_RESOURCE: the pause process's oom_score_adj of -998
+    // would be refused (runc: "can't get final child's PID from pipe"); containerd's switch for that case.
+    criRuntimeTable(config)['restrict_oom_score_adj'] = true;
     const test = { ...config, root: '{{dir}}/root', state: '{{dir}}/state', grpc: { address: '{{dir}}/containerd.sock' }, ttrpc: { address: '{{dir}}/containerd.sock.ttrpc' } };
     containerd = await startContainerd({ config: stringify(test), dir: join(dir, 'c'), ...(binDir === undefined ? {} : { binDir }) });
   });
 
   afterAll(async () => {
     await containerd?.stop();
+    await execa('ip', ['link', 'del', bridge], { reject: false });
     await registry?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -127,7 +160,8 @@ describe.each([...REAL_CONTAINERDS])('the generated containerd config, on $name'
     // What the CRI runs with (the kubelet's Status call): the CNI directory under either name, runc.
     const criConfig = JSON.parse((await criStatusInfo(containerd.address))['config'] ?? '{}') as Table;
     const cni = criConfig['cni'] as Table;
-    expect([cni['binDir'], ...((cni['binDirs'] as string[] | undefined) ?? [])].filter(Boolean)).toEqual(['/opt/cni/bin']);
+    expect([cni['binDir'], ...((cni['binDirs'] as string[] | undefined) ?? [])].filter(Boolean)).toEqual([DEBIAN_CNI_BIN]);
+    expect(cni['confDir']).toBe(join(dir, 'net.d'));
     const runc = ((criConfig['containerd'] as Table)['runtimes'] as Table)['runc'] as Table;
     expect(runc['runtimeType']).toBe('io.containerd.runc.v2');
     if (real.listsDeprecations) {
@@ -145,6 +179,20 @@ describe.each([...REAL_CONTAINERDS])('the generated containerd config, on $name'
     expect(registry.log()).not.toMatch(/tls: bad certificate|unknown certificate/);
     const ran = await containerd.ctr(['run', '--rm', 'registry.k8s.io/pause:3.9', 'ag-nodeprep-pause', '/bin/echo', 'pause ran'], { namespace: 'k8s.io' });
     expect(ran.stdout.trim()).toBe('pause ran');
+  });
+
+  it('starts a pod sandbox as the kubelet does: the sandbox image apply pinned, on the network of the CNI directories apply named', async () => {
+    const id = await criRunPodSandbox(containerd.address, { name: 'ag-nodeprep-pod', namespace: 'default', uid: `ag-nodeprep-pod-${real.configVersion}` });
+    try {
+      const status = await criPodSandboxStatus(containerd.address, id);
+      expect(status.ready).toBe(true);
+      expect(status.ip).toMatch(new RegExp(`^10\\.213\\.${real.configVersion}\\.\\d+$`));
+      // The sandbox's container is the image apply pinned (containerd's own default is another pause tag, not in the registry).
+      const containers = await containerd.ctr(['containers', 'ls'], { namespace: 'k8s.io' });
+      expect(containers.stdout).toMatch(new RegExp(`^${id}\\s+registry\\.k8s\\.io/pause:3\\.9\\s`, 'm'));
+    } finally {
+      await criRemovePodSandbox(containerd.address, id);
+    }
   });
 
   it('preloads images from the layout into k8s.io under their upstream names, once', async () => {

@@ -25,9 +25,9 @@ export function field(number: number, value: Buffer | string): Buffer {
   return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
 }
 
-/** The length-delimited fields of a message, by number (repeated ones in order). */
-export function decode(message: Buffer): Map<number, Buffer[]> {
-  const fields = new Map<number, Buffer[]>();
+/** Every field of a message in order: varints as numbers, length-delimited ones as bytes (fixed-width ones skipped). */
+function fields(message: Buffer): Array<{ number: number; value: number | Buffer }> {
+  const found: Array<{ number: number; value: number | Buffer }> = [];
   let at = 0;
   const readVarint = (): number => {
     let result = 0;
@@ -42,18 +42,32 @@ export function decode(message: Buffer): Map<number, Buffer[]> {
   while (at < message.length) {
     const tag = readVarint();
     const wire = tag & 7;
-    if (wire === 0) readVarint();
+    if (wire === 0) found.push({ number: tag >>> 3, value: readVarint() });
     else if (wire === 1) at += 8;
     else if (wire === 5) at += 4;
     else if (wire === 2) {
       const length = readVarint();
-      const list = fields.get(tag >>> 3) ?? [];
-      list.push(message.subarray(at, at + length));
-      fields.set(tag >>> 3, list);
+      found.push({ number: tag >>> 3, value: message.subarray(at, at + length) });
       at += length;
     } else throw new Error(`unsupported wire type ${wire}`);
   }
-  return fields;
+  return found;
+}
+
+/** The length-delimited fields of a message, by number (repeated ones in order). */
+export function decode(message: Buffer): Map<number, Buffer[]> {
+  const byNumber = new Map<number, Buffer[]>();
+  for (const { number, value } of fields(message)) {
+    if (typeof value === 'number') continue;
+    byNumber.set(number, [...(byNumber.get(number) ?? []), value]);
+  }
+  return byNumber;
+}
+
+/** A varint field of a message (an enum, a bool): protobuf leaves out a zero, so absent is 0. */
+function varintOf(message: Buffer, number: number): number {
+  const found = fields(message).find((f) => f.number === number && typeof f.value === 'number');
+  return (found?.value as number | undefined) ?? 0;
 }
 
 /** One unary gRPC call on a unix socket; resolves with the response message or rejects with grpc-status/message. */
@@ -104,4 +118,44 @@ export async function criStatusInfo(socket: string): Promise<Record<string, stri
     info[pair.get(1)?.[0]?.toString() ?? ''] = pair.get(2)?.[0]?.toString() ?? '';
   }
   return info;
+}
+
+/** A varint field (uint32, enums, bools). */
+function varintField(number: number, value: number): Buffer {
+  return Buffer.concat([varint(number << 3), varint(value)]);
+}
+
+export interface PodSandboxSpec {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+/**
+ * runtime.v1.RuntimeService/RunPodSandbox, as the kubelet starts a pod: the
+ * CRI plugin runs its sandbox image and sets up the pod's network through
+ * its CNI config. Returns the sandbox id. PodSandboxConfig: metadata (1:
+ * name, uid, namespace, attempt), hostname (2), linux (8, empty: the
+ * runtime's defaults).
+ */
+export async function criRunPodSandbox(socket: string, pod: PodSandboxSpec): Promise<string> {
+  const metadata = Buffer.concat([field(1, pod.name), field(2, pod.uid), field(3, pod.namespace), varintField(4, 0)]);
+  const config = Buffer.concat([field(1, metadata), field(2, pod.name), field(8, Buffer.alloc(0))]);
+  const response = await grpcCall(socket, '/runtime.v1.RuntimeService/RunPodSandbox', field(1, config), 120_000);
+  return decode(response).get(1)?.[0]?.toString() ?? '';
+}
+
+/** runtime.v1.RuntimeService/PodSandboxStatus: the sandbox's state (0 ready, 1 not ready) and its pod IP. */
+export async function criPodSandboxStatus(socket: string, id: string): Promise<{ ready: boolean; ip: string }> {
+  const response = await grpcCall(socket, '/runtime.v1.RuntimeService/PodSandboxStatus', field(1, id));
+  const status = decode(response).get(1)?.[0] ?? Buffer.alloc(0);
+  const network = decode(decode(status).get(5)?.[0] ?? Buffer.alloc(0));
+  // PodSandboxStatus.state (3): SANDBOX_READY = 0, SANDBOX_NOTREADY = 1.
+  return { ready: varintOf(status, 3) === 0, ip: network.get(1)?.[0]?.toString() ?? '' };
+}
+
+/** StopPodSandbox then RemovePodSandbox: the kubelet's teardown (the network is released, the netns removed). */
+export async function criRemovePodSandbox(socket: string, id: string): Promise<void> {
+  await grpcCall(socket, '/runtime.v1.RuntimeService/StopPodSandbox', field(1, id));
+  await grpcCall(socket, '/runtime.v1.RuntimeService/RemovePodSandbox', field(1, id));
 }
