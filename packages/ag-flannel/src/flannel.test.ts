@@ -1,8 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import type { AgDocument, StoredImage } from '@ag/core';
-import { generatedLayout, LINUX_AMD64, writeKubeadmLikeSet } from '@ag/fixtures';
+import { cachedUnstablePackage, generatedLayout, LINUX_AMD64, writeKubeadmLikeSet } from '@ag/fixtures';
 import { containers, createTestBundle, FIXTURE_MANIFEST as FIXTURE, objects, UPSTREAM_IMAGES, type TestBundle } from './testing/bundle.js';
 
 let bundle: TestBundle;
@@ -184,6 +186,30 @@ describe('ag-flannel render: the interface between nodes and the networks', () =
     expect(containers(objects(await readFile(out, 'utf8'))).find((c) => c['name'] === 'kube-flannel')!['args']).toEqual([
       '--ip-masq', '--kube-subnet-mgr', '--iface-can-reach=192.168.56.254',
     ]);
+  });
+
+  it('is read by a real kubectl (1.36, kustomize, offline) as the same objects, the quoted flags and the pinned images included', async () => {
+    const out = join(root, 'rendered/for-kubectl.yml');
+    const { code, err } = await render(['--iface-regex', '^192\\.168\\.56\\.', '--iface-regex', 'enp0s[0-9]+: #x', '--out', out], bundleDocument('10.244.0.0/16'));
+    expect(code, err).toBe(0);
+    const text = await readFile(out, 'utf8');
+    // kustomize parses each document with kubectl's own YAML reader (sigs.k8s.io/kustomize/kyaml) and needs no cluster.
+    const dir = join(root, 'kustomize');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'kube-flannel.yml'), text);
+    await writeFile(join(dir, 'kustomization.yaml'), 'resources:\n  - kube-flannel.yml\n');
+    const kubectl = join((await cachedUnstablePackage('kubectl')).dir, 'usr', 'bin', 'kubectl');
+    const read = await execa(kubectl, ['kustomize', dir], { reject: false });
+    expect(read.exitCode, read.stderr).toBe(0);
+    const key = (o: Obj): string => `${String(o['kind'])}/${String((o['metadata'] as Obj)['name'])}`;
+    const byKey = (list: Obj[]): Obj[] => [...list].sort((a, b) => key(a).localeCompare(key(b)));
+    const theirs = parseAllDocuments(read.stdout).map((d) => d.toJS() as Obj);
+    expect(byKey(theirs)).toEqual(byKey(objects(text)));
+    expect(containers(theirs).find((c) => c['name'] === 'kube-flannel')!['args']).toContain('--iface-regex=enp0s[0-9]+: #x');
+    expect(netConf(theirs)['Network']).toBe('10.244.0.0/16');
+    const images = containers(theirs).map((c) => String(c['image']));
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image).toMatch(/@sha256:[a-f0-9]{64}$/);
   });
 
   it('warns that an --iface address exists on one node only, and renders it as asked', async () => {
