@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { AgDocument, StoredImage } from '@ag/core';
-import { cachedUnstablePackage, generatedLayout, LINUX_AMD64, writeKubeadmLikeSet } from '@ag/fixtures';
+import { cachedKubectl, generatedLayout, LINUX_AMD64, writeKubeadmLikeSet } from '@ag/fixtures';
 import { containers, createTestBundle, FIXTURE_MANIFEST as FIXTURE, objects, UPSTREAM_IMAGES, type TestBundle } from './testing/bundle.js';
 
 let bundle: TestBundle;
@@ -198,7 +198,7 @@ describe('ag-flannel render: the interface between nodes and the networks', () =
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'kube-flannel.yml'), text);
     await writeFile(join(dir, 'kustomization.yaml'), 'resources:\n  - kube-flannel.yml\n');
-    const kubectl = join((await cachedUnstablePackage('kubectl')).dir, 'usr', 'bin', 'kubectl');
+    const kubectl = await cachedKubectl();
     const read = await execa(kubectl, ['kustomize', dir], { reject: false });
     expect(read.exitCode, read.stderr).toBe(0);
     const key = (o: Obj): string => `${String(o['kind'])}/${String((o['metadata'] as Obj)['name'])}`;

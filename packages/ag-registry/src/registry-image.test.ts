@@ -18,7 +18,7 @@ import {
   type PrivateContainerd,
 } from '@ag/fixtures';
 import { main } from './cli.js';
-import { cli, cli as runCli } from './testing/run.js';
+import { cli } from './testing/run.js';
 import { registryPaths } from './paths.js';
 
 
@@ -44,7 +44,8 @@ describe.each([...REAL_CONTAINERDS])('ag-registry up --mode containerd, on $name
   let containerd: PrivateContainerd;
   let upArgs: string[];
   let env: Record<string, string> | undefined;
-  const cli = (argv: string[]): ReturnType<typeof runCli> => runCli(argv, undefined, env);
+  /** ag-registry with this containerd's ctr first on PATH. */
+  const registryCli = (argv: string[]): ReturnType<typeof cli> => cli(argv, undefined, env);
 
   beforeAll(async () => {
     const { binDir } = await real.obtain();
@@ -62,7 +63,7 @@ describe.each([...REAL_CONTAINERDS])('ag-registry up --mode containerd, on $name
   });
 
   it('runs the registry image from the bundle with ctr (host network, the directory mounted) and serves pushes', async () => {
-    const up = await cli(upArgs);
+    const up = await registryCli(upArgs);
     expect(up.code, up.stderr).toBe(0);
     const registry = JSON.parse(up.stdout).registry;
     expect(registry).toMatchObject({ endpoint, mode: 'containerd', runner: 'containerd', server: { image: 'docker.io/library/registry:2.8.2' } });
@@ -86,7 +87,7 @@ describe.each([...REAL_CONTAINERDS])('ag-registry up --mode containerd, on $name
     await expect(stat(join(registryDir, 'storage', 'docker', 'registry', 'v2', 'repositories', 'ghcr.io', 'stefanprodan', 'podinfo'))).resolves.toBeDefined();
     const anonymous = await execa('skopeo', ['inspect', '--cert-dir', certDir, `docker://${endpoint}/ghcr.io/stefanprodan/podinfo:6.4.0`]).then(() => 'accepted', (e: Error) => e.message);
     expect(anonymous).toMatch(/authentication required|unauthorized/i);
-    const status = await cli(['status', '--state-dir', registryDir]);
+    const status = await registryCli(['status', '--state-dir', registryDir]);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout).registry.status).toMatchObject({ running: true, answering: true, repositories: 1 });
   });
@@ -111,7 +112,7 @@ describe.each([...REAL_CONTAINERDS])('ag-registry up --mode containerd, on $name
     expect(after).not.toBe(before);
     const status = await pollUntil(
       async () => {
-        const result = await cli(['status', '--state-dir', registryDir]);
+        const result = await registryCli(['status', '--state-dir', registryDir]);
         const seen = result.code === 0 ? (JSON.parse(result.stdout) as { registry: { status: { answering: boolean; repositories: number } } }).registry.status : undefined;
         return seen?.answering === true ? seen : undefined;
       },
@@ -122,13 +123,13 @@ describe.each([...REAL_CONTAINERDS])('ag-registry up --mode containerd, on $name
   });
 
   it('is idempotent, and down removes the container', async () => {
-    const again = await cli(upArgs);
+    const again = await registryCli(upArgs);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('already runs with this configuration');
-    const down = await cli(['down', '--state-dir', registryDir]);
+    const down = await registryCli(['down', '--state-dir', registryDir]);
     expect(down.code, down.stderr).toBe(0);
     expect((await containerd.ctr(['containers', 'ls', '-q'], { namespace: 'ag' })).stdout.trim()).toBe('');
-    expect((await cli(['status', '--state-dir', registryDir])).code).toBe(4);
+    expect((await registryCli(['status', '--state-dir', registryDir])).code).toBe(4);
   });
 });
 
